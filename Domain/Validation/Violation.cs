@@ -1,0 +1,20 @@
+namespace ClinicalTrials.Domain.Validation;
+
+/// <summary>Why a message was rejected: the JSON path of the field, the rule it broke and a sentence for people.</summary>
+public sealed record Violation(string Field, string Rule, string Message);
+
+/// <summary>The rule names that appear in <see cref="Violation.Rule"/>; clients may switch on them.</summary>
+public static class Rules
+{
+    public const string Json = "json";
+    public const string Required = "required";
+    public const string Type = "type";
+    public const string Format = "format";
+    public const string Range = "range";
+    public const string Enum = "enum";
+    public const string Future = "future";
+    public const string OnePayload = "one_payload";
+    public const string UnknownTest = "unknown_test";
+    public const string UnknownUnit = "unknown_unit";
+    public const string Consistency = "consistency";
+}
