@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ClinicalTrials.Domain.Messages;
 
 /// <summary>
@@ -20,6 +22,12 @@ public sealed record ClinicalMessage(
 }
 
 /// <summary>One of the four payloads. Every payload belongs to one pseudonymous patient.</summary>
+/// <remarks>The discriminators let the records travel between silos as JSON.</remarks>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "$payload")]
+[JsonDerivedType(typeof(PatientDemographics), "patient_demographics")]
+[JsonDerivedType(typeof(VitalSigns), "vital_signs")]
+[JsonDerivedType(typeof(LabResults), "lab_results")]
+[JsonDerivedType(typeof(AdverseEvent), "adverse_event")]
 public abstract record ClinicalPayload(string PatientId)
 {
     public abstract PayloadType Type { get; }

@@ -1,0 +1,239 @@
+using System.Text;
+using System.Text.Json;
+using ClinicalTrials.Domain.Validation;
+using ClinicalTrials.Grains.Ingest;
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Journal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace ClinicalTrials.Api;
+
+/// <summary><c>/api/clinical</c>: taking data in, and following it through the pipeline.</summary>
+public static class ClinicalDataApi
+{
+    public const long MaxMessageBytes = 1024 * 1024;
+    public const long MaxBatchBytes = 64L * 1024 * 1024;
+    public const int MaxBatchMessages = 10_000;
+
+    public static RouteGroupBuilder MapClinicalDataApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/clinical").WithTags("Clinical data");
+        group.MapPost("/data", PostMessageAsync).WithName("PostClinicalMessage")
+            .WithSummary("Store one clinical message; 202 only once it is durable. The body is read as JSON whatever its content type.");
+        group.MapPost("/data/batch", PostBatchAsync).WithName("PostClinicalBatch")
+            .WithSummary($"Store up to {MaxBatchMessages} messages (JSON array, or NDJSON with content type application/x-ndjson) with an outcome per message.");
+        group.MapGet("/messages/{messageId}", GetMessageAsync).WithName("GetClinicalMessage")
+            .WithSummary("Where a message is in the pipeline, or why it was rejected.");
+        group.MapGet("/stats", GetStatsAsync).WithName("GetIngestStats").WithSummary("Counts of received, accepted, rejected and duplicate messages.");
+        return group;
+    }
+
+    private static async Task<Results<Accepted<IngestReply>, Ok<IngestReply>, ValidationProblem, ProblemHttpResult>> PostMessageAsync(
+        HttpRequest request, ClinicalIngest ingest, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var body = await RequestBody.ReadAsync(request, MaxMessageBytes, cancellationToken);
+        if (body is null)
+        {
+            return TooLarge($"A single message may be at most {MaxMessageBytes / 1024} KiB; send large volumes to /api/clinical/data/batch.");
+        }
+
+        var receivedAt = time.GetUtcNow();
+        var result = (await ingest.IngestAsync([ReceivedMessage.Parse(body, receivedAt)], receivedAt))[0];
+        return result.Status switch
+        {
+            IngestStatus.Accepted => TypedResults.Accepted($"/api/clinical/messages/{result.MessageId}", new IngestReply(result.MessageId!.Value, result.Status)),
+            IngestStatus.Duplicate => TypedResults.Ok(new IngestReply(result.MessageId!.Value, result.Status)),
+            _ => Invalid(result),
+        };
+    }
+
+    private static async Task<Results<Ok<BatchReply>, ValidationProblem, ProblemHttpResult>> PostBatchAsync(
+        HttpRequest request, ClinicalIngest ingest, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var body = await RequestBody.ReadAsync(request, MaxBatchBytes, cancellationToken);
+        if (body is null)
+        {
+            return TooLarge($"A batch may be at most {MaxBatchBytes / (1024 * 1024)} MiB.");
+        }
+
+        var receivedAt = time.GetUtcNow();
+        List<ReceivedMessage> messages;
+        try
+        {
+            messages = IsJsonArray(request, body) ? ReadArray(body, receivedAt) : ReadLines(body, receivedAt);
+        }
+        catch (JsonException e)
+        {
+            return BatchProblem(Rules.Json, $"The batch is not a valid JSON array: {e.Message} Send NDJSON to have each line judged on its own.");
+        }
+
+        if (messages.Count == 0)
+        {
+            return BatchProblem(Rules.Required, "The batch holds no messages.");
+        }
+
+        if (messages.Count > MaxBatchMessages)
+        {
+            return BatchProblem("max_items", $"A batch may hold at most {MaxBatchMessages} messages; this one holds {messages.Count}.");
+        }
+
+        var results = await ingest.IngestAsync(messages, receivedAt);
+        var items = results.Select((r, i) => new BatchItem(i, r.MessageId, r.Status, r.Violations.Count == 0 ? null : r.Violations)).ToList();
+        return TypedResults.Ok(new BatchReply(
+            items.Count(r => r.Status == IngestStatus.Accepted),
+            items.Count(r => r.Status == IngestStatus.Duplicate),
+            items.Count(r => r.Status == IngestStatus.Rejected),
+            items));
+    }
+
+    private static async Task<Results<Ok<MessageTrace>, ProblemHttpResult, ValidationProblem>> GetMessageAsync(
+        string messageId, IngestJournal journal)
+    {
+        if (!Guid.TryParse(messageId, out var id))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["message_id"] = ["'message_id' must be a UUID."] }, title: "Invalid message_id");
+        }
+
+        return await journal.FindAsync(id) is { } record
+            ? TypedResults.Ok(MessageTrace.From(record))
+            : TypedResults.Problem($"No message with message_id {id} was ever received.", statusCode: StatusCodes.Status404NotFound, title: "Message not found");
+    }
+
+    private static async Task<Ok<IngestStats>> GetStatsAsync(IngestJournal journal) =>
+        TypedResults.Ok(IngestStats.From(await journal.CountersAsync()));
+
+    private static bool IsJsonArray(HttpRequest request, byte[] body)
+    {
+        var contentType = request.ContentType ?? "";
+        if (contentType.Contains("ndjson", StringComparison.OrdinalIgnoreCase) || contentType.Contains("jsonl", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var first = body.AsSpan().TrimStart(" \t\r\n"u8);
+        return first.Length > 0 && first[0] == (byte)'[';
+    }
+
+    private static List<ReceivedMessage> ReadArray(byte[] body, DateTimeOffset receivedAt)
+    {
+        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+        if (document.RootElement.ValueKind != JsonValueKind.Array)
+        {
+            throw new JsonException("The top-level value must be an array.");
+        }
+
+        return document.RootElement.EnumerateArray().Select(e => ReceivedMessage.FromElement(e, receivedAt)).ToList();
+    }
+
+    private static List<ReceivedMessage> ReadLines(byte[] body, DateTimeOffset receivedAt)
+    {
+        var messages = new List<ReceivedMessage>();
+        ReadOnlyMemory<byte> memory = body;
+        while (!memory.IsEmpty)
+        {
+            var end = memory.Span.IndexOf((byte)'\n');
+            var line = end < 0 ? memory : memory[..end];
+            memory = end < 0 ? ReadOnlyMemory<byte>.Empty : memory[(end + 1)..];
+            if (!line.Span.Trim(" \t\r"u8).IsEmpty)
+            {
+                messages.Add(ReceivedMessage.Parse(line, receivedAt));
+            }
+        }
+
+        return messages;
+    }
+
+    private static ValidationProblem Invalid(IngestResult result)
+    {
+        var errors = result.Violations
+            .GroupBy(v => v.Field)
+            .ToDictionary(g => g.Key, g => g.Select(v => $"{v.Rule}: {v.Message}").ToArray());
+        var extensions = new Dictionary<string, object?> { ["violations"] = result.Violations };
+        if (result.MessageId is { } id)
+        {
+            extensions["message_id"] = id;
+        }
+
+        return TypedResults.ValidationProblem(errors,
+            detail: "The message was rejected and kept in quarantine. Correct the fields named in 'errors' and send it again.",
+            title: "The clinical message is invalid",
+            extensions: extensions);
+    }
+
+    private static ValidationProblem BatchProblem(string rule, string message) =>
+        TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { ["$"] = [$"{rule}: {message}"] },
+            title: "The batch is invalid",
+            extensions: new Dictionary<string, object?> { ["violations"] = new[] { new Violation("$", rule, message) } });
+
+    private static ProblemHttpResult TooLarge(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large");
+}
+
+public sealed record IngestReply(Guid MessageId, IngestStatus Status);
+
+public sealed record BatchItem(int Index, Guid? MessageId, IngestStatus Status, IReadOnlyList<Violation>? Errors);
+
+public sealed record BatchReply(int Accepted, int Duplicates, int Rejected, IReadOnlyList<BatchItem> Results);
+
+/// <summary>Where one message is: its bronze file when accepted, its quarantine file and violations when rejected.</summary>
+public sealed record MessageTrace(
+    Guid MessageId,
+    IngestStatus Status,
+    string? PatientId,
+    string? SiteId,
+    string? PayloadType,
+    DateTimeOffset ReceivedAt,
+    DateTimeOffset? Timestamp,
+    string? BronzeLocation,
+    string? QuarantineLocation,
+    IReadOnlyList<Violation>? Violations)
+{
+    public static MessageTrace From(MessageRecord record)
+    {
+        var accepted = record.Status == IngestStatus.Accepted;
+        return new MessageTrace(record.MessageId, record.Status, record.PatientId, record.SiteId, record.PayloadType,
+            record.ReceivedAt, record.EventTime, accepted ? record.Location : null, accepted ? null : record.Location,
+            accepted ? null : record.Violations);
+    }
+}
+
+/// <summary>Ingest counts; <see cref="SuccessRate"/> is accepted / total_received.</summary>
+public sealed record IngestStats(
+    long TotalReceived,
+    long Accepted,
+    long Rejected,
+    long Duplicates,
+    long FlaggedValues,
+    double SuccessRate,
+    IReadOnlyDictionary<string, OutcomeCounts> ByType,
+    IReadOnlyDictionary<string, OutcomeCounts> BySite)
+{
+    public static IngestStats From(CounterSnapshot snapshot)
+    {
+        long Sum(string outcome) => snapshot.Counters.Where(c => c.Outcome == outcome).Sum(c => c.Count);
+        var accepted = Sum("accepted");
+        var total = accepted + Sum("rejected") + Sum("duplicate");
+        return new IngestStats(
+            total,
+            accepted,
+            Sum("rejected"),
+            Sum("duplicate"),
+            Sum("flagged"),
+            total == 0 ? 0 : Math.Round((double)accepted / total, 4),
+            Group(snapshot.Counters, c => c.PayloadType),
+            Group(snapshot.Counters, c => c.SiteId));
+    }
+
+    private static SortedDictionary<string, OutcomeCounts> Group(IEnumerable<CounterRow> rows, Func<CounterRow, string> key) =>
+        new(rows.GroupBy(key).ToDictionary(g => g.Key, g => new OutcomeCounts(
+            g.Where(c => c.Outcome == "accepted").Sum(c => c.Count),
+            g.Where(c => c.Outcome == "rejected").Sum(c => c.Count),
+            g.Where(c => c.Outcome == "duplicate").Sum(c => c.Count))), StringComparer.Ordinal);
+}
+
+public sealed record OutcomeCounts(long Accepted, long Rejected, long Duplicates);

@@ -1,0 +1,82 @@
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Journal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace ClinicalTrials.Api;
+
+/// <summary><c>GET /api/clinical/health</c>: each component's status; 503 only when data cannot be taken in.</summary>
+public static class HealthApi
+{
+    /// <summary>Below this much free disk the journal still works, but an operator should act now.</summary>
+    private const long LowDiskBytes = 1L << 30;
+
+    public static void MapHealthApi(this IEndpointRouteBuilder app) =>
+        app.MapGet("/api/clinical/health", GetHealthAsync).WithTags("Operations").WithName("GetHealth")
+            .WithSummary("Per-component health: journal, grains, disk.");
+
+    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(IngestJournal journal, IGrainFactory grains)
+    {
+        var components = new Dictionary<string, ComponentHealth>
+        {
+            ["journal"] = JournalHealth(journal),
+            ["grains"] = await GrainHealthAsync(grains),
+            ["disk"] = DiskHealth(journal.DataDirectory),
+        };
+        var status = components.Values.Any(c => c.Status == HealthStatus.Unhealthy) ? HealthStatus.Unhealthy
+            : components.Values.Any(c => c.Status == HealthStatus.Degraded) ? HealthStatus.Degraded
+            : HealthStatus.Healthy;
+        var report = new HealthReport(status, DateTimeOffset.UtcNow, components);
+        return status == HealthStatus.Unhealthy
+            ? TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(report);
+    }
+
+    private static ComponentHealth JournalHealth(IngestJournal journal)
+    {
+        try
+        {
+            journal.CanRead();
+            return journal.LastError is { } error
+                ? new ComponentHealth(HealthStatus.Unhealthy, $"Last commit failed: {error.InnerException?.Message ?? error.Message}")
+                : new ComponentHealth(HealthStatus.Healthy, journal.LastCommitAt is { } at ? $"Last commit at {at:O}." : "No commit yet.");
+        }
+        catch (Exception e)
+        {
+            return new ComponentHealth(HealthStatus.Unhealthy, $"The ledger cannot be read: {e.Message}");
+        }
+    }
+
+    private static async Task<ComponentHealth> GrainHealthAsync(IGrainFactory grains)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await grains.GetGrain<ISiteGrain>("HEALTHCHECK").GetSummaryAsync().WaitAsync(timeout.Token);
+            return new ComponentHealth(HealthStatus.Healthy, "A grain answered.");
+        }
+        catch (Exception e)
+        {
+            return new ComponentHealth(HealthStatus.Unhealthy, $"No grain answered: {e.Message}");
+        }
+    }
+
+    private static ComponentHealth DiskHealth(string dataDirectory)
+    {
+        var free = new DriveInfo(Path.GetPathRoot(dataDirectory)!).AvailableFreeSpace;
+        return new ComponentHealth(free < LowDiskBytes ? HealthStatus.Degraded : HealthStatus.Healthy, $"{free / (1024 * 1024)} MiB free under {dataDirectory}.");
+    }
+}
+
+public enum HealthStatus
+{
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+public sealed record ComponentHealth(HealthStatus Status, string Detail);
+
+public sealed record HealthReport(HealthStatus Status, DateTimeOffset CheckedAt, IReadOnlyDictionary<string, ComponentHealth> Components);

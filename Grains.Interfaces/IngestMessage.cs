@@ -1,0 +1,29 @@
+using ClinicalTrials.Domain.Messages;
+
+namespace ClinicalTrials.Grains.Interfaces;
+
+/// <summary>A validated message on its way to its patient, with the bytes exactly as received.</summary>
+[GenerateSerializer, Immutable, Alias("ingest-message")]
+public sealed record IngestMessage(
+    [property: Id(0)] ClinicalMessage Message,
+    [property: Id(1)] byte[] Raw,
+    [property: Id(2)] DateTimeOffset ReceivedAt);
+
+/// <summary>
+/// What happened to one message: stored now, or already stored before (a retry or redelivery), and the journal
+/// commit (generation) that recorded it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ingest-outcome")]
+public sealed record IngestOutcome(
+    [property: Id(0)] Guid MessageId,
+    [property: Id(1)] IngestStatus Status,
+    [property: Id(2)] string? BronzeLocation,
+    [property: Id(3)] long Generation);
+
+[GenerateSerializer, Alias("ingest-status")]
+public enum IngestStatus
+{
+    Accepted,
+    Duplicate,
+    Rejected,
+}

@@ -1,0 +1,100 @@
+namespace ClinicalTrials.Grains.Journal;
+
+/// <summary>
+/// The append-only NDJSON files of the bronze and quarantine layers under the data directory. One writer (the
+/// journal's commit loop) appends; each process run starts new part files, so a line torn by a crash is never
+/// followed by new data in the same file.
+/// </summary>
+internal sealed class BronzeFiles(string dataDirectory) : IDisposable
+{
+    private const long MaxPartBytes = 256L * 1024 * 1024;
+
+    private readonly string _runId = $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
+    private readonly Dictionary<string, Part> _open = new(StringComparer.Ordinal);
+    private readonly HashSet<Part> _dirty = [];
+
+    /// <summary>Appends one line to the partition's current part file; returns the file (relative) and offset.</summary>
+    public (string Location, long Offset) Append(string partition, ReadOnlySpan<byte> line)
+    {
+        if (!_open.TryGetValue(partition, out var part) || part.Stream.Length + line.Length > MaxPartBytes)
+        {
+            part = OpenPart(partition, part is null ? 0 : part.Number + 1);
+        }
+
+        var offset = part.Stream.Position;
+        part.Stream.Write(line);
+        _dirty.Add(part);
+        return (part.Location, offset);
+    }
+
+    /// <summary>Makes every line appended since the last call durable (one fsync per touched file).</summary>
+    public void Sync()
+    {
+        foreach (var part in _dirty)
+        {
+            part.Stream.Flush(flushToDisk: true);
+        }
+
+        _dirty.Clear();
+        if (_open.Count > 256)
+        {
+            // Hour partitions roll over; close the old ones instead of holding descriptors forever.
+            foreach (var part in _open.Values)
+            {
+                part.Stream.Dispose();
+            }
+
+            _open.Clear();
+        }
+    }
+
+    /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> of a file written earlier.</summary>
+    public static byte[] Read(string dataDirectory, string location, long offset, int length)
+    {
+        using var handle = File.OpenHandle(Path.Combine(dataDirectory, location), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var buffer = new byte[length];
+        var read = 0;
+        while (read < length)
+        {
+            var n = RandomAccess.Read(handle, buffer.AsSpan(read), offset + read);
+            if (n == 0)
+            {
+                throw new InvalidDataException($"Bronze file {location} ends before offset {offset + length}.");
+            }
+
+            read += n;
+        }
+
+        return buffer;
+    }
+
+    private Part OpenPart(string partition, int number)
+    {
+        if (_open.Remove(partition, out var previous))
+        {
+            previous.Stream.Flush(flushToDisk: true);
+            _dirty.Remove(previous);
+            previous.Stream.Dispose();
+        }
+
+        var location = $"{partition}/part-{_runId}-{number:D3}.ndjson";
+        var path = Path.Combine(dataDirectory, location);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
+        var part = new Part(location, number, stream);
+        _open[partition] = part;
+        return part;
+    }
+
+    public void Dispose()
+    {
+        foreach (var part in _open.Values)
+        {
+            part.Stream.Dispose();
+        }
+
+        _open.Clear();
+    }
+
+    private sealed record Part(string Location, int Number, FileStream Stream);
+}

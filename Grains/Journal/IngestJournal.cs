@@ -1,0 +1,233 @@
+using System.Threading.Channels;
+using ClinicalTrials.Domain.Lake;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Grains.Interfaces;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ClinicalTrials.Grains.Journal;
+
+/// <summary>Where the silo keeps its state (the embedded default).</summary>
+public sealed class JournalOptions
+{
+    public const string Section = "Journal";
+
+    /// <summary>Root of the data directory: bronze, quarantine, the ledger and grain state live under it.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Most entries made durable by one commit (one pair of fsyncs).</summary>
+    public int MaxEntriesPerCommit { get; set; } = 20_000;
+}
+
+/// <summary>
+/// The durable record of every received message. Appends from all grains and requests are queued and made durable
+/// together by one writer (group commit): bronze/quarantine lines are written and fsynced, then the ledger rows and
+/// counters are committed in one SQLite transaction. An append completes only after that commit, so whatever a
+/// caller acknowledges has survived the process.
+/// </summary>
+public sealed partial class IngestJournal : IDisposable
+{
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly string _dataDirectory;
+    private readonly int _maxEntriesPerCommit;
+    private readonly ILogger<IngestJournal> _logger;
+    private readonly LedgerDatabase _ledger;
+    private readonly BronzeFiles _bronze;
+    private readonly Thread _writer;
+
+    public IngestJournal(IOptions<JournalOptions> options, ILogger<IngestJournal> logger)
+    {
+        _dataDirectory = Path.GetFullPath(options.Value.DataDirectory);
+        _maxEntriesPerCommit = options.Value.MaxEntriesPerCommit;
+        _logger = logger;
+        Directory.CreateDirectory(_dataDirectory);
+        _ledger = new LedgerDatabase(Path.Combine(_dataDirectory, "ledger.db"));
+        _bronze = new BronzeFiles(_dataDirectory);
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "ingest-journal" };
+        _writer.Start();
+    }
+
+    public string DataDirectory => _dataDirectory;
+
+    /// <summary>The last commit failure, cleared by the next successful commit.</summary>
+    public Exception? LastError { get; private set; }
+
+    public DateTimeOffset? LastCommitAt { get; private set; }
+
+    /// <summary>Makes <paramref name="entries"/> durable; the results are in the same order.</summary>
+    /// <exception cref="JournalUnavailableException">The commit failed (for example, the disk is full).</exception>
+    public Task<JournalAppend[]> AppendAsync(IReadOnlyList<JournalEntry> entries)
+    {
+        var pending = new PendingAppend(entries, new TaskCompletionSource<JournalAppend[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new JournalUnavailableException("The ingest journal is shutting down.", null);
+        }
+
+        return pending.Completion.Task;
+    }
+
+    public Task<MessageRecord?> FindAsync(Guid messageId) => Task.Run(() => _ledger.Find(messageId));
+
+    public Task<CounterSnapshot> CountersAsync(string? siteId = null) => Task.Run(() => _ledger.Counters(siteId));
+
+    public bool CanRead() => _ledger.CanRead();
+
+    /// <summary>A patient's accepted messages committed after <paramref name="afterSequence"/>, as received.</summary>
+    public Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence) => Task.Run(() =>
+    {
+        var stored = new List<StoredMessage>();
+        foreach (var (sequence, _, location, offset, length) in _ledger.PatientMessages(patientId, afterSequence))
+        {
+            var line = BronzeFiles.Read(_dataDirectory, location, offset, length);
+            if (!BronzeRecord.TryParse(line, out var record))
+            {
+                throw new InvalidDataException($"Bronze line at {location}:{offset} is not a bronze record.");
+            }
+
+            stored.Add(new StoredMessage(sequence, record.ReceivedAt, record.Raw.ToArray()));
+        }
+
+        return stored;
+    });
+
+    private void WriteLoop()
+    {
+        var group = new List<PendingAppend>();
+        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            group.Clear();
+            var entries = 0;
+            while (entries < _maxEntriesPerCommit && _queue.Reader.TryRead(out var pending))
+            {
+                group.Add(pending);
+                entries += pending.Entries.Count;
+            }
+
+            try
+            {
+                var results = Commit(group);
+                LastError = null;
+                LastCommitAt = DateTimeOffset.UtcNow;
+                for (var i = 0; i < group.Count; i++)
+                {
+                    group[i].Completion.SetResult(results[i]);
+                }
+            }
+            catch (Exception e)
+            {
+                LastError = e;
+                LogCommitFailed(_logger, e, entries);
+                var failure = new JournalUnavailableException("The ingest journal could not make the messages durable.", e);
+                foreach (var pending in group)
+                {
+                    pending.Completion.SetException(failure);
+                }
+            }
+        }
+    }
+
+    private JournalAppend[][] Commit(List<PendingAppend> group)
+    {
+        using var transaction = _ledger.Begin();
+        var generation = _ledger.NextGeneration();
+        var seen = new Dictionary<Guid, IngestStatus>();
+        var rows = new List<(JournalEntry Entry, string Location, long Offset, int Length, int Group, int Index)>();
+        var counts = new Dictionary<(string Site, string Type, string Outcome), long>();
+        var reasons = new Dictionary<(string Site, string Field, string Rule), long>();
+        var results = new JournalAppend[group.Count][];
+
+        for (var g = 0; g < group.Count; g++)
+        {
+            var entries = group[g].Entries;
+            results[g] = new JournalAppend[entries.Count];
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var entry = entries[i];
+                var site = entry.SiteId ?? "unknown";
+                var type = entry.PayloadType?.WireName() ?? "unknown";
+                if (entry.IsAccepted && Status(entry.MessageId!.Value, seen) == IngestStatus.Accepted)
+                {
+                    Increment(counts, (site, type, "duplicate"), 1);
+                    results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, generation, 0);
+                    continue;
+                }
+
+                var record = new BronzeRecord(entry.MessageId, entry.ReceivedAt, entry.Raw, entry.Violations);
+                var line = record.ToLine();
+                var partition = entry.IsAccepted
+                    ? BronzeRecord.RawPartition(entry.PayloadType!.Value, entry.ReceivedAt)
+                    : BronzeRecord.QuarantinePartition(entry.ReceivedAt);
+                var (location, offset) = _bronze.Append(partition, line);
+                if (entry.MessageId is { } id && Status(id, seen) != IngestStatus.Accepted)
+                {
+                    rows.Add((entry, location, offset, line.Length, g, i));
+                    seen[id] = entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected;
+                }
+
+                if (entry.IsAccepted)
+                {
+                    Increment(counts, (site, type, "accepted"), 1);
+                    if (entry.AbnormalFlags > 0)
+                    {
+                        Increment(counts, (site, type, "flagged"), entry.AbnormalFlags);
+                    }
+                }
+                else
+                {
+                    Increment(counts, (site, type, "rejected"), 1);
+                    foreach (var violation in entry.Violations)
+                    {
+                        Increment(reasons, (site, JournalFields.WithoutListIndex(violation.Field), violation.Rule), 1);
+                    }
+                }
+
+                results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, generation, 0);
+            }
+        }
+
+        // Bronze first: a ledger row must never point at bytes that are not yet on disk.
+        _bronze.Sync();
+        foreach (var (entry, location, offset, length, g, i) in rows)
+        {
+            results[g][i] = results[g][i] with { Sequence = _ledger.Store(entry, location, offset, length) };
+        }
+
+        foreach (var ((site, type, outcome), n) in counts)
+        {
+            _ledger.AddCount(site, type, outcome, n);
+        }
+
+        foreach (var ((site, field, rule), n) in reasons)
+        {
+            _ledger.AddReason(site, field, rule, n);
+        }
+
+        transaction.Commit();
+        return results;
+    }
+
+    private IngestStatus? Status(Guid messageId, Dictionary<Guid, IngestStatus> seenThisCommit) =>
+        seenThisCommit.TryGetValue(messageId, out var status) ? status : _ledger.Lookup(messageId);
+
+    private static void Increment<TKey>(Dictionary<TKey, long> counts, TKey key, long n)
+        where TKey : notnull =>
+        counts[key] = counts.GetValueOrDefault(key) + n;
+
+    /// <summary>Finishes every queued append, then closes the files.</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _writer.Join();
+        _bronze.Dispose();
+        _ledger.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Journal commit of {Entries} entries failed; their requests are answered 503")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int entries);
+
+    private sealed record PendingAppend(IReadOnlyList<JournalEntry> Entries, TaskCompletionSource<JournalAppend[]> Completion);
+}
+
+/// <summary>The journal could not make messages durable; nothing was acknowledged.</summary>
+public sealed class JournalUnavailableException(string message, Exception? inner) : Exception(message, inner);

@@ -1,0 +1,67 @@
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
+using ClinicalTrials.Grains.Interfaces;
+
+namespace ClinicalTrials.Grains.Journal;
+
+/// <summary>
+/// One received message for the journal: accepted when it has no violations, otherwise rejected (quarantined).
+/// Identity fields are whatever could be read; a rejected body may have none.
+/// </summary>
+public sealed record JournalEntry(
+    Guid? MessageId,
+    DateTimeOffset ReceivedAt,
+    string? PatientId,
+    string? SiteId,
+    PayloadType? PayloadType,
+    DateTimeOffset? EventTime,
+    ReadOnlyMemory<byte> Raw,
+    IReadOnlyList<Violation> Violations,
+    int AbnormalFlags)
+{
+    public bool IsAccepted => Violations.Count == 0;
+
+    public static JournalEntry Accepted(IngestMessage message) => new(
+        message.Message.MessageId,
+        message.ReceivedAt,
+        message.Message.PatientId,
+        message.Message.SiteId,
+        message.Message.PayloadType,
+        message.Message.Timestamp,
+        message.Raw,
+        [],
+        message.Message.Flags.Count);
+
+    public static JournalEntry Rejected(ParseResult result, ReadOnlyMemory<byte> raw, DateTimeOffset receivedAt) => new(
+        result.MessageId, receivedAt, result.PatientId, result.SiteId, result.PayloadType, null, raw, result.Violations, 0);
+}
+
+/// <summary>
+/// What the journal did with one entry, in which commit (generation) it became durable, and its ledger sequence
+/// (0 when no row was written: a duplicate, or a rejection without a message_id).
+/// </summary>
+public sealed record JournalAppend(IngestStatus Status, string? Location, long Generation, long Sequence);
+
+/// <summary>Where a message is in the pipeline, as <c>GET /api/clinical/messages/{id}</c> shows it.</summary>
+public sealed record MessageRecord(
+    Guid MessageId,
+    IngestStatus Status,
+    string? PatientId,
+    string? SiteId,
+    string? PayloadType,
+    DateTimeOffset ReceivedAt,
+    DateTimeOffset? EventTime,
+    string Location,
+    IReadOnlyList<Violation> Violations);
+
+/// <summary>A stored, accepted message read back for a patient's replay.</summary>
+public sealed record StoredMessage(long Sequence, DateTimeOffset ReceivedAt, byte[] Raw);
+
+/// <summary>Counts by site, payload type and outcome ("accepted", "duplicate", "rejected", "flagged").</summary>
+public sealed record CounterRow(string SiteId, string PayloadType, string Outcome, long Count);
+
+/// <summary>Rejections by site, field and rule.</summary>
+public sealed record ReasonRow(string SiteId, string Field, string Rule, long Count);
+
+/// <summary>A consistent read of the counters as of commit <see cref="Generation"/>.</summary>
+public sealed record CounterSnapshot(long Generation, IReadOnlyList<CounterRow> Counters, IReadOnlyList<ReasonRow> Reasons);

@@ -1,0 +1,269 @@
+using System.Text.Json;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
+using ClinicalTrials.Grains.Interfaces;
+using Microsoft.Data.Sqlite;
+
+namespace ClinicalTrials.Grains.Journal;
+
+/// <summary>
+/// The journal's index, an embedded SQLite database (WAL, synchronous=FULL): one row per message_id with its
+/// status and bronze location, and the counters behind the stats. Written only by the journal's commit loop.
+/// </summary>
+internal sealed class LedgerDatabase : IDisposable
+{
+    private const int StatusAccepted = 1;
+    private const int StatusRejected = 2;
+
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly SqliteCommand _lookup;
+    private readonly SqliteCommand _upsert;
+    private readonly SqliteCommand _count;
+    private readonly SqliteCommand _reason;
+    private readonly SqliteCommand _generation;
+
+    public LedgerDatabase(string path)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        _writer = new SqliteConnection(_connectionString);
+        _writer.Open();
+        Execute("""
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            CREATE TABLE IF NOT EXISTS messages (
+                seq INTEGER PRIMARY KEY,
+                message_id BLOB NOT NULL UNIQUE,
+                status INTEGER NOT NULL,
+                patient_id TEXT, site_id TEXT, payload_type TEXT,
+                received_at INTEGER NOT NULL, event_time INTEGER,
+                location TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+                violations TEXT);
+            CREATE INDEX IF NOT EXISTS messages_by_patient ON messages (patient_id, seq) WHERE status = 1;
+            CREATE TABLE IF NOT EXISTS counters (
+                site_id TEXT NOT NULL, payload_type TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
+                PRIMARY KEY (site_id, payload_type, outcome)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS rejection_reasons (
+                site_id TEXT NOT NULL, field TEXT NOT NULL, rule TEXT NOT NULL, count INTEGER NOT NULL,
+                PRIMARY KEY (site_id, field, rule)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+            """);
+
+        _lookup = Prepare("SELECT status FROM messages WHERE message_id = $id", "$id");
+        // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection.
+        _upsert = Prepare("""
+            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations)
+            VALUES ($id, $status, $patient, $site, $type, $received, $event, $location, $offset, $length, $violations)
+            ON CONFLICT (message_id) DO UPDATE SET
+                status = excluded.status, patient_id = excluded.patient_id, site_id = excluded.site_id,
+                payload_type = excluded.payload_type, received_at = excluded.received_at, event_time = excluded.event_time,
+                location = excluded.location, offset = excluded.offset, length = excluded.length, violations = excluded.violations
+            WHERE messages.status = 2
+            RETURNING seq
+            """, "$id", "$status", "$patient", "$site", "$type", "$received", "$event", "$location", "$offset", "$length", "$violations");
+        _count = Prepare("""
+            INSERT INTO counters VALUES ($site, $type, $outcome, $n)
+            ON CONFLICT DO UPDATE SET count = count + excluded.count
+            """, "$site", "$type", "$outcome", "$n");
+        _reason = Prepare("""
+            INSERT INTO rejection_reasons VALUES ($site, $field, $rule, $n)
+            ON CONFLICT DO UPDATE SET count = count + excluded.count
+            """, "$site", "$field", "$rule", "$n");
+        _generation = Prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value");
+    }
+
+    /// <summary>The stored status of a message_id, or null when it was never seen.</summary>
+    public IngestStatus? Lookup(Guid messageId)
+    {
+        _lookup.Parameters[0].Value = messageId.ToByteArray();
+        return _lookup.ExecuteScalar() switch
+        {
+            long status when status == StatusAccepted => IngestStatus.Accepted,
+            long => IngestStatus.Rejected,
+            _ => null,
+        };
+    }
+
+    /// <summary>Starts the commit's transaction; every write statement joins it.</summary>
+    public SqliteTransaction Begin()
+    {
+        var transaction = _writer.BeginTransaction();
+        foreach (var command in (SqliteCommand[])[_lookup, _upsert, _count, _reason, _generation])
+        {
+            command.Transaction = transaction;
+        }
+
+        return transaction;
+    }
+
+    /// <summary>Writes the message's row; returns its sequence, or 0 when an accepted row already holds the message_id.</summary>
+    public long Store(JournalEntry entry, string location, long offset, int length)
+    {
+        var p = _upsert.Parameters;
+        p[0].Value = entry.MessageId!.Value.ToByteArray();
+        p[1].Value = entry.IsAccepted ? StatusAccepted : StatusRejected;
+        p[2].Value = (object?)entry.PatientId ?? DBNull.Value;
+        p[3].Value = (object?)entry.SiteId ?? DBNull.Value;
+        p[4].Value = (object?)entry.PayloadType?.WireName() ?? DBNull.Value;
+        p[5].Value = entry.ReceivedAt.ToUnixTimeMilliseconds();
+        p[6].Value = (object?)entry.EventTime?.ToUnixTimeMilliseconds() ?? DBNull.Value;
+        p[7].Value = location;
+        p[8].Value = offset;
+        p[9].Value = length;
+        p[10].Value = entry.IsAccepted ? DBNull.Value : JsonSerializer.Serialize(entry.Violations);
+        return _upsert.ExecuteScalar() is long sequence ? sequence : 0;
+    }
+
+    public void AddCount(string site, string payloadType, string outcome, long n)
+    {
+        _count.Parameters[0].Value = site;
+        _count.Parameters[1].Value = payloadType;
+        _count.Parameters[2].Value = outcome;
+        _count.Parameters[3].Value = n;
+        _count.ExecuteNonQuery();
+    }
+
+    public void AddReason(string site, string field, string rule, long n)
+    {
+        _reason.Parameters[0].Value = site;
+        _reason.Parameters[1].Value = field;
+        _reason.Parameters[2].Value = rule;
+        _reason.Parameters[3].Value = n;
+        _reason.ExecuteNonQuery();
+    }
+
+    /// <summary>Advances the commit generation; call inside the commit's transaction.</summary>
+    public long NextGeneration() => (long)_generation.ExecuteScalar()!;
+
+    public MessageRecord? Find(Guid messageId)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations
+            FROM messages WHERE message_id = $id
+            """;
+        command.Parameters.AddWithValue("$id", messageId.ToByteArray());
+        using var row = command.ExecuteReader();
+        if (!row.Read())
+        {
+            return null;
+        }
+
+        var status = row.GetInt64(0) == StatusAccepted ? IngestStatus.Accepted : IngestStatus.Rejected;
+        var violations = row.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<Violation>>(row.GetString(7)) ?? [];
+        return new MessageRecord(
+            messageId,
+            status,
+            row.IsDBNull(1) ? null : row.GetString(1),
+            row.IsDBNull(2) ? null : row.GetString(2),
+            row.IsDBNull(3) ? null : row.GetString(3),
+            DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(4)),
+            row.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(5)),
+            row.GetString(6),
+            violations);
+    }
+
+    /// <summary>Accepted messages of one patient after <paramref name="afterSequence"/>, in commit order.</summary>
+    public List<(long Sequence, long ReceivedAt, string Location, long Offset, int Length)> PatientMessages(string patientId, long afterSequence)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT seq, received_at, location, offset, length FROM messages
+            WHERE patient_id = $patient AND status = 1 AND seq > $after ORDER BY seq
+            """;
+        command.Parameters.AddWithValue("$patient", patientId);
+        command.Parameters.AddWithValue("$after", afterSequence);
+        using var row = command.ExecuteReader();
+        var result = new List<(long, long, string, long, int)>();
+        while (row.Read())
+        {
+            result.Add((row.GetInt64(0), row.GetInt64(1), row.GetString(2), row.GetInt64(3), row.GetInt32(4)));
+        }
+
+        return result;
+    }
+
+    /// <summary>Counters and reasons (of one site, or all) read in one transaction, with the generation they include.</summary>
+    public CounterSnapshot Counters(string? siteId)
+    {
+        using var connection = OpenReader();
+        using var transaction = connection.BeginTransaction();
+        var filter = siteId is null ? "" : " WHERE site_id = $site";
+
+        var generation = Query(connection, transaction, "SELECT value FROM meta WHERE key = 'generation'", null, r => r.GetInt64(0)).Single();
+        var counters = Query(connection, transaction, $"SELECT site_id, payload_type, outcome, count FROM counters{filter}", siteId,
+            r => new CounterRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)));
+        var reasons = Query(connection, transaction, $"SELECT site_id, field, rule, count FROM rejection_reasons{filter}", siteId,
+            r => new ReasonRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)));
+        transaction.Commit();
+        return new CounterSnapshot(generation, counters, reasons);
+    }
+
+    private static List<T> Query<T>(SqliteConnection connection, SqliteTransaction transaction, string sql, string? siteId, Func<SqliteDataReader, T> map)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        if (siteId is not null)
+        {
+            command.Parameters.AddWithValue("$site", siteId);
+        }
+
+        using var row = command.ExecuteReader();
+        var result = new List<T>();
+        while (row.Read())
+        {
+            result.Add(map(row));
+        }
+
+        return result;
+    }
+
+    public bool CanRead()
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        return command.ExecuteScalar() is 1L;
+    }
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] parameters)
+    {
+        var command = _writer.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    public void Dispose()
+    {
+        _lookup.Dispose();
+        _upsert.Dispose();
+        _count.Dispose();
+        _reason.Dispose();
+        _generation.Dispose();
+        _writer.Dispose();
+    }
+}
