@@ -13,18 +13,23 @@ internal sealed class BronzeFiles(string dataDirectory) : IDisposable
     private readonly Dictionary<string, Part> _open = new(StringComparer.Ordinal);
     private readonly HashSet<Part> _dirty = [];
 
-    /// <summary>Appends one line to the partition's current part file; returns the file (relative) and offset.</summary>
-    public (string Location, long Offset) Append(string partition, ReadOnlySpan<byte> line)
+    /// <summary>Where the next line of <paramref name="length"/> bytes appended to the partition will go.</summary>
+    public (string Location, long Offset) Next(string partition, int length)
     {
-        if (!_open.TryGetValue(partition, out var part) || part.Stream.Length + line.Length > MaxPartBytes)
+        if (!_open.TryGetValue(partition, out var part) || part.Stream.Position + length > MaxPartBytes)
         {
             part = OpenPart(partition, part is null ? 0 : part.Number + 1);
         }
 
-        var offset = part.Stream.Position;
+        return (part.Location, part.Stream.Position);
+    }
+
+    /// <summary>Appends one line at the position <see cref="Next"/> gave.</summary>
+    public void Append(string partition, ReadOnlySpan<byte> line)
+    {
+        var part = _open[partition];
         part.Stream.Write(line);
         _dirty.Add(part);
-        return (part.Location, offset);
     }
 
     /// <summary>Makes every line appended since the last call durable (one fsync per touched file).</summary>

@@ -131,8 +131,6 @@ public sealed partial class IngestJournal : IDisposable
     {
         using var transaction = _ledger.Begin();
         var generation = _ledger.NextGeneration();
-        var seen = new Dictionary<Guid, IngestStatus>();
-        var rows = new List<(JournalEntry Entry, string Location, long Offset, int Length, int Group, int Index)>();
         var counts = new Dictionary<(string Site, string Type, string Outcome), long>();
         var reasons = new Dictionary<(string Site, string Field, string Rule), long>();
         var results = new JournalAppend[group.Count][];
@@ -146,25 +144,18 @@ public sealed partial class IngestJournal : IDisposable
                 var entry = entries[i];
                 var site = entry.SiteId ?? "unknown";
                 var type = entry.PayloadType?.WireName() ?? "unknown";
-                if (entry.IsAccepted && Status(entry.MessageId!.Value, seen) == IngestStatus.Accepted)
+                var (location, offset) = _bronze.Next(entry.Partition, entry.Line.Length);
+                // The row goes in first: the ledger's unique message_id decides whether this is a duplicate (also of
+                // an entry earlier in this commit), and a duplicate's line is never written.
+                var sequence = entry.MessageId is null ? 0 : _ledger.Store(entry, location, offset, entry.Line.Length);
+                if (entry.IsAccepted && sequence == 0)
                 {
                     Increment(counts, (site, type, "duplicate"), 1);
                     results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, generation, 0);
                     continue;
                 }
 
-                var record = new BronzeRecord(entry.MessageId, entry.ReceivedAt, entry.Raw, entry.Violations);
-                var line = record.ToLine();
-                var partition = entry.IsAccepted
-                    ? BronzeRecord.RawPartition(entry.PayloadType!.Value, entry.ReceivedAt)
-                    : BronzeRecord.QuarantinePartition(entry.ReceivedAt);
-                var (location, offset) = _bronze.Append(partition, line);
-                if (entry.MessageId is { } id && Status(id, seen) != IngestStatus.Accepted)
-                {
-                    rows.Add((entry, location, offset, line.Length, g, i));
-                    seen[id] = entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected;
-                }
-
+                _bronze.Append(entry.Partition, entry.Line);
                 if (entry.IsAccepted)
                 {
                     Increment(counts, (site, type, "accepted"), 1);
@@ -182,15 +173,8 @@ public sealed partial class IngestJournal : IDisposable
                     }
                 }
 
-                results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, generation, 0);
+                results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, generation, sequence);
             }
-        }
-
-        // Bronze first: a ledger row must never point at bytes that are not yet on disk.
-        _bronze.Sync();
-        foreach (var (entry, location, offset, length, g, i) in rows)
-        {
-            results[g][i] = results[g][i] with { Sequence = _ledger.Store(entry, location, offset, length) };
         }
 
         foreach (var ((site, type, outcome), n) in counts)
@@ -203,12 +187,11 @@ public sealed partial class IngestJournal : IDisposable
             _ledger.AddReason(site, field, rule, n);
         }
 
+        // The transaction commits only after the lines are on disk: a committed row never points at missing bytes.
+        _bronze.Sync();
         transaction.Commit();
         return results;
     }
-
-    private IngestStatus? Status(Guid messageId, Dictionary<Guid, IngestStatus> seenThisCommit) =>
-        seenThisCommit.TryGetValue(messageId, out var status) ? status : _ledger.Lookup(messageId);
 
     private static void Increment<TKey>(Dictionary<TKey, long> counts, TKey key, long n)
         where TKey : notnull =>

@@ -1,3 +1,4 @@
+using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
@@ -6,7 +7,8 @@ namespace ClinicalTrials.Grains.Journal;
 
 /// <summary>
 /// One received message for the journal: accepted when it has no violations, otherwise rejected (quarantined).
-/// Identity fields are whatever could be read; a rejected body may have none.
+/// Identity fields are whatever could be read; a rejected body may have none. The bronze line is encoded by the
+/// caller, so the journal's single writer only copies bytes.
 /// </summary>
 public sealed record JournalEntry(
     Guid? MessageId,
@@ -20,6 +22,14 @@ public sealed record JournalEntry(
     int AbnormalFlags)
 {
     public bool IsAccepted => Violations.Count == 0;
+
+    /// <summary>The bronze (or quarantine) NDJSON line, newline included.</summary>
+    public byte[] Line { get; } = new BronzeRecord(MessageId, ReceivedAt, Raw, Violations).ToLine();
+
+    /// <summary>The partition folder the line belongs in.</summary>
+    public string Partition => IsAccepted
+        ? BronzeRecord.RawPartition(PayloadType!.Value, ReceivedAt)
+        : BronzeRecord.QuarantinePartition(ReceivedAt);
 
     public static JournalEntry Accepted(IngestMessage message) => new(
         message.Message.MessageId,

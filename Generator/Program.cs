@@ -1,0 +1,46 @@
+using System.CommandLine;
+using ClinicalTrials.Generator;
+
+var url = new Option<string>("--url") { Description = "Gateway base address.", DefaultValueFactory = _ => "http://localhost:8080" };
+var count = new Option<int>("--count") { Description = "Messages to send.", DefaultValueFactory = _ => 100 };
+var interval = new Option<string>("--interval") { Description = "Seconds between messages, a value or a range such as 2-5 (0 = no pause).", DefaultValueFactory = _ => "2-5" };
+var verbose = new Option<bool>("--verbose") { Description = "Print every message and its answer." };
+var seed = new Option<int>("--seed") { Description = "Random seed; the same seed sends the same messages.", DefaultValueFactory = _ => 42 };
+var patients = new Option<int>("--patients") { Description = "Number of synthetic patients.", DefaultValueFactory = _ => 200 };
+var sites = new Option<int>("--sites") { Description = "Number of sites.", DefaultValueFactory = _ => 10 };
+var invalid = new Option<double>("--invalid-share") { Description = "Share of deliberately invalid messages, 0 to 1.", DefaultValueFactory = _ => 0.05 };
+var days = new Option<double>("--days") { Description = "Spread clinical timestamps evenly over this many past days (0 = now).", DefaultValueFactory = _ => 0 };
+var rate = new Option<string>("--rate") { Description = "Load mode: messages per second (e.g. 1000 or 1000/s), or 'max' to send as fast as possible in batches." };
+var batch = new Option<int>("--batch-size") { Description = "Load mode: messages per batch request at --rate max (1 = single-message endpoint).", DefaultValueFactory = _ => 1000 };
+var concurrency = new Option<int>("--concurrency") { Description = "Load mode: requests in flight at once.", DefaultValueFactory = _ => 4 };
+
+var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
+{
+    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency,
+};
+root.SetAction(async (result, cancellationToken) =>
+{
+    string[] errors =
+    [
+        .. Uri.TryCreate(result.GetValue(url), UriKind.Absolute, out _) ? [] : new[] { "--url must be an absolute address such as http://localhost:8080." },
+        .. result.GetValue(count) > 0 ? [] : new[] { "--count must be positive." },
+        .. result.GetValue(invalid) is >= 0 and <= 1 ? [] : new[] { "--invalid-share must be between 0 and 1." },
+        .. result.GetValue(batch) is >= 1 and <= 10_000 ? [] : new[] { "--batch-size must be between 1 and 10000." },
+        .. result.GetValue(patients) > 0 && result.GetValue(sites) > 0 ? [] : new[] { "--patients and --sites must be positive." },
+    ];
+    if (errors.Length > 0)
+    {
+        Console.Error.WriteLine(string.Join(Environment.NewLine, errors));
+        return 2;
+    }
+
+    var settings = new GeneratorSettings(
+        new Uri(result.GetValue(url)!), result.GetValue(count), Pause.Parse(result.GetValue(interval)!), result.GetValue(verbose),
+        result.GetValue(seed), result.GetValue(patients), result.GetValue(sites), result.GetValue(invalid), result.GetValue(days),
+        LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency));
+    using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
+    return settings.Rate is { } load
+        ? await new LoadRunner(http, settings, load).RunAsync(cancellationToken)
+        : await new TrickleSender(http, settings).RunAsync(cancellationToken);
+});
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of the solution and ends with one line "N passed, N failed[, N skipped]".
+# Exits non-zero when any test fails or the build breaks.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+results=$(mktemp -d)
+log="$results/test.log"
+
+echo "Building (Release)..."
+if ! dotnet build ClinicalTrials.sln -c Release > "$log.build" 2>&1; then
+  grep -E " error " "$log.build" | sort -u | head -50
+  echo "The build failed."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test ClinicalTrials.sln -c Release --no-build 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# VSTest prints one summary per test assembly: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ..."
+read -r passed failed skipped < <(grep -E "^(Passed|Failed)!" "$log" | awk -F'[:,]' '
+  { for (i = 1; i < NF; i++) {
+      if ($i ~ /Failed$/) f += $(i+1); if ($i ~ /Passed$/) p += $(i+1); if ($i ~ /Skipped$/) s += $(i+1) } }
+  END { print p+0, f+0, s+0 }')
+assemblies=$(grep -cE "^(Passed|Failed)!" "$log")
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1   # the runner failed without a test failing (a crash, an aborted run): never report green
+fi
+if [ "$assemblies" -eq 0 ]; then
+  failed=$((failed + 1))
+fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
