@@ -57,7 +57,20 @@ public sealed class PatientFeatureState
 
     internal int VitalRecordCount => _vitals.Count;
 
-    internal int LabResultCount => _labs.Sum(l => l.Count);
+    internal int LabResultCount
+    {
+        get
+        {
+            // A loop, not LINQ: this runs on every Apply and should not allocate.
+            var count = 0;
+            foreach (var lab in _labs)
+            {
+                count += lab.Count;
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>Applies one event of this patient, in any order; a late event lands in the windows of its own timestamp.</summary>
     /// <returns>False when the event changed nothing (a redelivery); the vector is then not recomputed.</returns>

@@ -169,8 +169,9 @@ internal sealed class TimeSeries<T>
     {
         if (_count == _items.Length)
         {
-            // Grow by a small step: 24 h of minute vitals must stay within the per-patient memory budget.
-            var grown = new T[_count + Math.Max(8, _count / 32)];
+            // Double while small, then grow by 1/32: 24 h of minute vitals (1,440 records) must fit the
+            // per-patient memory budget, which leaves no room for doubling's slack at that size.
+            var grown = new T[_count + (_count < 1024 ? Math.Max(8, _count) : _count / 32)];
             for (var i = 0; i < _count; i++)
             {
                 grown[i] = At(i);

@@ -14,18 +14,32 @@ Console.WriteLine($"{Environment.ProcessorCount} cores, {System.Runtime.InteropS
 Run(SyntheticStream.Build(20, TimeSpan.FromHours(6), seed: 1), out _);
 
 var stream = SyntheticStream.Build(Patients, day, seed: 42);
+var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
 var states = Run(stream, out var latencies);
+var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore - (latencies.Length * sizeof(double));
 Report("Apply, realistic mix", latencies);
+Console.WriteLine($"Allocated by Apply (incl. state creation): {(double)allocated / latencies.Length:N1} B per event");
 
 var sizes = states.Values.Select(s => s.ApproximateSizeBytes).Order().ToArray();
 Console.WriteLine($"State after 24 h, realistic mix: median {sizes[sizes.Length / 2]:N0} B, max {sizes[^1]:N0} B");
 
 // The size target: one patient holding 24 h of minute vitals (and nothing else), measured at steady state.
 var vitalsOnly = new PatientFeatureState();
-foreach (var message in SyntheticStream.Patient("PT99999999", TimeSpan.FromHours(30), new Random(7)).Where(m => m.Payload is VitalSigns))
+var minuteVitals = SyntheticStream.Patient("PT99999999", TimeSpan.FromHours(30), new Random(7)).Where(m => m.Payload is VitalSigns).ToList();
+foreach (var message in minuteVitals[..(25 * 60)])
 {
     vitalsOnly.Apply(message);
 }
+
+var steady = minuteVitals[(25 * 60)..];
+var steadyBefore = GC.GetAllocatedBytesForCurrentThread();
+foreach (var message in steady)
+{
+    vitalsOnly.Apply(message);
+}
+
+var steadyAllocated = GC.GetAllocatedBytesForCurrentThread() - steadyBefore;
+Console.WriteLine($"Allocated by Apply at steady state (minute vitals after 25 h): {(double)steadyAllocated / steady.Count:N1} B per event");
 
 Console.WriteLine($"State holding 24 h of minute vitals ({vitalsOnly.Current["vital_records_24h"]} records): {vitalsOnly.ApproximateSizeBytes:N0} B, "
     + $"serialised {vitalsOnly.Serialize().Length:N0} B");
