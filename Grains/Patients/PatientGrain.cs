@@ -25,7 +25,8 @@ public sealed class PatientGrain(
             _dirty = true;
         }
 
-        this.RegisterGrainTimer(WriteSnapshotAsync, SnapshotInterval, SnapshotInterval);
+        // Spread the first write over the interval so patients activated together do not all write at once.
+        this.RegisterGrainTimer(WriteSnapshotAsync, SnapshotInterval * Random.Shared.NextDouble(), SnapshotInterval);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => WriteSnapshotAsync();

@@ -102,6 +102,10 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        // Snapshots can be rebuilt from the journal, so a write need not wait for its own fsync (WAL, NORMAL).
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous = NORMAL";
+        command.ExecuteNonQuery();
         return connection;
     }
 
