@@ -40,7 +40,7 @@ public sealed class DurabilityTests
                     {
                         await SendAsync(http, batch, acknowledged, unexpected);
                     }
-                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException && Volatile.Read(ref killed) == 1)
+                    catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && Volatile.Read(ref killed) == 1)
                     {
                         // In flight when the process died: not acknowledged, so nothing is promised.
                         Interlocked.Increment(ref inFlight);

@@ -19,15 +19,30 @@ public sealed class ClinicalAppFixture : IAsyncLifetime
 
     public string DataPath => _data.Path;
 
-    public ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _app = new ClinicalApp(_data.Path);
-        _app.UseKestrel(0);
-        _app.StartServer();
+        for (var attempt = 1; ; attempt++)
+        {
+            _app = new ClinicalApp(_data.Path);
+            _app.UseKestrel(0);
+            try
+            {
+                _app.StartServer();
+                break;
+            }
+            catch (Exception e) when (attempt < 3 && IsPortTaken(e))
+            {
+                // An Orleans port picked as free was taken before the silo bound it: try others.
+                await _app.DisposeAsync();
+            }
+        }
+
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Http = new HttpClient { BaseAddress = new Uri(address) };
-        return ValueTask.CompletedTask;
     }
+
+    private static bool IsPortTaken(Exception e) =>
+        e.ToString().Contains("address already in use", StringComparison.OrdinalIgnoreCase);
 
     public async ValueTask DisposeAsync()
     {
