@@ -4,13 +4,13 @@ namespace ClinicalTrials.Generator;
 
 public sealed record GeneratorSettings(
     Uri Url, int Count, Pause Interval, bool Verbose, int Seed, int Patients, int Sites, double InvalidShare,
-    double Days, LoadRate? Rate, int BatchSize, int Concurrency)
+    double Days, LoadRate? Rate, int BatchSize, int Concurrency, int Warmup)
 {
     public SyntheticTrial NewTrial() => new(Seed, Patients, Sites, InvalidShare);
 
     /// <summary>Clinical time of message <paramref name="index"/>: now, or spread evenly over the past <see cref="Days"/>.</summary>
     public DateTimeOffset ClinicalTime(int index, DateTimeOffset start) =>
-        Days <= 0 ? DateTimeOffset.UtcNow : start.AddDays(-Days).AddTicks((long)(TimeSpan.FromDays(Days).Ticks * ((double)index / Count)));
+        Days <= 0 ? DateTimeOffset.UtcNow : start.AddDays(-Days).AddTicks((long)(TimeSpan.FromDays(Days).Ticks * ((double)index / (Warmup + Count))));
 }
 
 /// <summary>Seconds between messages: a fixed value or a uniform range ("2-5").</summary>

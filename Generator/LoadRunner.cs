@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json.Nodes;
 using Spectre.Console;
 
 namespace ClinicalTrials.Generator;
@@ -9,17 +8,34 @@ namespace ClinicalTrials.Generator;
 /// <summary>
 /// The load mode and ingest benchmark. At a fixed rate it sends single messages on an open-loop schedule and
 /// measures each message's latency; at 'max' it sends NDJSON batches as fast as the gateway takes them.
-/// Messages are generated before the clock starts, so the figures are the server's, not the generator's.
+/// Messages are generated before the clock starts, so the figures are the server's, not the generator's; an
+/// optional warm-up (activating the patients' grains) runs first and is not measured.
 /// </summary>
 public sealed class LoadRunner(HttpClient http, GeneratorSettings settings, LoadRate rate)
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private static readonly MediaTypeHeaderValue Ndjson = new("application/x-ndjson");
 
+    private int BatchSize => rate.PerSecond is null ? settings.BatchSize : 1;
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        var size = rate.PerSecond is null ? settings.BatchSize : 1;
-        var requests = Prepare(size);
+        var requests = Prepare();
+        var warmupRequests = (settings.Warmup + BatchSize - 1) / BatchSize;
+        Run? warmup = null;
+        if (warmupRequests > 0)
+        {
+            warmup = await SendAsync(requests[..warmupRequests], $"Warming up with {settings.Warmup:N0} messages", cancellationToken);
+        }
+
+        var measured = await SendAsync(requests[warmupRequests..], $"Sending {settings.Count:N0} messages", cancellationToken);
+        Report(measured);
+        return measured.Failures + (warmup?.Failures ?? 0) == 0 ? 0 : 1;
+    }
+
+    private async Task<Run> SendAsync(List<(byte[] Body, int Messages)> requests, string description, CancellationToken cancellationToken)
+    {
+        var size = BatchSize;
         var latencies = new double[requests.Count];
         var failures = 0;
         var rejected = 0;
@@ -30,7 +46,7 @@ public sealed class LoadRunner(HttpClient http, GeneratorSettings settings, Load
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async progress =>
             {
-                var bar = progress.AddTask($"Sending {settings.Count:N0} messages ({(rate.PerSecond is { } r ? $"{r:N0}/s" : $"max, batches of {size}")})", maxValue: requests.Count);
+                var bar = progress.AddTask($"{description} ({(rate.PerSecond is { } r ? $"{r:N0}/s" : $"max, batches of {size}")})", maxValue: requests.Count);
                 var inFlight = new List<Task>(requests.Count);
                 for (var i = 0; i < requests.Count; i++)
                 {
@@ -78,23 +94,22 @@ public sealed class LoadRunner(HttpClient http, GeneratorSettings settings, Load
                 await Task.WhenAll(inFlight);
             });
 
-        var elapsed = clock.Elapsed;
-        Report(requests, latencies, elapsed, failures, rejected, size);
-        return failures == 0 ? 0 : 1;
+        return new Run(requests.Sum(r => r.Messages), requests.Count, latencies, clock.Elapsed, failures, rejected);
     }
 
-    private List<(byte[] Body, int Messages)> Prepare(int size)
+    private List<(byte[] Body, int Messages)> Prepare()
     {
         var trial = settings.NewTrial();
         var start = DateTimeOffset.UtcNow;
         var requests = new List<(byte[], int)>();
         var builder = new StringBuilder();
+        var total = settings.Warmup + settings.Count;
         var inRequest = 0;
-        for (var i = 0; i < settings.Count; i++)
+        for (var i = 0; i < total; i++)
         {
-            JsonObject message = trial.Next(settings.ClinicalTime(i, start), out _);
-            builder.Append(message.ToJsonString()).Append('\n');
-            if (++inRequest == size || i == settings.Count - 1)
+            builder.Append(trial.Next(settings.ClinicalTime(i, start), out _).ToJsonString()).Append('\n');
+            // A request never mixes warm-up and measured messages.
+            if (++inRequest == BatchSize || i == total - 1 || i == settings.Warmup - 1)
             {
                 requests.Add((Encoding.UTF8.GetBytes(builder.ToString()), inRequest));
                 builder.Clear();
@@ -105,19 +120,21 @@ public sealed class LoadRunner(HttpClient http, GeneratorSettings settings, Load
         return requests;
     }
 
-    private void Report(List<(byte[] Body, int Messages)> requests, double[] latencies, TimeSpan elapsed, int failures, int rejected, int size)
+    private void Report(Run run)
     {
+        var latencies = run.Latencies;
         Array.Sort(latencies);
         double Percentile(double p) => latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
-        var messages = requests.Sum(r => r.Messages);
         var table = new Table().AddColumns("measure", "value");
-        table.AddRow("messages", $"{messages:N0}");
-        table.AddRow("requests", $"{requests.Count:N0} ({(size == 1 ? "single" : $"batches of {size}")})");
-        table.AddRow("elapsed", $"{elapsed.TotalSeconds:N2} s");
-        table.AddRow("throughput", $"{messages / elapsed.TotalSeconds:N0} messages/s");
+        table.AddRow("messages", $"{run.Messages:N0}");
+        table.AddRow("requests", $"{run.Requests:N0} ({(BatchSize == 1 ? "single" : $"batches of {BatchSize}")})");
+        table.AddRow("elapsed", $"{run.Elapsed.TotalSeconds:N2} s");
+        table.AddRow("throughput", $"{run.Messages / run.Elapsed.TotalSeconds:N0} messages/s");
         table.AddRow("request latency p50 / p90 / p99 / max", $"{Percentile(0.50):N2} / {Percentile(0.90):N2} / {Percentile(0.99):N2} / {latencies[^1]:N2} ms");
-        table.AddRow("answered 400 (invalid on purpose)", $"{rejected:N0}");
-        table.AddRow("failed (no answer or 5xx)", $"{failures:N0}");
+        table.AddRow("answered 400 (invalid on purpose)", $"{run.Rejected:N0}");
+        table.AddRow("failed (no answer or 5xx)", $"{run.Failures:N0}");
         AnsiConsole.Write(table);
     }
+
+    private sealed record Run(int Messages, int Requests, double[] Latencies, TimeSpan Elapsed, int Failures, int Rejected);
 }
