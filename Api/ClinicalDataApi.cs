@@ -34,14 +34,14 @@ public static class ClinicalDataApi
     private static async Task<Results<Accepted<IngestReply>, Ok<IngestReply>, ValidationProblem, ProblemHttpResult>> PostMessageAsync(
         HttpRequest request, ClinicalIngest ingest, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBody.ReadAsync(request, MaxMessageBytes, cancellationToken);
+        using var body = await RequestBody.ReadAsync(request, MaxMessageBytes, cancellationToken);
         if (body is null)
         {
             return TooLarge($"A single message may be at most {MaxMessageBytes / 1024} KiB; send large volumes to /api/clinical/data/batch.");
         }
 
         var receivedAt = time.GetUtcNow();
-        var result = (await ingest.IngestAsync([ReceivedMessage.Parse(body, receivedAt)], receivedAt))[0];
+        var result = (await ingest.IngestAsync([ReceivedMessage.Parse(body.Memory, receivedAt)], receivedAt))[0];
         return result.Status switch
         {
             IngestStatus.Accepted => TypedResults.Accepted($"/api/clinical/messages/{result.MessageId}", new IngestReply(result.MessageId!.Value, result.Status)),
@@ -53,7 +53,7 @@ public static class ClinicalDataApi
     private static async Task<Results<Ok<BatchReply>, ValidationProblem, ProblemHttpResult>> PostBatchAsync(
         HttpRequest request, ClinicalIngest ingest, TimeProvider time, CancellationToken cancellationToken)
     {
-        var body = await RequestBody.ReadAsync(request, MaxBatchBytes, cancellationToken);
+        using var body = await RequestBody.ReadAsync(request, MaxBatchBytes, cancellationToken);
         if (body is null)
         {
             return TooLarge($"A batch may be at most {MaxBatchBytes / (1024 * 1024)} MiB.");
@@ -63,7 +63,7 @@ public static class ClinicalDataApi
         List<ReceivedMessage> messages;
         try
         {
-            messages = IsJsonArray(request, body) ? ReadArray(body, receivedAt) : ReadLines(body, receivedAt);
+            messages = IsJsonArray(request, body.Memory.Span) ? ReadArray(body.Memory, receivedAt) : ReadLines(body.Memory, receivedAt);
         }
         catch (JsonException e)
         {
@@ -106,7 +106,7 @@ public static class ClinicalDataApi
     private static async Task<Ok<IngestStats>> GetStatsAsync(IngestJournal journal) =>
         TypedResults.Ok(IngestStats.From(await journal.CountersAsync()));
 
-    private static bool IsJsonArray(HttpRequest request, byte[] body)
+    private static bool IsJsonArray(HttpRequest request, ReadOnlySpan<byte> body)
     {
         var contentType = request.ContentType ?? "";
         if (contentType.Contains("ndjson", StringComparison.OrdinalIgnoreCase) || contentType.Contains("jsonl", StringComparison.OrdinalIgnoreCase))
@@ -114,11 +114,11 @@ public static class ClinicalDataApi
             return false;
         }
 
-        var first = body.AsSpan().TrimStart(" \t\r\n"u8);
+        var first = body.TrimStart(" \t\r\n"u8);
         return first.Length > 0 && first[0] == (byte)'[';
     }
 
-    private static List<ReceivedMessage> ReadArray(byte[] body, DateTimeOffset receivedAt)
+    private static List<ReceivedMessage> ReadArray(ReadOnlyMemory<byte> body, DateTimeOffset receivedAt)
     {
         using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
         if (document.RootElement.ValueKind != JsonValueKind.Array)
@@ -129,10 +129,10 @@ public static class ClinicalDataApi
         return document.RootElement.EnumerateArray().Select(e => ReceivedMessage.FromElement(e, receivedAt)).ToList();
     }
 
-    private static List<ReceivedMessage> ReadLines(byte[] body, DateTimeOffset receivedAt)
+    private static List<ReceivedMessage> ReadLines(ReadOnlyMemory<byte> body, DateTimeOffset receivedAt)
     {
         var messages = new List<ReceivedMessage>();
-        ReadOnlyMemory<byte> memory = body;
+        var memory = body;
         while (!memory.IsEmpty)
         {
             var end = memory.Span.IndexOf((byte)'\n');

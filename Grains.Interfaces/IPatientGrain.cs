@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Orleans.Concurrency;
 
 namespace ClinicalTrials.Grains.Interfaces;
 
@@ -12,8 +13,10 @@ public interface IPatientGrain : IGrainWithStringKey
     /// <summary>
     /// Stores the messages durably (each message_id once) and applies the new ones to the patient's state.
     /// Completes only when every accepted message is durable. Outcomes are in the order of <paramref name="messages"/>.
+    /// Calls interleave while they wait for the journal, so concurrent requests for one patient share a commit
+    /// instead of queueing one commit each; applying a message is order-independent, so this is safe.
     /// </summary>
-    [Alias("ingest")]
+    [Alias("ingest"), AlwaysInterleave]
     Task<ImmutableArray<IngestOutcome>> IngestAsync(ImmutableArray<IngestMessage> messages);
 
     /// <summary>The patient's current state, or null when nothing was ever stored for this patient.</summary>

@@ -15,6 +15,9 @@ public sealed class PatientGrain(
 
     private bool _dirty;
 
+    /// <summary>Ingest calls waiting for the journal; their messages have sequences but are not applied yet.</summary>
+    private int _ingestsInFlight;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The snapshot may be older than the journal (written lazily, or lost in a crash): replay the rest.
@@ -39,7 +42,17 @@ public sealed class PatientGrain(
             throw new ArgumentException($"Every message sent to patient {patientId} must be about that patient.", nameof(messages));
         }
 
-        var appends = await journal.AppendAsync(messages.Select(JournalEntry.Accepted).ToArray());
+        JournalAppend[] appends;
+        _ingestsInFlight++;
+        try
+        {
+            appends = await journal.AppendAsync(messages.Select(JournalEntry.Accepted).ToArray());
+        }
+        finally
+        {
+            _ingestsInFlight--;
+        }
+
         var outcomes = ImmutableArray.CreateBuilder<IngestOutcome>(messages.Length);
         for (var i = 0; i < messages.Length; i++)
         {
@@ -72,7 +85,8 @@ public sealed class PatientGrain(
 
     private async Task WriteSnapshotAsync()
     {
-        if (_dirty)
+        // A snapshot taken while an interleaved ingest waits could record a sequence beyond a message it lacks.
+        if (_dirty && _ingestsInFlight == 0)
         {
             _dirty = false;
             await state.WriteStateAsync();
