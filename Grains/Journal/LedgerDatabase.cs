@@ -51,11 +51,14 @@ internal sealed class LedgerDatabase : IDisposable
             INSERT OR IGNORE INTO meta VALUES ('generation', 0);
             """);
 
-        // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection.
+        // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection. It takes a new
+        // sequence, as a new row would: patient replays read rows after the snapshot's sequence, and the rejection's
+        // old sequence may already lie behind a snapshot that does not include the corrected message.
         _upsert = Prepare("""
             INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations)
             VALUES ($id, $status, $patient, $site, $type, $received, $event, $location, $offset, $length, $violations)
             ON CONFLICT (message_id) DO UPDATE SET
+                seq = (SELECT max(seq) FROM messages) + 1,
                 status = excluded.status, patient_id = excluded.patient_id, site_id = excluded.site_id,
                 payload_type = excluded.payload_type, received_at = excluded.received_at, event_time = excluded.event_time,
                 location = excluded.location, offset = excluded.offset, length = excluded.length, violations = excluded.violations

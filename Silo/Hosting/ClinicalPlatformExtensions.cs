@@ -1,11 +1,6 @@
 using ClinicalTrials.Api;
-using ClinicalTrials.Grains;
-using ClinicalTrials.Grains.Ingest;
+using ClinicalTrials.Grains.Hosting;
 using ClinicalTrials.Grains.Journal;
-using ClinicalTrials.Grains.Storage;
-using Microsoft.Extensions.Options;
-using Orleans.Serialization;
-using Orleans.Storage;
 
 namespace ClinicalTrials.Silo.Hosting;
 
@@ -37,20 +32,13 @@ public static class ClinicalPlatformExtensions
             .ValidateOnStart();
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IngestJournal>();
-        builder.Services.AddSingleton<ClinicalIngest>();
         builder.Services.AddClinicalApi();
 
         var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         builder.UseOrleans(orleans =>
         {
             orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
-            orleans.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
-                Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
-                services.GetRequiredService<Serializer>()));
-            // Domain records (no Orleans attributes) cross silos as JSON.
-            orleans.Services.AddSerializer(s => s.AddJsonSerializer(
-                isSupported: type => type.Namespace?.StartsWith("ClinicalTrials.Domain", StringComparison.Ordinal) == true));
+            orleans.AddClinicalGrains();
         });
         return builder;
     }

@@ -1,0 +1,34 @@
+using ClinicalTrials.Grains.Ingest;
+using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace ClinicalTrials.Grains.Hosting;
+
+/// <summary>What a silo needs to host the clinical grains; shared by the silo host and the grain tests.</summary>
+public static class ClinicalGrainsExtensions
+{
+    /// <summary>
+    /// Registers the ingest journal and the ingest path (under <see cref="JournalOptions.DataDirectory"/>), the
+    /// <see cref="StorageNames.Clinical"/> grain storage in <c>state.db</c> beside the journal, and the serializer
+    /// for the domain records. Configure <see cref="JournalOptions"/> separately.
+    /// </summary>
+    public static ISiloBuilder AddClinicalGrains(this ISiloBuilder silo)
+    {
+        silo.Services.AddSingleton<IngestJournal>();
+        silo.Services.AddSingleton<ClinicalIngest>();
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
+            Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
+            services.GetRequiredService<Serializer>()));
+        silo.Services.AddClinicalSerialization();
+        return silo;
+    }
+
+    /// <summary>Domain records (no Orleans attributes) cross silos as JSON. Clients that send them need this too.</summary>
+    public static IServiceCollection AddClinicalSerialization(this IServiceCollection services) =>
+        services.AddSerializer(s => s.AddJsonSerializer(
+            isSupported: type => type.Namespace?.StartsWith("ClinicalTrials.Domain", StringComparison.Ordinal) == true));
+}

@@ -1,0 +1,322 @@
+using System.Text.Json.Nodes;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
+using static ClinicalTrials.Domain.Tests.Validation.Samples;
+
+namespace ClinicalTrials.Domain.Tests.Validation;
+
+/// <summary>JSON shape, types, required fields and identifiers.</summary>
+public sealed class ShapeTests
+{
+    [Fact]
+    public void Number_sent_as_a_string_is_rejected()
+    {
+        var json = Vitals();
+        json["vital_signs"]!["heart_rate"] = "120";
+
+        AssertViolation(Parse(json), "vital_signs.heart_rate", "type");
+    }
+
+    [Fact]
+    public void Boolean_sent_for_a_number_is_rejected()
+    {
+        var json = Vitals();
+        json["vital_signs"]!["systolic_bp"] = true;
+
+        AssertViolation(Parse(json), "vital_signs.systolic_bp", "type");
+    }
+
+    [Fact]
+    public void Fractional_age_is_rejected()
+    {
+        var json = Demographics();
+        json["patient_demographics"]!["age"] = 54.5;
+
+        AssertViolation(Parse(json), "patient_demographics.age", "type");
+    }
+
+    [Fact]
+    public void Text_sent_for_a_boolean_is_rejected()
+    {
+        var json = AdverseEvent();
+        json["adverse_event"]!["serious"] = "yes";
+
+        AssertViolation(Parse(json), "adverse_event.serious", "type");
+    }
+
+    [Fact]
+    public void Payload_that_is_not_an_object_is_rejected()
+    {
+        var json = Vitals();
+        json["vital_signs"] = new JsonArray(1, 2);
+
+        AssertViolation(Parse(json), "vital_signs", "type");
+    }
+
+    [Theory]
+    [InlineData("message_id")]
+    [InlineData("timestamp")]
+    [InlineData("study_phase")]
+    [InlineData("site_id")]
+    public void Missing_envelope_field_is_rejected(string field)
+    {
+        var json = Vitals();
+        json.Remove(field);
+
+        AssertViolation(Parse(json), field, "required");
+    }
+
+    [Fact]
+    public void Null_counts_as_missing()
+    {
+        var json = Vitals();
+        json["site_id"] = null;
+
+        AssertViolation(Parse(json), "site_id", "required");
+    }
+
+    [Theory]
+    [InlineData("patient_demographics", "patient_id")]
+    [InlineData("patient_demographics", "age")]
+    [InlineData("patient_demographics", "gender")]
+    [InlineData("patient_demographics", "weight_kg")]
+    [InlineData("patient_demographics", "height_cm")]
+    [InlineData("patient_demographics", "enrollment_date")]
+    [InlineData("patient_demographics", "trial_arm")]
+    [InlineData("adverse_event", "patient_id")]
+    [InlineData("adverse_event", "event_term")]
+    [InlineData("adverse_event", "severity")]
+    [InlineData("adverse_event", "serious")]
+    [InlineData("adverse_event", "relation_to_study_drug")]
+    [InlineData("vital_signs", "patient_id")]
+    public void Missing_payload_field_is_rejected(string payload, string field)
+    {
+        var json = payload switch
+        {
+            "patient_demographics" => Demographics(),
+            "adverse_event" => AdverseEvent(),
+            _ => Vitals(),
+        };
+        json[payload]!.AsObject().Remove(field);
+
+        AssertViolation(Parse(json), $"{payload}.{field}", "required");
+    }
+
+    [Fact]
+    public void Vital_signs_without_any_measurement_are_rejected()
+    {
+        var json = Envelope("vital_signs", new JsonObject { ["patient_id"] = "PT12AB34CD", ["heart_rate"] = null });
+
+        AssertViolation(Parse(json), "vital_signs", "required");
+    }
+
+    [Fact]
+    public void Two_payloads_are_rejected()
+    {
+        var json = Vitals();
+        json["adverse_event"] = AdverseEvent()["adverse_event"]!.DeepClone();
+
+        var result = Parse(json);
+
+        AssertViolation(result, "$", "one_payload");
+        Assert.Contains("vital_signs", result.Violations.Single(v => v.Rule == Rules.OnePayload).Message);
+        Assert.Contains("adverse_event", result.Violations.Single(v => v.Rule == Rules.OnePayload).Message);
+    }
+
+    [Fact]
+    public void Message_without_payload_is_rejected()
+    {
+        var json = Vitals();
+        json.Remove("vital_signs");
+
+        AssertViolation(Parse(json), "$", "one_payload");
+    }
+
+    [Theory]
+    [InlineData("{\"message_id\":")]
+    [InlineData("{'message_id':'x'}")]
+    [InlineData("not json at all")]
+    [InlineData("")]
+    [InlineData("{\"a\":1}{\"b\":2}")]
+    public void Malformed_json_is_rejected(string body)
+    {
+        var result = Parse(body);
+
+        AssertViolation(result, "$", "json");
+        Assert.Null(result.MessageId);
+    }
+
+    [Fact]
+    public void Body_that_is_not_utf8_is_rejected_as_json()
+    {
+        var result = ClinicalMessageParser.Parse(new byte[] { 0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D }, Now);
+
+        AssertViolation(result, "$", "json");
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("42")]
+    [InlineData("\"vital_signs\"")]
+    public void Json_that_is_not_an_object_is_rejected(string body)
+    {
+        AssertViolation(Parse(body), "$", "type");
+    }
+
+    [Fact]
+    public void Deeply_nested_json_is_rejected_without_throwing()
+    {
+        var body = new string('[', 1000) + new string(']', 1000);
+
+        AssertViolation(Parse(body), "$", "json");
+    }
+
+    [Fact]
+    public void Unicode_event_term_is_accepted_as_sent()
+    {
+        const string term = "Übelkeit – 吐き気 – тошнота 🤢";
+
+        var result = Parse(AdverseEvent(term));
+
+        AssertValid(result);
+        Assert.Equal(term, Assert.IsType<AdverseEvent>(result.Message!.Payload).EventTerm);
+    }
+
+    [Fact]
+    public void Escaped_unicode_event_term_is_decoded()
+    {
+        var json = AdverseEvent().ToJsonString().Replace("\"Headache\"", "\"Na\\u00fcsea \\ud83e\\udd22\"");
+
+        var result = Parse(json);
+
+        AssertValid(result);
+        Assert.Equal("Naüsea 🤢", Assert.IsType<AdverseEvent>(result.Message!.Payload).EventTerm);
+    }
+
+    [Theory]
+    [InlineData("Nau\u0000sea")]
+    [InlineData("Nau\u0007sea")]
+    [InlineData("Nau\nsea")]
+    [InlineData("Nau\u001bsea")]
+    [InlineData("Nau\u0085sea")]
+    public void Control_characters_in_text_are_rejected(string term)
+    {
+        AssertViolation(Parse(AdverseEvent(term)), "adverse_event.event_term", "format");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void Blank_text_is_rejected(string term)
+    {
+        AssertViolation(Parse(AdverseEvent(term)), "adverse_event.event_term", "format");
+    }
+
+    [Fact]
+    public void Text_longer_than_the_limit_is_rejected()
+    {
+        AssertValid(Parse(AdverseEvent(new string('é', ClinicalMessageParser.MaxTextLength))));
+        AssertViolation(Parse(AdverseEvent(new string('é', ClinicalMessageParser.MaxTextLength + 1))), "adverse_event.event_term", "format");
+    }
+
+    [Theory]
+    [InlineData("pt12ab34cd")]
+    [InlineData("PT123")]
+    [InlineData("PT12AB34CDE")]
+    [InlineData("XX12AB34CD")]
+    [InlineData("PT12AB-4CD")]
+    [InlineData("")]
+    public void Malformed_patient_id_is_rejected(string patientId)
+    {
+        var json = Vitals();
+        json["vital_signs"]!["patient_id"] = patientId;
+
+        AssertViolation(Parse(json), "vital_signs.patient_id", "format");
+    }
+
+    [Fact]
+    public void Patient_id_as_a_number_is_rejected()
+    {
+        var json = Vitals();
+        json["vital_signs"]!["patient_id"] = 12345678;
+
+        AssertViolation(Parse(json), "vital_signs.patient_id", "format");
+    }
+
+    [Theory]
+    [InlineData("site001")]
+    [InlineData("S1")]
+    [InlineData("SITE 001")]
+    public void Malformed_site_id_is_rejected(string siteId)
+    {
+        var json = Vitals();
+        json["site_id"] = siteId;
+
+        AssertViolation(Parse(json), "site_id", "format");
+    }
+
+    [Theory]
+    [InlineData("not-a-uuid")]
+    [InlineData("00000000-0000-0000-0000-000000000000")]
+    public void Message_id_must_be_a_non_empty_uuid(string messageId)
+    {
+        var json = Vitals();
+        json["message_id"] = messageId;
+
+        var result = Parse(json);
+
+        AssertViolation(result, "message_id", "format");
+        Assert.Null(result.MessageId);
+    }
+
+    [Fact]
+    public void Every_violation_is_reported_at_once()
+    {
+        var json = Vitals();
+        json["timestamp"] = "2026-03-01T13:00:00Z";
+        json["study_phase"] = "Phase 0";
+        json.Remove("site_id");
+        json["vital_signs"]!["heart_rate"] = 400;
+        json["vital_signs"]!["temperature_celsius"] = "hot";
+        json["vital_signs"]!["diastolic_bp"] = 125;
+
+        var result = Parse(json);
+
+        Assert.False(result.IsValid);
+        (string Field, string Rule)[] expected =
+        [
+            ("site_id", "required"),
+            ("study_phase", "enum"),
+            ("timestamp", "future"),
+            ("vital_signs.diastolic_bp", "consistency"),
+            ("vital_signs.heart_rate", "range"),
+            ("vital_signs.temperature_celsius", "type"),
+        ];
+        Assert.Equal(expected, result.Violations.Select(v => (v.Field, v.Rule)).Order());
+    }
+
+    [Fact]
+    public void Rejected_message_keeps_the_identity_it_could_read()
+    {
+        var json = Vitals();
+        json["vital_signs"]!["heart_rate"] = 400;
+
+        var result = Parse(json);
+
+        Assert.False(result.IsValid);
+        Assert.Equal(Guid.Parse((string)json["message_id"]!), result.MessageId);
+        Assert.Equal("SITE001", result.SiteId);
+        Assert.Equal("PT12AB34CD", result.PatientId);
+        Assert.Equal(PayloadType.VitalSigns, result.PayloadType);
+    }
+
+    [Fact]
+    public void Unknown_fields_are_ignored()
+    {
+        var json = Vitals();
+        json["comment"] = "entered late";
+        json["vital_signs"]!["device"] = "monitor-7";
+
+        AssertValid(Parse(json));
+    }
+}

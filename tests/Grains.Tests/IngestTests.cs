@@ -1,0 +1,191 @@
+using System.Text;
+using ClinicalTrials.Domain.Lake;
+using ClinicalTrials.Grains.Interfaces;
+using static ClinicalTrials.Grains.Tests.TestMessages;
+
+namespace ClinicalTrials.Grains.Tests;
+
+public sealed class IngestTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private readonly ClinicalCluster _cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task Duplicate_message_id_is_stored_once()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var message = Vitals(patient, site, DateTimeOffset.UtcNow.AddMinutes(-10), 72).ToJsonString();
+
+        var first = Assert.Single(await _cluster.IngestAsync(message));
+        var second = Assert.Single(await _cluster.IngestAsync(message));
+
+        Assert.Equal(IngestStatus.Accepted, first.Status);
+        Assert.Equal(IngestStatus.Duplicate, second.Status);
+        Assert.Equal(first.MessageId, second.MessageId);
+        Assert.Null(second.Location);
+
+        var counters = await _cluster.Journal.CountersAsync(site);
+        Assert.Equal(1, counters.Counters.Single(c => c.Outcome == "accepted").Count);
+        Assert.Equal(1, counters.Counters.Single(c => c.Outcome == "duplicate").Count);
+        var record = await _cluster.Journal.FindAsync(first.MessageId!.Value);
+        Assert.Equal(IngestStatus.Accepted, record!.Status);
+        Assert.Equal(first.Location, record.Location);
+        Assert.Single(await _cluster.Journal.ReadPatientAsync(patient, 0));
+        Assert.Single(BronzeLines(first.MessageId.Value));
+
+        var summary = await _cluster.Client.GetGrain<IPatientGrain>(patient).GetSummaryAsync();
+        Assert.Equal(1, summary!.MessageCounts["vital_signs"]);
+    }
+
+    [Fact]
+    public async Task Duplicate_within_one_batch_is_stored_once()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var message = Vitals(patient, site, DateTimeOffset.UtcNow.AddMinutes(-10), 72).ToJsonString();
+
+        var results = await _cluster.IngestAsync(message, message);
+
+        Assert.Equal([IngestStatus.Accepted, IngestStatus.Duplicate], results.Select(r => r.Status));
+        Assert.Single(await _cluster.Journal.ReadPatientAsync(patient, 0));
+        var summary = await _cluster.Client.GetGrain<ISiteGrain>(site).GetSummaryAsync();
+        Assert.Equal(1, summary.Accepted["vital_signs"]);
+        Assert.Equal(1, summary.Duplicates["vital_signs"]);
+    }
+
+    [Fact]
+    public async Task Latest_vitals_follow_clinical_time_when_an_older_message_arrives_late()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var newer = DateTimeOffset.UtcNow.AddHours(-1);
+        var older = newer.AddHours(-3);
+
+        await _cluster.IngestAsync(Vitals(patient, site, newer, 88).ToJsonString());
+        await _cluster.IngestAsync(Vitals(patient, site, older, 61).ToJsonString());
+
+        var summary = await _cluster.Client.GetGrain<IPatientGrain>(patient).GetSummaryAsync();
+        Assert.NotNull(summary);
+        Assert.Equal(88, summary.LatestVitals["heart_rate"].Value);
+        Assert.Equal(newer, summary.LatestVitals["heart_rate"].At);
+        Assert.Equal(older, summary.FirstEventAt);
+        Assert.Equal(newer, summary.LastEventAt);
+        Assert.Equal(2, summary.MessageCounts["vital_signs"]);
+    }
+
+    [Fact]
+    public async Task Lab_values_are_kept_in_standard_units()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+
+        await _cluster.IngestAsync(Labs(patient, site, DateTimeOffset.UtcNow.AddMinutes(-5), "GLUC", 5.5, "mmol/L").ToJsonString());
+
+        var glucose = (await _cluster.Client.GetGrain<IPatientGrain>(patient).GetSummaryAsync())!.LatestLabs["GLUC"];
+        Assert.Equal("mg/dL", glucose.Unit);
+        Assert.Equal(99.088, glucose.Value, precision: 3);
+    }
+
+    [Fact]
+    public async Task Patient_without_data_has_no_summary()
+    {
+        Assert.Null(await _cluster.Client.GetGrain<IPatientGrain>(NewPatientId()).GetSummaryAsync());
+    }
+
+    [Fact]
+    public async Task Rejected_message_without_message_id_is_counted_and_quarantined()
+    {
+        var site = NewSiteId();
+        var message = Vitals(NewPatientId(), site, DateTimeOffset.UtcNow.AddMinutes(-5), 72);
+        message.Remove("message_id");
+        var receivedAt = new DateTimeOffset(2026, 3, 1, 7, 45, 0, TimeSpan.Zero);
+        var body = message.ToJsonString();
+
+        var result = Assert.Single(await _cluster.IngestAsync(receivedAt, body));
+
+        Assert.Equal(IngestStatus.Rejected, result.Status);
+        Assert.Null(result.MessageId);
+        Assert.Contains(result.Violations, v => v.Field == "message_id" && v.Rule == "required");
+        Assert.StartsWith("quarantine/date=2026-03-01/hour=07/", result.Location);
+
+        var line = File.ReadLines(Path.Combine(fixture.DataPath, result.Location!)).Single(l => l.Contains(site, StringComparison.Ordinal));
+        Assert.True(BronzeRecord.TryParse(Encoding.UTF8.GetBytes(line), out var record));
+        Assert.Null(record.MessageId);
+        Assert.Equal(body, Encoding.UTF8.GetString(record.Raw.Span));
+        Assert.Contains(record.Violations, v => v.Field == "message_id" && v.Rule == "required");
+
+        var counters = await _cluster.Journal.CountersAsync(site);
+        Assert.Equal(1, Assert.Single(counters.Counters, c => c.Outcome == "rejected").Count);
+        Assert.Equal(1, Assert.Single(counters.Reasons, r => r.Field == "message_id" && r.Rule == "required").Count);
+        var summary = await _cluster.Client.GetGrain<ISiteGrain>(site).GetSummaryAsync();
+        Assert.Equal(1, summary.Rejected["vital_signs"]);
+        Assert.Equal(1, summary.RejectionReasons["message_id:required"]);
+        Assert.Empty(summary.Accepted);
+    }
+
+    [Fact]
+    public async Task Rejected_message_with_message_id_can_be_looked_up_with_its_violations()
+    {
+        var site = NewSiteId();
+        var message = Vitals(NewPatientId(), site, DateTimeOffset.UtcNow.AddMinutes(-5), 400);
+
+        var result = Assert.Single(await _cluster.IngestAsync(message.ToJsonString()));
+
+        var record = await _cluster.Journal.FindAsync(IdOf(message));
+        Assert.Equal(IngestStatus.Rejected, record!.Status);
+        Assert.StartsWith("quarantine/", record.Location);
+        Assert.Equal(result.Location, record.Location);
+        Assert.Equal(("vital_signs.heart_rate", "range"), (Assert.Single(record.Violations).Field, record.Violations[0].Rule));
+    }
+
+    [Fact]
+    public async Task Corrected_message_replaces_its_rejection()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var id = Guid.NewGuid();
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+
+        var rejected = Assert.Single(await _cluster.IngestAsync(Vitals(patient, site, at, 400, id).ToJsonString()));
+        var accepted = Assert.Single(await _cluster.IngestAsync(Vitals(patient, site, at, 80, id).ToJsonString()));
+
+        Assert.Equal(IngestStatus.Rejected, rejected.Status);
+        Assert.Equal(IngestStatus.Accepted, accepted.Status);
+        var record = await _cluster.Journal.FindAsync(id);
+        Assert.Equal(IngestStatus.Accepted, record!.Status);
+        Assert.Empty(record.Violations);
+        Assert.StartsWith("raw/vital_signs/", record.Location);
+        var summary = await _cluster.Client.GetGrain<IPatientGrain>(patient).GetSummaryAsync();
+        Assert.Equal(1, summary!.MessageCounts["vital_signs"]);
+        Assert.Equal(80, summary.LatestVitals["heart_rate"].Value);
+    }
+
+    [Fact]
+    public async Task Bronze_file_is_partitioned_by_type_date_and_hour_and_holds_the_exact_bytes()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var receivedAt = new DateTimeOffset(2026, 3, 1, 9, 15, 0, TimeSpan.Zero);
+        var id = Guid.NewGuid();
+        // Pretty-printed, CRLF line ends, unicode both literal and escaped: none of it may be rewritten.
+        var body = "{\r\n  \"message_id\": \"" + id + "\",\r\n  \"timestamp\": \"2026-03-01T08:50:00Z\",\r\n"
+            + "  \"study_phase\":\"Phase II\", \"site_id\" : \"" + site + "\",\r\n"
+            + "  \"adverse_event\": {\n    \"patient_id\": \"" + patient + "\",\n    \"event_term\": \"Übelkeit 吐き気 \\u00e9 🤢\",\n"
+            + "    \"severity\": \"MILD\", \"serious\": false, \"relation_to_study_drug\": \"UNLIKELY\"\n  }\n}\n";
+
+        var result = Assert.Single(await _cluster.IngestAsync(receivedAt, body));
+
+        Assert.Equal(IngestStatus.Accepted, result.Status);
+        Assert.Matches(@"^raw/adverse_event/date=2026-03-01/hour=09/part-[^/]+\.ndjson$", result.Location);
+        var line = Assert.Single(BronzeLines(id));
+        Assert.Equal(result.Location, line.Location);
+        Assert.True(BronzeRecord.TryParse(Encoding.UTF8.GetBytes(line.Text), out var record));
+        Assert.Equal(Encoding.UTF8.GetBytes(body), record.Raw.ToArray());
+        Assert.Equal(id, record.MessageId);
+        Assert.Equal(receivedAt, record.ReceivedAt);
+    }
+
+    /// <summary>Every bronze line (under raw/) that holds <paramref name="id"/>, with its file.</summary>
+    private List<(string Location, string Text)> BronzeLines(Guid id)
+    {
+        var raw = Path.Combine(fixture.DataPath, "raw");
+        return Directory.EnumerateFiles(raw, "*.ndjson", SearchOption.AllDirectories)
+            .SelectMany(file => File.ReadLines(file).Select(text => (Location: Path.GetRelativePath(fixture.DataPath, file), Text: text)))
+            .Where(line => line.Text.Contains(id.ToString(), StringComparison.Ordinal))
+            .ToList();
+    }
+}

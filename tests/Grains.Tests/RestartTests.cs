@@ -1,0 +1,191 @@
+using ClinicalTrials.Grains.Interfaces;
+using Microsoft.Data.Sqlite;
+using static ClinicalTrials.Grains.Tests.TestMessages;
+
+namespace ClinicalTrials.Grains.Tests;
+
+/// <summary>State after the silo goes away: patients are rebuilt from the journal, whatever the snapshot holds.</summary>
+public sealed class RestartTests : IDisposable
+{
+    private readonly DataDirectory _data = new();
+
+    public void Dispose() => _data.Dispose();
+
+    private string StateDb => Path.Combine(_data.Path, "state.db");
+
+    private static async Task<PatientSummary> SummaryAsync(ClinicalCluster cluster, string patient) =>
+        await cluster.Client.GetGrain<IPatientGrain>(patient).GetSummaryAsync() ?? throw new InvalidOperationException($"No summary for {patient}.");
+
+    /// <summary>A consistent copy of the grain snapshots as they are now.</summary>
+    private string BackUpSnapshots()
+    {
+        var backup = Path.Combine(_data.Path, "state-backup.db");
+        using var connection = new SqliteConnection($"Data Source={StateDb};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"VACUUM INTO '{backup}'";
+        command.ExecuteNonQuery();
+        return backup;
+    }
+
+    /// <summary>Puts older snapshots back, as if the later snapshot writes had been lost; call with no silo running.</summary>
+    private void RestoreSnapshots(string backup)
+    {
+        foreach (var suffix in new[] { "-wal", "-shm" })
+        {
+            File.Delete(StateDb + suffix);
+        }
+
+        File.Copy(backup, StateDb, overwrite: true);
+    }
+
+    private void DeleteSnapshots()
+    {
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(StateDb + suffix);
+        }
+    }
+
+    [Fact]
+    public async Task Patient_state_survives_a_silo_restart()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var at = DateTimeOffset.UtcNow.AddHours(-2);
+        PatientSummary before;
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync(Vitals(patient, site, at, 70).ToJsonString(), Vitals(patient, site, at.AddMinutes(30), 75).ToJsonString());
+            await first.IngestAsync(Labs(patient, site, at, "K", 4.2, "mmol/L").ToJsonString());
+            before = await SummaryAsync(first, patient);
+        }
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var after = await SummaryAsync(second, patient);
+
+        AssertSameState(before, after);
+        Assert.Equal(2, after.MessageCounts["vital_signs"]);
+        Assert.Equal(75, after.LatestVitals["heart_rate"].Value);
+    }
+
+    [Fact]
+    public async Task Patient_state_is_replayed_from_the_journal_when_the_snapshot_is_missing()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var at = DateTimeOffset.UtcNow.AddHours(-2);
+        PatientSummary before;
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync(Vitals(patient, site, at, 70).ToJsonString());
+            await first.IngestAsync(Vitals(patient, site, at.AddMinutes(-30), 90).ToJsonString());
+            await first.IngestAsync(Labs(patient, site, at, "GLUC", 250, "mg/dL").ToJsonString());
+            before = await SummaryAsync(first, patient);
+        }
+
+        DeleteSnapshots();
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var after = await SummaryAsync(second, patient);
+        AssertSameState(before, after);
+        Assert.Equal(70, after.LatestVitals["heart_rate"].Value);
+        Assert.Equal(1, after.AbnormalValueCount);
+    }
+
+    [Fact]
+    public async Task Patient_state_is_completed_from_the_journal_when_the_snapshot_is_stale()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var at = DateTimeOffset.UtcNow.AddHours(-2);
+        string backup;
+        PatientSummary before;
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync(Vitals(patient, site, at, 70).ToJsonString());
+            await first.DeactivateAsync(first.Client.GetGrain<IPatientGrain>(patient));
+            backup = BackUpSnapshots();
+            await first.IngestAsync(Vitals(patient, site, at.AddMinutes(10), 95).ToJsonString());
+            before = await SummaryAsync(first, patient);
+        }
+
+        RestoreSnapshots(backup);
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var after = await SummaryAsync(second, patient);
+        AssertSameState(before, after);
+        Assert.Equal(2, after.MessageCounts["vital_signs"]);
+        Assert.Equal(95, after.LatestVitals["heart_rate"].Value);
+    }
+
+    [Fact]
+    public async Task Corrected_message_survives_a_stale_snapshot()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var at = DateTimeOffset.UtcNow.AddHours(-2);
+        var corrected = Guid.NewGuid();
+        string backup;
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            // The rejection takes a ledger row first; later messages get later rows.
+            await first.IngestAsync(Vitals(patient, site, at, 400, corrected).ToJsonString());
+            await first.IngestAsync(Vitals(patient, site, at, 70).ToJsonString());
+            await first.DeactivateAsync(first.Client.GetGrain<IPatientGrain>(patient));
+            backup = BackUpSnapshots();
+            var result = Assert.Single(await first.IngestAsync(Vitals(patient, site, at.AddMinutes(10), 80, corrected).ToJsonString()));
+            Assert.Equal(IngestStatus.Accepted, result.Status);
+            Assert.Equal(2, (await SummaryAsync(first, patient)).MessageCounts["vital_signs"]);
+        }
+
+        RestoreSnapshots(backup);
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var after = await SummaryAsync(second, patient);
+        Assert.Equal(2, after.MessageCounts["vital_signs"]);
+        Assert.Equal(80, after.LatestVitals["heart_rate"].Value);
+    }
+
+    [Fact]
+    public async Task Site_counts_survive_a_silo_restart()
+    {
+        var site = NewSiteId();
+        var at = DateTimeOffset.UtcNow.AddHours(-1);
+        var message = Vitals(NewPatientId(), site, at, 70).ToJsonString();
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync(message, Vitals(NewPatientId(), site, at, 500).ToJsonString());
+            await first.IngestAsync(message);
+        }
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var summary = await second.Client.GetGrain<ISiteGrain>(site).GetSummaryAsync();
+        Assert.Equal(1, summary.Accepted["vital_signs"]);
+        Assert.Equal(1, summary.Duplicates["vital_signs"]);
+        Assert.Equal(1, summary.Rejected["vital_signs"]);
+        Assert.Equal(1, summary.RejectionReasons["vital_signs.heart_rate:range"]);
+    }
+
+    [Fact]
+    public async Task Message_acknowledged_before_a_restart_is_still_a_duplicate_after_it()
+    {
+        var message = Vitals(NewPatientId(), NewSiteId(), DateTimeOffset.UtcNow.AddHours(-1), 70).ToJsonString();
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            Assert.Equal(IngestStatus.Accepted, Assert.Single(await first.IngestAsync(message)).Status);
+        }
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        Assert.Equal(IngestStatus.Duplicate, Assert.Single(await second.IngestAsync(message)).Status);
+    }
+
+    private static void AssertSameState(PatientSummary expected, PatientSummary actual)
+    {
+        Assert.Equal(expected.PatientId, actual.PatientId);
+        Assert.Equal(expected.SiteId, actual.SiteId);
+        Assert.Equal(expected.StudyPhase, actual.StudyPhase);
+        Assert.Equal(expected.FirstEventAt, actual.FirstEventAt);
+        Assert.Equal(expected.LastEventAt, actual.LastEventAt);
+        Assert.Equal(expected.MessageCounts, actual.MessageCounts);
+        Assert.Equal(expected.LatestVitals, actual.LatestVitals);
+        Assert.Equal(expected.LatestLabs, actual.LatestLabs);
+        Assert.Equal(expected.AbnormalValueCount, actual.AbnormalValueCount);
+    }
+}
