@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using ClinicalTrials.Api.Tests.Hosting;
+using static ClinicalTrials.Api.Tests.TestMessages;
+
+namespace ClinicalTrials.Api.Tests;
+
+/// <summary><c>POST /api/clinical/data/batch</c>: a JSON array or NDJSON, with an outcome per message.</summary>
+public sealed class BatchApiTests(ClinicalAppFixture app) : IClassFixture<ClinicalAppFixture>
+{
+    private readonly HttpClient _http = app.Http;
+
+    private async Task<string> StatusOfAsync(Guid id) =>
+        (await (await _http.GetAsync($"/api/clinical/messages/{id}", TestContext.Current.CancellationToken)).ExpectAsync(200))
+            .GetProperty("status").GetString()!;
+
+    [Fact]
+    public async Task Json_array_batch_answers_per_message_and_stores_the_valid_ones()
+    {
+        var valid = Vitals();
+        var invalid = Vitals(heartRate: 999);
+        var alsoValid = AdverseEvent("Rash");
+        var batch = new JsonArray(valid, invalid, alsoValid, valid.DeepClone());
+
+        var response = await _http.PostAsync("/api/clinical/data/batch", Json(batch), TestContext.Current.CancellationToken);
+
+        var body = await response.ExpectAsync(200);
+        Assert.Equal(2, body.GetProperty("accepted").GetInt32());
+        Assert.Equal(1, body.GetProperty("duplicates").GetInt32());
+        Assert.Equal(1, body.GetProperty("rejected").GetInt32());
+        var results = body.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([0, 1, 2, 3], results.Select(r => r.GetProperty("index").GetInt32()));
+        Assert.Equal(["accepted", "rejected", "accepted", "duplicate"], results.Select(r => r.GetProperty("status").GetString()));
+        Assert.Equal([IdOf(valid), IdOf(invalid), IdOf(alsoValid), IdOf(valid)], results.Select(r => r.GetProperty("message_id").GetGuid()));
+        Assert.Equal([("vital_signs.heart_rate", "range")],
+            results[1].GetProperty("errors").EnumerateArray().Select(v => (v.GetProperty("field").GetString(), v.GetProperty("rule").GetString())));
+        Assert.False(results[0].TryGetProperty("errors", out _));
+
+        Assert.Equal("accepted", await StatusOfAsync(IdOf(valid)));
+        Assert.Equal("accepted", await StatusOfAsync(IdOf(alsoValid)));
+        Assert.Equal("rejected", await StatusOfAsync(IdOf(invalid)));
+    }
+
+    [Fact]
+    public async Task Ndjson_batch_answers_per_line_and_stores_the_valid_ones()
+    {
+        var valid = Vitals();
+        var wrongType = Vitals();
+        wrongType["vital_signs"]!["heart_rate"] = "72";
+        var alsoValid = Vitals();
+        string[] lines = [valid.ToJsonString(), "{\"message_id\": oops", wrongType.ToJsonString(), "", alsoValid.ToJsonString()];
+
+        var response = await _http.PostAsync("/api/clinical/data/batch", Ndjson(lines), TestContext.Current.CancellationToken);
+
+        var body = await response.ExpectAsync(200);
+        var results = body.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["accepted", "rejected", "rejected", "accepted"], results.Select(r => r.GetProperty("status").GetString()));
+        Assert.Equal("json", results[1].GetProperty("errors")[0].GetProperty("rule").GetString());
+        Assert.False(results[1].TryGetProperty("message_id", out _));
+        Assert.Equal("type", results[2].GetProperty("errors")[0].GetProperty("rule").GetString());
+        Assert.Equal("accepted", await StatusOfAsync(IdOf(valid)));
+        Assert.Equal("accepted", await StatusOfAsync(IdOf(alsoValid)));
+        Assert.Equal("rejected", await StatusOfAsync(IdOf(wrongType)));
+    }
+
+    [Fact]
+    public async Task Ndjson_is_recognised_by_content_type_even_when_a_line_starts_with_a_bracket()
+    {
+        var valid = Vitals();
+        string[] lines = ["[1,2]", valid.ToJsonString()];
+
+        var body = await (await _http.PostAsync("/api/clinical/data/batch", Ndjson(lines), TestContext.Current.CancellationToken)).ExpectAsync(200);
+
+        Assert.Equal(["rejected", "accepted"], body.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task Batch_over_ten_thousand_messages_is_rejected()
+    {
+        var body = "[" + string.Join(",", Enumerable.Repeat("{}", ClinicalDataApi.MaxBatchMessages + 1)) + "]";
+
+        var response = await _http.PostAsync("/api/clinical/data/batch", Json(body), TestContext.Current.CancellationToken);
+
+        var problem = await response.ExpectAsync(400);
+        Assert.Equal([("$", "max_items")], problem.Violations());
+    }
+
+    [Fact]
+    public async Task Batch_of_exactly_ten_thousand_messages_is_judged()
+    {
+        var lines = Enumerable.Repeat("{}", ClinicalDataApi.MaxBatchMessages);
+
+        var body = await (await _http.PostAsync("/api/clinical/data/batch", Ndjson(lines), TestContext.Current.CancellationToken)).ExpectAsync(200);
+
+        Assert.Equal(ClinicalDataApi.MaxBatchMessages, body.GetProperty("rejected").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("[]", "application/json")]
+    [InlineData("  [ ]  ", "application/json")]
+    [InlineData("", "application/x-ndjson")]
+    [InlineData("\n \n\r\n", "application/x-ndjson")]
+    public async Task Empty_batch_is_rejected(string body, string contentType)
+    {
+        var response = await _http.PostAsync("/api/clinical/data/batch", new StringContent(body, Encoding.UTF8, contentType), TestContext.Current.CancellationToken);
+
+        var problem = await response.ExpectAsync(400);
+        Assert.Equal([("$", "required")], problem.Violations());
+    }
+
+    [Theory]
+    [InlineData("[{\"message_id\":")]
+    [InlineData("[{}, oops]")]
+    public async Task Json_array_that_does_not_parse_is_rejected_as_a_whole(string body)
+    {
+        var response = await _http.PostAsync("/api/clinical/data/batch", Json(body), TestContext.Current.CancellationToken);
+
+        var problem = await response.ExpectAsync(400);
+        Assert.Equal([("$", "json")], problem.Violations());
+    }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ClinicalTrials.Api.Tests.Hosting;
+
+/// <summary>
+/// The silo as operators run it: <c>dotnet ClinicalTrials.Silo.dll</c> in a child process (the build output copied
+/// beside this test assembly by the project reference), on its own data directory and free ports.
+/// </summary>
+internal sealed class SiloProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private SiloProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The last lines the process wrote, for failure messages.</summary>
+    public string Output => string.Join(Environment.NewLine, _output);
+
+    public static async Task<SiloProcess> StartAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "ClinicalTrials.Silo.dll");
+        Assert.True(File.Exists(dll), $"The silo build output is missing: {dll}");
+        var port = FreePorts.Next();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList =
+            {
+                dll,
+                "--data-dir", dataDirectory,
+                "--urls", $"http://127.0.0.1:{port}",
+                $"--Orleans:SiloPort={FreePorts.Next()}",
+                $"--Orleans:GatewayPort={FreePorts.Next()}",
+            },
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var process = new Process { StartInfo = start };
+        var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await silo.WaitUntilHealthyAsync(cancellationToken);
+        return silo;
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>SIGKILL: no shutdown hooks, no flush, nothing graceful.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 200 && _output.TryDequeue(out _))
+        {
+        }
+    }
+
+    /// <summary>Polls the health endpoint until it answers 200, the process dies, or the start timeout passes.</summary>
+    private async Task WaitUntilHealthyAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < StartTimeout)
+        {
+            Assert.False(_process.HasExited, $"The silo exited with {(_process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "")} while starting:\n{Output}");
+            try
+            {
+                using var response = await http.GetAsync("/api/clinical/health", cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The request timed out while the silo was busy starting.
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        Assert.Fail($"The silo was not healthy within {StartTimeout.TotalSeconds} s:\n{Output}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
