@@ -143,6 +143,47 @@ public sealed class RestartTests : IDisposable
         Assert.Equal(80, after.LatestVitals["heart_rate"].Value);
     }
 
+    public enum Snapshot
+    {
+        Kept,
+        Missing,
+        Stale,
+    }
+
+    [Theory]
+    [InlineData(Snapshot.Kept)]
+    [InlineData(Snapshot.Missing)]
+    [InlineData(Snapshot.Stale)]
+    public async Task Features_after_a_restart_equal_the_offline_replay(Snapshot snapshot)
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var history = History(patient, site, DateTimeOffset.UtcNow.AddHours(-1));
+        string backup;
+        PatientFeatures before;
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync([.. history[..10]]);
+            await first.DeactivateAsync(first.Client.GetGrain<IPatientGrain>(patient));
+            backup = BackUpSnapshots();
+            await first.IngestAsync([.. history[10..]]);
+            before = await OnlineOffline.AssertGrainEqualsReplayAsync(first, patient);
+        }
+
+        if (snapshot == Snapshot.Missing)
+        {
+            DeleteSnapshots();
+        }
+        else if (snapshot == Snapshot.Stale)
+        {
+            RestoreSnapshots(backup);
+        }
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var after = await OnlineOffline.AssertGrainEqualsReplayAsync(second, patient);
+        Assert.Equal(before.AsOf, after.AsOf);
+        Assert.Equal(before.Values, after.Values);
+    }
+
     [Fact]
     public async Task Site_counts_survive_a_silo_restart()
     {
