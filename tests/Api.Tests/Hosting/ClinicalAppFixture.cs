@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -6,32 +7,24 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace ClinicalTrials.Api.Tests.Hosting;
 
-/// <summary>
-/// The real silo application (<see cref="Program"/>) on Kestrel at a loopback port, with its own data directory and
-/// Orleans ports; tests talk to it over real HTTP. One per test class.
-/// </summary>
+/// <summary>One <see cref="ClinicalApp"/> shared by the tests of a class, on its own data directory.</summary>
 public sealed class ClinicalAppFixture : IAsyncLifetime
 {
     private readonly DataDirectory _data = new();
     private ClinicalApp? _app;
 
-    public HttpClient Http { get; private set; } = null!;
+    public HttpClient Http => _app?.Http ?? throw new InvalidOperationException("The app has not started.");
 
     public string DataPath => _data.Path;
 
     public ValueTask InitializeAsync()
     {
-        _app = new ClinicalApp(_data.Path);
-        _app.UseKestrel(0);
-        _app.StartServer();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Http = new HttpClient { BaseAddress = new Uri(address) };
+        _app = ClinicalApp.Start(_data.Path);
         return ValueTask.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
     {
-        Http.Dispose();
         if (_app is not null)
         {
             await _app.DisposeAsync();
@@ -39,15 +32,53 @@ public sealed class ClinicalAppFixture : IAsyncLifetime
 
         _data.Dispose();
     }
+}
 
-    private sealed class ClinicalApp(string dataDirectory) : WebApplicationFactory<Program>
+/// <summary>
+/// The real silo application (<see cref="Program"/>) on Kestrel at a loopback port, with the given data directory,
+/// its own Orleans ports and any further settings; tests talk to it over real HTTP.
+/// </summary>
+internal sealed class ClinicalApp : IAsyncDisposable
+{
+    private readonly Factory _factory;
+
+    private ClinicalApp(Factory factory)
+    {
+        _factory = factory;
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Http = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => _factory.Services;
+
+    public static ClinicalApp Start(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var factory = new Factory(dataDirectory, settings ?? new Dictionary<string, string>());
+        factory.UseKestrel(0);
+        factory.StartServer();
+        return new ClinicalApp(factory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    private sealed class Factory(string dataDirectory, IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSetting("Journal:DataDirectory", dataDirectory);
-            builder.UseSetting("Orleans:SiloPort", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture));
-            builder.UseSetting("Orleans:GatewayPort", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            builder.UseSetting("Orleans:SiloPort", FreePorts.Next().ToString(CultureInfo.InvariantCulture));
+            builder.UseSetting("Orleans:GatewayPort", FreePorts.Next().ToString(CultureInfo.InvariantCulture));
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
         }
     }
 }
