@@ -1,5 +1,6 @@
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Online;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,15 +16,17 @@ public static class HealthApi
 
     public static void MapHealthApi(this IEndpointRouteBuilder app) =>
         app.MapGet("/api/clinical/health", GetHealthAsync).WithTags("Operations").WithName("GetHealth")
-            .WithSummary("Per-component health: journal, grains, disk.");
+            .WithSummary("Per-component health: journal, grains, disk, online_store.");
 
-    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(IngestJournal journal, IGrainFactory grains)
+    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
+        IngestJournal journal, IGrainFactory grains, OnlineFeatureStore onlineStore)
     {
         var components = new Dictionary<string, ComponentHealth>
         {
             ["journal"] = JournalHealth(journal),
             ["grains"] = await GrainHealthAsync(grains),
             ["disk"] = DiskHealth(journal.DataDirectory),
+            ["online_store"] = OnlineStoreHealth(onlineStore),
         };
         var status = components.Values.Any(c => c.Status == HealthStatus.Unhealthy) ? HealthStatus.Unhealthy
             : components.Values.Any(c => c.Status == HealthStatus.Degraded) ? HealthStatus.Degraded
@@ -63,6 +66,22 @@ public static class HealthApi
         }
     }
 
+    /// <summary>Never unhealthy: while Redis is down ingestion goes on and the store catches up when it returns.</summary>
+    private static ComponentHealth OnlineStoreHealth(OnlineFeatureStore store)
+    {
+        if (!store.IsEnabled)
+        {
+            return new ComponentHealth(HealthStatus.Disabled, "ConnectionStrings:Redis is not set; features are served from the grains only.");
+        }
+
+        var dropped = store.DroppedUpdates > 0 ? $" {store.DroppedUpdates} updates dropped while the backlog was full." : "";
+        return store.IsAvailable
+            ? new ComponentHealth(HealthStatus.Healthy,
+                $"Redis is connected; {store.PendingPatients} patients waiting. Last write at {store.LastWriteAt?.ToString("O") ?? "(none yet)"}.{dropped}")
+            : new ComponentHealth(HealthStatus.Degraded,
+                $"Redis is unavailable ({store.LastError ?? "not connected"}); {store.PendingPatients} patients' latest vectors wait for it.{dropped}");
+    }
+
     private static ComponentHealth DiskHealth(string dataDirectory)
     {
         var free = new DriveInfo(Path.GetPathRoot(dataDirectory)!).AvailableFreeSpace;
@@ -75,6 +94,9 @@ public enum HealthStatus
     Healthy,
     Degraded,
     Unhealthy,
+
+    /// <summary>A component that is not configured; it does not count towards the overall status.</summary>
+    Disabled,
 }
 
 public sealed record ComponentHealth(HealthStatus Status, string Detail);

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,6 +15,8 @@ public static partial class RegistryApi
     {
         app.MapGet("/api/patients/{patientId}", GetPatientAsync).WithTags("Patients").WithName("GetPatient")
             .WithSummary("A patient's current state: demographics, latest vitals and labs, adverse events.");
+        app.MapGet("/api/patients/{patientId}/features", GetFeaturesAsync).WithTags("Patients").WithName("GetPatientFeatures")
+            .WithSummary("A patient's current feature vector (online features): every catalogue feature by name, null where missing.");
         app.MapGet("/api/sites/{siteId}", GetSiteAsync).WithTags("Sites").WithName("GetSite")
             .WithSummary("A site's message counts and why its messages were rejected.");
     }
@@ -22,15 +25,43 @@ public static partial class RegistryApi
     {
         if (!PatientIdPattern().IsMatch(patientId))
         {
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { ["patient_id"] = ["format: 'patient_id' must be 'PT' followed by 8 upper-case letters or digits."] },
-                title: "Invalid patient_id");
+            return InvalidPatientId();
         }
 
         return await grains.GetGrain<IPatientGrain>(patientId).GetSummaryAsync() is { } summary
             ? TypedResults.Ok(summary)
-            : TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
+            : PatientNotFound(patientId);
     }
+
+    private static async Task<Results<Ok<PatientFeaturesResponse>, ProblemHttpResult, ValidationProblem>> GetFeaturesAsync(string patientId, IGrainFactory grains)
+    {
+        if (!PatientIdPattern().IsMatch(patientId))
+        {
+            return InvalidPatientId();
+        }
+
+        if (await grains.GetGrain<IPatientGrain>(patientId).GetFeaturesAsync() is not { } features)
+        {
+            return PatientNotFound(patientId);
+        }
+
+        var names = FeatureCatalogue.Names;
+        var byName = new Dictionary<string, double?>(features.Values.Length, StringComparer.Ordinal);
+        for (var i = 0; i < features.Values.Length; i++)
+        {
+            // JSON has no NaN: a missing value is null.
+            byName[names[i]] = double.IsFinite(features.Values[i]) ? features.Values[i] : null;
+        }
+
+        return TypedResults.Ok(new PatientFeaturesResponse(features.PatientId, features.AsOf, features.FeatureVersion, byName));
+    }
+
+    private static ValidationProblem InvalidPatientId() => TypedResults.ValidationProblem(
+        new Dictionary<string, string[]> { ["patient_id"] = ["format: 'patient_id' must be 'PT' followed by 8 upper-case letters or digits."] },
+        title: "Invalid patient_id");
+
+    private static ProblemHttpResult PatientNotFound(string patientId) =>
+        TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
 
     private static async Task<Ok<SiteSummary>> GetSiteAsync(string siteId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<ISiteGrain>(siteId).GetSummaryAsync());
@@ -38,3 +69,10 @@ public static partial class RegistryApi
     [GeneratedRegex("^PT[A-Z0-9]{8}$")]
     private static partial Regex PatientIdPattern();
 }
+
+/// <summary>A patient's current features: every feature of the catalogue version by name, null where the value is missing (NaN).</summary>
+/// <param name="PatientId">The pseudonymous patient.</param>
+/// <param name="AsOf">The evaluation time t: the latest clinical timestamp (whole seconds) of the patient's stored messages.</param>
+/// <param name="FeatureVersion">The feature catalogue version; a model must be served vectors of the version it was trained on.</param>
+/// <param name="Features">Values by feature name, in catalogue order; null for a missing value.</param>
+public sealed record PatientFeaturesResponse(string PatientId, DateTimeOffset AsOf, string FeatureVersion, IReadOnlyDictionary<string, double?> Features);

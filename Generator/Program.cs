@@ -14,10 +14,14 @@ var rate = new Option<string>("--rate") { Description = "Load mode: messages per
 var batch = new Option<int>("--batch-size") { Description = "Load mode: messages per batch request at --rate max (1 = single-message endpoint).", DefaultValueFactory = _ => 1000 };
 var concurrency = new Option<int>("--concurrency") { Description = "Load mode: requests in flight at once.", DefaultValueFactory = _ => 4 };
 var warmup = new Option<int>("--warmup") { Description = "Load mode: messages sent first, not measured (activates the patients' grains).", DefaultValueFactory = _ => 0 };
+var readFeatures = new Option<bool>("--read-features")
+{
+    Description = "Load mode: read --count patients' features (GET /api/patients/{id}/features) at --rate instead of sending messages; store the patients first with the same --seed and --patients.",
+};
 
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
-    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup,
+    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -29,6 +33,7 @@ root.SetAction(async (result, cancellationToken) =>
         .. result.GetValue(batch) is >= 1 and <= 10_000 ? [] : new[] { "--batch-size must be between 1 and 10000." },
         .. result.GetValue(patients) > 0 && result.GetValue(sites) > 0 ? [] : new[] { "--patients and --sites must be positive." },
         .. result.GetValue(warmup) >= 0 ? [] : new[] { "--warmup must not be negative." },
+        .. !result.GetValue(readFeatures) || LoadRate.Parse(result.GetValue(rate))?.PerSecond > 0 ? [] : new[] { "--read-features needs a fixed --rate such as 1000/s." },
     ];
     if (errors.Length > 0)
     {
@@ -41,6 +46,11 @@ root.SetAction(async (result, cancellationToken) =>
         result.GetValue(seed), result.GetValue(patients), result.GetValue(sites), result.GetValue(invalid), result.GetValue(days),
         LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency), result.GetValue(warmup));
     using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
+    if (result.GetValue(readFeatures))
+    {
+        return await new FeatureReadRunner(http, settings, settings.Rate!.PerSecond!.Value).RunAsync(cancellationToken);
+    }
+
     return settings.Rate is { } load
         ? await new LoadRunner(http, settings, load).RunAsync(cancellationToken)
         : await new TrickleSender(http, settings).RunAsync(cancellationToken);

@@ -26,6 +26,9 @@ public sealed class SyntheticTrial
         _patients = Enumerable.Range(0, patients).Select(_ => NewPatient(sites)).ToArray();
     }
 
+    /// <summary>Every patient's pseudonymous ID, in the order they were created.</summary>
+    public IReadOnlyList<string> PatientIds => [.. _patients.Select(p => p.Id)];
+
     /// <summary>The next message at clinical time <paramref name="at"/>; <paramref name="valid"/> is false for a deliberately invalid one.</summary>
     public JsonObject Next(DateTimeOffset at, out bool valid)
     {

@@ -22,4 +22,11 @@ public interface IPatientGrain : IGrainWithStringKey
     /// <summary>The patient's current state, or null when nothing was ever stored for this patient.</summary>
     [Alias("summary")]
     Task<PatientSummary?> GetSummaryAsync();
+
+    /// <summary>
+    /// The patient's current feature vector, kept up to date as each message is stored (never recomputed on read),
+    /// or null when nothing was ever stored for this patient.
+    /// </summary>
+    [Alias("features")]
+    Task<PatientFeatures?> GetFeaturesAsync();
 }

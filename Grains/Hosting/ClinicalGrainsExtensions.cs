@@ -1,5 +1,6 @@
 using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -13,13 +14,16 @@ public static class ClinicalGrainsExtensions
 {
     /// <summary>
     /// Registers the ingest journal and the ingest path (under <see cref="JournalOptions.DataDirectory"/>), the
-    /// <see cref="StorageNames.Clinical"/> grain storage in <c>state.db</c> beside the journal, and the serializer
-    /// for the domain records. Configure <see cref="JournalOptions"/> separately.
+    /// <see cref="StorageNames.Clinical"/> grain storage in <c>state.db</c> beside the journal, the online feature store
+    /// (Redis, active only when <see cref="OnlineStoreOptions.ConnectionString"/> is set) and the serializer for the
+    /// domain records. Configure <see cref="JournalOptions"/> and <see cref="OnlineStoreOptions"/> separately.
     /// </summary>
     public static ISiloBuilder AddClinicalGrains(this ISiloBuilder silo)
     {
         silo.Services.AddSingleton<IngestJournal>();
         silo.Services.AddSingleton<ClinicalIngest>();
+        silo.Services.AddSingleton<OnlineFeatureStore>();
+        silo.Services.AddHostedService(services => services.GetRequiredService<OnlineFeatureStore>());
         silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
             Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
             services.GetRequiredService<Serializer>()));

@@ -1,18 +1,25 @@
 using System.Collections.Immutable;
+using ClinicalTrials.Domain.Features;
+using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Online;
+using Microsoft.Extensions.Logging;
 
 namespace ClinicalTrials.Grains.Patients;
 
 /// <inheritdoc cref="IPatientGrain"/>
-public sealed class PatientGrain(
+public sealed partial class PatientGrain(
     [PersistentState("patient", StorageNames.Clinical)] IPersistentState<PatientState> state,
-    IngestJournal journal) : Grain, IPatientGrain
+    IngestJournal journal,
+    OnlineFeatureStore onlineStore,
+    ILogger<PatientGrain> logger) : Grain, IPatientGrain
 {
     /// <summary>Snapshots are coalesced: at most one write per interval, however many messages arrive.</summary>
     private static readonly TimeSpan SnapshotInterval = TimeSpan.FromSeconds(30);
 
+    private PatientFeatureState _features = new();
     private bool _dirty;
 
     /// <summary>Ingest calls waiting for the journal; their messages have sequences but are not applied yet.</summary>
@@ -20,12 +27,20 @@ public sealed class PatientGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        RestoreFeatures();
+
         // The snapshot may be older than the journal (written lazily, or lost in a crash): replay the rest.
+        var replayed = false;
         foreach (var stored in await journal.ReadPatientAsync(this.GetPrimaryKeyString(), state.State.AppliedThrough))
         {
             var parsed = ClinicalMessageParser.Parse(stored.Raw, stored.ReceivedAt);
-            state.State.Apply(parsed.Message ?? throw new InvalidDataException($"Stored message {stored.Sequence} no longer parses."), stored.Sequence);
-            _dirty = true;
+            replayed |= Apply(parsed.Message ?? throw new InvalidDataException($"Stored message {stored.Sequence} no longer parses."), stored.Sequence);
+        }
+
+        if (replayed)
+        {
+            // The online store may have missed these too (a crash before its writer ran).
+            PublishFeatures();
         }
 
         // Spread the first write over the interval so patients activated together do not all write at once.
@@ -54,16 +69,21 @@ public sealed class PatientGrain(
         }
 
         var outcomes = ImmutableArray.CreateBuilder<IngestOutcome>(messages.Length);
+        var featuresChanged = false;
         for (var i = 0; i < messages.Length; i++)
         {
             var append = appends[i];
             if (append.Status == IngestStatus.Accepted)
             {
-                state.State.Apply(messages[i].Message, append.Sequence);
-                _dirty = true;
+                featuresChanged |= Apply(messages[i].Message, append.Sequence);
             }
 
             outcomes.Add(new IngestOutcome(messages[i].Message.MessageId, append.Status, append.Location, append.Generation));
+        }
+
+        if (featuresChanged)
+        {
+            PublishFeatures();
         }
 
         return outcomes.MoveToImmutable();
@@ -83,13 +103,63 @@ public sealed class PatientGrain(
             s.AdverseEventCount, s.SeriousAdverseEventCount, s.LastAdverseEventAt, s.AbnormalValueCount));
     }
 
+    public Task<PatientFeatures?> GetFeaturesAsync() => Task.FromResult(_features.AsOf is { } asOf
+        ? new PatientFeatures(this.GetPrimaryKeyString(), asOf, FeatureCatalogue.Version, ImmutableArray.Create(_features.CurrentValues))
+        : null);
+
+    /// <summary>Applies one stored message to the patient's state and features; true when the feature vector changed.</summary>
+    private bool Apply(ClinicalMessage message, long sequence)
+    {
+        state.State.Apply(message, sequence);
+        _dirty = true;
+        return _features.Apply(message);
+    }
+
+    private void PublishFeatures()
+    {
+        if (_features.AsOf is { } asOf)
+        {
+            onlineStore.Publish(this.GetPrimaryKeyString(), asOf, _features.CurrentValues);
+        }
+    }
+
+    /// <summary>
+    /// Takes the feature state from the snapshot. A snapshot without one (written before features were kept) or in a
+    /// format this build cannot read is dropped whole, so the journal replays every message into both.
+    /// </summary>
+    private void RestoreFeatures()
+    {
+        if (state.State.Features is { } bytes)
+        {
+            try
+            {
+                _features = PatientFeatureState.Deserialize(bytes);
+                return;
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+            {
+                LogUnreadableFeatures(logger, this.GetPrimaryKeyString(), e.Message);
+            }
+        }
+        else if (state.State.AppliedThrough == 0)
+        {
+            return;
+        }
+
+        state.State = new PatientState();
+    }
+
     private async Task WriteSnapshotAsync()
     {
         // A snapshot taken while an interleaved ingest waits could record a sequence beyond a message it lacks.
         if (_dirty && _ingestsInFlight == 0)
         {
             _dirty = false;
+            state.State.Features = _features.Serialize();
             await state.WriteStateAsync();
         }
     }
+
+    [LoggerMessage(LogLevel.Warning, "The snapshot of patient {PatientId} holds no readable feature state ({Reason}); rebuilding the patient from the journal.")]
+    private static partial void LogUnreadableFeatures(ILogger logger, string patientId, string reason);
 }

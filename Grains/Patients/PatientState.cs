@@ -24,6 +24,12 @@ public sealed class PatientState
     [Id(11)] public DateTimeOffset? LastAdverseEventAt { get; set; }
     [Id(12)] public int AbnormalValueCount { get; set; }
 
+    /// <summary>
+    /// The patient's <see cref="Domain.Features.PatientFeatureState"/> as of <see cref="AppliedThrough"/>, in its own versioned
+    /// format (<c>Serialize()</c>); null in snapshots written before features were kept.
+    /// </summary>
+    [Id(13)] public byte[]? Features { get; set; }
+
     /// <summary>Applies one stored message. Latest values follow clinical time, so a late message never hides a newer one.</summary>
     public void Apply(ClinicalMessage message, long sequence)
     {

@@ -1,6 +1,7 @@
 using ClinicalTrials.Api;
 using ClinicalTrials.Grains.Hosting;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Online;
 
 namespace ClinicalTrials.Silo.Hosting;
 
@@ -10,7 +11,8 @@ public static class ClinicalPlatformExtensions
 
     /// <summary>
     /// The whole platform in one process: an Orleans silo with the grains, the ingest journal under the data
-    /// directory, and the HTTP gateway. Needs no external server.
+    /// directory, and the HTTP gateway. Needs no external server; with <c>ConnectionStrings:Redis</c> set it also keeps
+    /// every patient's features in Redis (the online store).
     /// </summary>
     public static WebApplicationBuilder AddClinicalPlatform(this WebApplicationBuilder builder, string[] args)
     {
@@ -29,6 +31,10 @@ public static class ClinicalPlatformExtensions
         builder.Services.AddOptions<JournalOptions>().BindConfiguration(JournalOptions.Section)
             .Validate(o => !string.IsNullOrWhiteSpace(o.DataDirectory), "Journal:DataDirectory (--data-dir) must name a directory.")
             .Validate(o => o.MaxEntriesPerCommit > 0, "Journal:MaxEntriesPerCommit must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<OnlineStoreOptions>().BindConfiguration(OnlineStoreOptions.Section)
+            .Configure<IConfiguration>((o, configuration) => o.ConnectionString = configuration.GetConnectionString("Redis"))
+            .Validate(o => o.MaxPendingPatients > 0, "OnlineStore:MaxPendingPatients must be positive.")
             .ValidateOnStart();
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);

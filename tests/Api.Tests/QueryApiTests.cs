@@ -126,15 +126,16 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
     }
 
     [Fact]
-    public async Task Health_reports_journal_grains_and_disk()
+    public async Task Health_reports_journal_grains_disk_and_a_disabled_online_store()
     {
         var health = await (await GetAsync("/api/clinical/health")).ExpectAsync(200);
 
         Assert.NotEqual("unhealthy", health.GetProperty("status").GetString());
         var components = health.GetProperty("components");
-        Assert.Equal(["disk", "grains", "journal"], components.EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["disk", "grains", "journal", "online_store"], components.EnumerateObject().Select(c => c.Name).Order());
         Assert.Equal("healthy", components.GetProperty("journal").GetProperty("status").GetString());
         Assert.Equal("healthy", components.GetProperty("grains").GetProperty("status").GetString());
+        Assert.Equal("disabled", components.GetProperty("online_store").GetProperty("status").GetString());
     }
 
     [Fact]
@@ -151,6 +152,7 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
             "/api/clinical/stats",
             "/api/clinical/health",
             "/api/patients/{patientId}",
+            "/api/patients/{patientId}/features",
             "/api/sites/{siteId}",
         });
         Assert.Equal(JsonValueKind.Object, document.GetProperty("paths").GetProperty("/api/clinical/data").GetProperty("post").ValueKind);

@@ -13,10 +13,10 @@ internal static class TestMessages
 
     public static string NewSiteId() => "S" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
 
-    public static JsonObject Vitals(string? patientId = null, string? siteId = null, double heartRate = 72, Guid? messageId = null) => new()
+    public static JsonObject Vitals(string? patientId = null, string? siteId = null, double heartRate = 72, Guid? messageId = null, DateTimeOffset? at = null) => new()
     {
         ["message_id"] = (messageId ?? Guid.NewGuid()).ToString(),
-        ["timestamp"] = DateTimeOffset.UtcNow.AddMinutes(-10).ToString("O"),
+        ["timestamp"] = (at ?? DateTimeOffset.UtcNow.AddMinutes(-10)).ToString("O"),
         ["study_phase"] = "Phase II",
         ["site_id"] = siteId ?? NewSiteId(),
         ["vital_signs"] = new JsonObject

@@ -4,6 +4,7 @@ using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Journal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using Orleans.TestingHost;
 
 namespace ClinicalTrials.Grains.Tests;
@@ -32,6 +33,9 @@ internal sealed class ClinicalCluster : IAsyncDisposable
     public IClusterClient Client => _cluster.Client;
 
     public IngestJournal Journal => _cluster.Silos[0].ServiceProvider.GetRequiredService<IngestJournal>();
+
+    /// <summary>The serializer the silo's grain storage uses, to read and write snapshots as it does.</summary>
+    public Serializer Serializer => _cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
 
     /// <summary>Ingests the bodies as one request would (one batch), through the silo's ingest path.</summary>
     public Task<IReadOnlyList<IngestResult>> IngestAsync(DateTimeOffset receivedAt, params string[] bodies) =>

@@ -1,5 +1,7 @@
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Patients;
 using Microsoft.Data.Sqlite;
+using Orleans.Serialization;
 using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
@@ -37,6 +39,30 @@ public sealed class RestartTests : IDisposable
         }
 
         File.Copy(backup, StateDb, overwrite: true);
+    }
+
+    /// <summary>Changes a patient's stored snapshot in place, as another build might have written it.</summary>
+    private void RewriteSnapshot(Serializer serializer, string patient, Action<PatientState> change)
+    {
+        using var connection = new SqliteConnection($"Data Source={StateDb};Pooling=false");
+        connection.Open();
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT grain_id, data FROM grain_state WHERE state_name = 'patient' AND grain_id LIKE '%/' || $patient";
+        read.Parameters.AddWithValue("$patient", patient);
+        string grainId;
+        PatientState state;
+        using (var row = read.ExecuteReader())
+        {
+            Assert.True(row.Read(), $"No snapshot of {patient}.");
+            (grainId, state) = (row.GetString(0), serializer.Deserialize<PatientState>((byte[])row.GetValue(1))!);
+        }
+
+        change(state);
+        using var write = connection.CreateCommand();
+        write.CommandText = "UPDATE grain_state SET data = $data WHERE state_name = 'patient' AND grain_id = $grain";
+        write.Parameters.AddWithValue("$data", serializer.SerializeToArray(state));
+        write.Parameters.AddWithValue("$grain", grainId);
+        Assert.Equal(1, write.ExecuteNonQuery());
     }
 
     private void DeleteSnapshots()
@@ -141,6 +167,66 @@ public sealed class RestartTests : IDisposable
         var after = await SummaryAsync(second, patient);
         Assert.Equal(2, after.MessageCounts["vital_signs"]);
         Assert.Equal(80, after.LatestVitals["heart_rate"].Value);
+    }
+
+    public enum Snapshot
+    {
+        Kept,
+        Missing,
+        Stale,
+    }
+
+    [Theory]
+    [InlineData(Snapshot.Kept)]
+    [InlineData(Snapshot.Missing)]
+    [InlineData(Snapshot.Stale)]
+    public async Task Features_after_a_restart_equal_the_offline_replay(Snapshot snapshot)
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var history = History(patient, site, DateTimeOffset.UtcNow.AddHours(-1));
+        string backup;
+        PatientFeatures before;
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync([.. history[..10]]);
+            await first.DeactivateAsync(first.Client.GetGrain<IPatientGrain>(patient));
+            backup = BackUpSnapshots();
+            await first.IngestAsync([.. history[10..]]);
+            before = await OnlineOffline.AssertGrainEqualsReplayAsync(first, patient);
+        }
+
+        if (snapshot == Snapshot.Missing)
+        {
+            DeleteSnapshots();
+        }
+        else if (snapshot == Snapshot.Stale)
+        {
+            RestoreSnapshots(backup);
+        }
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var after = await OnlineOffline.AssertGrainEqualsReplayAsync(second, patient);
+        Assert.Equal(before.AsOf, after.AsOf);
+        Assert.Equal(before.Values, after.Values);
+    }
+
+    [Fact]
+    public async Task Snapshot_from_before_features_were_kept_is_rebuilt_from_the_journal()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        PatientSummary before;
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync([.. History(patient, site, DateTimeOffset.UtcNow.AddHours(-1))]);
+            before = await SummaryAsync(first, patient);
+            await first.DeactivateAsync(first.Client.GetGrain<IPatientGrain>(patient));
+            RewriteSnapshot(first.Serializer, patient, state => state.Features = null);
+        }
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        await OnlineOffline.AssertGrainEqualsReplayAsync(second, patient);
+        var after = await SummaryAsync(second, patient);
+        AssertSameState(before, after); // replayed whole, not on top of the old snapshot
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -6,47 +7,20 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace ClinicalTrials.Api.Tests.Hosting;
 
-/// <summary>
-/// The real silo application (<see cref="Program"/>) on Kestrel at a loopback port, with its own data directory and
-/// Orleans ports; tests talk to it over real HTTP. One per test class.
-/// </summary>
+/// <summary>One <see cref="ClinicalApp"/> shared by the tests of a class, on its own data directory.</summary>
 public sealed class ClinicalAppFixture : IAsyncLifetime
 {
     private readonly DataDirectory _data = new();
     private ClinicalApp? _app;
 
-    public HttpClient Http { get; private set; } = null!;
+    public HttpClient Http => _app?.Http ?? throw new InvalidOperationException("The app has not started.");
 
     public string DataPath => _data.Path;
 
-    public async ValueTask InitializeAsync()
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            _app = new ClinicalApp(_data.Path);
-            _app.UseKestrel(0);
-            try
-            {
-                _app.StartServer();
-                break;
-            }
-            catch (Exception e) when (attempt < 3 && IsPortTaken(e))
-            {
-                // An Orleans port picked as free was taken before the silo bound it: try others.
-                await _app.DisposeAsync();
-            }
-        }
-
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Http = new HttpClient { BaseAddress = new Uri(address) };
-    }
-
-    private static bool IsPortTaken(Exception e) =>
-        e.ToString().Contains("address already in use", StringComparison.OrdinalIgnoreCase);
+    public async ValueTask InitializeAsync() => _app = await ClinicalApp.StartAsync(_data.Path);
 
     public async ValueTask DisposeAsync()
     {
-        Http.Dispose();
         if (_app is not null)
         {
             await _app.DisposeAsync();
@@ -54,15 +28,64 @@ public sealed class ClinicalAppFixture : IAsyncLifetime
 
         _data.Dispose();
     }
+}
 
-    private sealed class ClinicalApp(string dataDirectory) : WebApplicationFactory<Program>
+/// <summary>
+/// The real silo application (<see cref="Program"/>) on Kestrel at a loopback port, with the given data directory,
+/// its own Orleans ports and any further settings; tests talk to it over real HTTP.
+/// </summary>
+internal sealed class ClinicalApp : IAsyncDisposable
+{
+    private readonly Factory _factory;
+
+    private ClinicalApp(Factory factory)
+    {
+        _factory = factory;
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Http = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => _factory.Services;
+
+    public static async Task<ClinicalApp> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var factory = new Factory(dataDirectory, settings ?? new Dictionary<string, string>());
+            factory.UseKestrel(0);
+            try
+            {
+                factory.StartServer();
+                return new ClinicalApp(factory);
+            }
+            catch (Exception e) when (attempt < 3 && e.ToString().Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // An Orleans port picked as free was taken before the silo bound it: try others.
+                await factory.DisposeAsync();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    private sealed class Factory(string dataDirectory, IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSetting("Journal:DataDirectory", dataDirectory);
-            builder.UseSetting("Orleans:SiloPort", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture));
-            builder.UseSetting("Orleans:GatewayPort", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            builder.UseSetting("Orleans:SiloPort", FreePorts.Next().ToString(CultureInfo.InvariantCulture));
+            builder.UseSetting("Orleans:GatewayPort", FreePorts.Next().ToString(CultureInfo.InvariantCulture));
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
         }
     }
 }
