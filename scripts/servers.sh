@@ -1,49 +1,60 @@
 #!/usr/bin/env bash
-# Starts the real servers the platform can be configured to use, so tests run against them: Redis (online features).
+# Starts the real servers the platform can be configured to use, so tests run against them. One function per server;
+# add a server by adding a function and a call at the bottom.
 # Idempotent: installs what is missing (apt-get), starts what is stopped, leaves running servers alone.
 # Redis listens on 127.0.0.1:${REDIS_PORT:-6379}; its data and log live under .servers/ (git-ignored).
 # Exits non-zero when a server cannot be started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port=${REDIS_PORT:-6379}
-dir="$PWD/.servers/redis-$port"
-mkdir -p "$dir"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 
-if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
-  echo "redis: not installed; installing redis-server (log: $dir/install.log)"
-  if ! $sudo apt-get install -y redis-server > "$dir/install.log" 2>&1; then
-    echo "redis: install failed; refreshing the package lists and trying again"
-    if ! { $sudo apt-get update && $sudo apt-get install -y redis-server; } >> "$dir/install.log" 2>&1; then
-      tail -n 20 "$dir/install.log"
-      echo "redis: could not be installed."
-      exit 1
+# Installs a Debian package when a command is missing; refreshes the package lists only if the first try fails.
+apt_install() {
+  local package=$1 log=$2
+  if ! $sudo apt-get install -y "$package" > "$log" 2>&1; then
+    echo "$package: install failed; refreshing the package lists and trying again"
+    if ! { $sudo apt-get update && $sudo apt-get install -y "$package"; } >> "$log" 2>&1; then
+      tail -n 20 "$log"
+      echo "$package: could not be installed."
+      return 1
     fi
   fi
-  echo "redis: installed $(redis-server --version | awk '{print $3}')"
-fi
+}
 
-ping() { [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2> /dev/null)" = "PONG" ]; }
-
-if ping; then
-  echo "redis: already running on 127.0.0.1:$port"
-  exit 0
-fi
-
-# A server already answering on the port (ours, or the distribution's service) is used as it is, above.
-redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
-  --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" > /dev/null
-for _ in $(seq 1 50); do
-  if ping; then
-    echo "redis: started on 127.0.0.1:$port (pid $(cat "$dir/redis.pid"), data and log under ${dir#"$PWD"/})"
-    exit 0
+start_redis() {
+  local port=${REDIS_PORT:-6379}
+  local dir="$PWD/.servers/redis-$port"
+  mkdir -p "$dir"
+  if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
+    echo "redis: not installed; installing redis-server (log: $dir/install.log)"
+    apt_install redis-server "$dir/install.log" || return 1
+    echo "redis: installed $(redis-server --version | awk '{print $3}')"
   fi
-  sleep 0.2
-done
-tail -n 20 "$dir/redis.log" 2> /dev/null || true
-echo "redis: could not be started on 127.0.0.1:$port."
-exit 1
+
+  redis_ping() { [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2> /dev/null)" = "PONG" ]; }
+
+  if redis_ping; then
+    echo "redis: already running on 127.0.0.1:$port"
+    return 0
+  fi
+
+  # A server already answering on the port (ours, or the distribution's service) is used as it is, above.
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" > /dev/null
+  for _ in $(seq 1 50); do
+    if redis_ping; then
+      echo "redis: started on 127.0.0.1:$port (pid $(cat "$dir/redis.pid"), data and log under ${dir#"$PWD"/})"
+      return 0
+    fi
+    sleep 0.2
+  done
+  tail -n 20 "$dir/redis.log" 2> /dev/null || true
+  echo "redis: could not be started on 127.0.0.1:$port."
+  return 1
+}
+
+start_redis
