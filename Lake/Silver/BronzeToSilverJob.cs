@@ -31,6 +31,7 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
         var pending = new PendingSilver();
         var consumed = new Dictionary<string, long>(StringComparer.Ordinal);
         var now = lake.Clock.GetUtcNow();
+        var reading = System.Diagnostics.Stopwatch.StartNew();
 
         foreach (var location in BronzeFiles())
         {
@@ -44,10 +45,14 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
 
             if (pending.Rows >= lake.Options.MaxRowsInMemory)
             {
+                reading.Stop();
                 await FlushAsync(pending, consumed, outcome, cancellationToken);
+                reading.Start();
             }
         }
 
+        reading.Stop();
+        outcome.Count("ms.read_and_validate", reading.ElapsedMilliseconds);
         await FlushAsync(pending, consumed, outcome, cancellationToken);
         if (lake.StorageIsRemote)
         {
@@ -202,6 +207,7 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
             return;
         }
 
+        var writing = System.Diagnostics.Stopwatch.StartNew();
         var partitions = pending.Partitions().ToList();
         var results = new ConcurrentBag<SilverWrite>();
         await Parallel.ForEachAsync(partitions, new ParallelOptions { CancellationToken = cancellationToken }, async (partition, ct) =>
@@ -216,6 +222,7 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
         }
 
         lake.State.CommitProgress(consumed, partitions.Select(p => p.Date).Distinct());
+        outcome.Count("ms.merge_and_write", writing.ElapsedMilliseconds);
         consumed.Clear();
         pending.Clear();
     }
