@@ -35,7 +35,8 @@ public sealed class BronzeToSilverTests
     {
         using var lake = new TestLake();
         var patient = Messages.NewPatientId();
-        lake.WriteBronze(Received, [Messages.Vitals(patient, Clinical, 80), Messages.Vitals(patient, Clinical, 90), Messages.Vitals(patient, Clinical, 85, site: "SITE002")]);
+        lake.WriteBronze(Received, [Messages.Vitals(patient, Clinical, 80), Messages.Vitals(patient, Clinical, 85, site: "SITE002")]);
+        lake.WriteBronze(Received.AddSeconds(1), [Messages.Vitals(patient, Clinical, 90)]); // received later: the copy that goes
 
         var run = await lake.RunAsync(BronzeToSilverJob.JobName);
 
