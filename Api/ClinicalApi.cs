@@ -29,6 +29,7 @@ public static class ClinicalApi
         app.MapClinicalDataApi();
         app.MapHealthApi();
         app.MapRegistryApi();
+        app.MapPipelineApi();
         return app;
     }
 
