@@ -77,8 +77,17 @@ public sealed partial class IngestJournal : IDisposable
     public Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence) => Task.Run(() =>
     {
         var stored = new List<StoredMessage>();
+        var removed = 0;
         foreach (var (sequence, _, location, offset, length) in _ledger.PatientMessages(patientId, afterSequence))
         {
+            if (!File.Exists(Path.Combine(_dataDirectory, location)))
+            {
+                // Bronze retention removed the file before a snapshot covered it (a patient idle since a crash, for
+                // longer than bronze is kept). Silver still holds the messages; the grain goes on without them.
+                removed++;
+                continue;
+            }
+
             var line = BronzeFiles.Read(_dataDirectory, location, offset, length);
             if (!BronzeRecord.TryParse(line, out var record))
             {
@@ -86,6 +95,11 @@ public sealed partial class IngestJournal : IDisposable
             }
 
             stored.Add(new StoredMessage(sequence, record.ReceivedAt, record.Raw.ToArray()));
+        }
+
+        if (removed > 0)
+        {
+            LogReplayPastRetention(_logger, patientId, removed);
         }
 
         return stored;
@@ -205,6 +219,9 @@ public sealed partial class IngestJournal : IDisposable
         _bronze.Dispose();
         _ledger.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Patient {PatientId}: {Count} journal messages to replay are in bronze files already removed by retention; the grain's state lacks them")]
+    private static partial void LogReplayPastRetention(ILogger logger, string patientId, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Journal commit of {Entries} entries failed; their requests are answered 503")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int entries);

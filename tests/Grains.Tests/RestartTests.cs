@@ -118,6 +118,27 @@ public sealed class RestartTests : IDisposable
     }
 
     [Fact]
+    public async Task Replay_goes_on_without_messages_whose_bronze_files_retention_removed()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var at = DateTimeOffset.UtcNow.AddHours(-2);
+        await using (var first = await ClinicalCluster.StartAsync(_data.Path))
+        {
+            await first.IngestAsync(Vitals(patient, site, at, 70).ToJsonString());
+            await first.IngestAsync(Labs(patient, site, at, "GLUC", 250, "mg/dL").ToJsonString());
+        }
+
+        DeleteSnapshots();
+        Directory.Delete(Path.Combine(_data.Path, "raw", "vital_signs"), recursive: true);
+
+        await using var second = await ClinicalCluster.StartAsync(_data.Path);
+        var after = await SummaryAsync(second, patient);
+        Assert.False(after.MessageCounts.ContainsKey("vital_signs"));
+        Assert.Equal(1, after.MessageCounts["lab_results"]);
+        Assert.Equal(250, after.LatestLabs["GLUC"].Value);
+    }
+
+    [Fact]
     public async Task Patient_state_is_completed_from_the_journal_when_the_snapshot_is_stale()
     {
         var (patient, site) = (NewPatientId(), NewSiteId());
