@@ -13,6 +13,7 @@ namespace ClinicalTrials.Models.Scoring;
 public sealed class OnnxModel : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly int _featureCount;
@@ -115,11 +116,15 @@ public sealed class OnnxModel : IDisposable
     public float[] Score(float[] features, int rows)
     {
         using var tensor = OrtValue.CreateTensorValueFromMemory(features, [rows, _featureCount]);
-        using var outputs = _session.Run(null, _inputNames, [tensor], _outputNames);
+        using var outputs = _session.Run(_runOptions, _inputNames, [tensor], _outputNames);
         return outputs[0].GetTensorDataAsSpan<float>()[..rows].ToArray();
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
 }
 
 /// <summary>A model the platform will not serve; the message says why and what to do.</summary>
