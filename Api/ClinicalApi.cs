@@ -51,6 +51,7 @@ public static class ClinicalApi
         app.MapRegistryApi();
         app.MapPredictionApi();
         app.MapModelsApi();
+        app.MapPipelineApi();
         return app;
     }
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using ClinicalTrials.Trainer;
 
-var dataDir = new Option<string>("--data-dir") { Description = "The platform's data directory (the offline feature store, models/, tracking.db).", DefaultValueFactory = _ => "data" };
+var dataDir = new Option<string>("--data-dir") { Description = "The platform's data directory (the offline feature store when Storage is local, models/, tracking.db).", DefaultValueFactory = _ => "data" };
 var from = new Option<DateOnly?>("--from") { Description = "First day of training data (UTC, YYYY-MM-DD); default: 89 days before --to." };
 var to = new Option<DateOnly?>("--to") { Description = "Last day of training data (UTC, YYYY-MM-DD); default: today." };
 var source = new Option<string>("--source")

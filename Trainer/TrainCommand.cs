@@ -1,4 +1,5 @@
 using System.Globalization;
+using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
@@ -12,8 +13,9 @@ namespace ClinicalTrials.Trainer;
 public sealed record TrainSettings(string DataDirectory, DateOnly? From, DateOnly? To, string Source, string? Api, TrainerParameters Parameters, string? Version);
 
 /// <summary>
-/// <c>train</c>: wires the job from the command line and the same configuration keys as the silo
-/// (<c>ConnectionStrings__Postgres</c> for the tracking database, <c>Predictions__Thresholds__Medium/High</c>), shows
+/// <c>train</c>: wires the job from the command line and the same configuration keys as the silo, from the environment
+/// (<c>Storage__Provider</c> and <c>Storage__S3__*</c> for the lake, <c>ConnectionStrings__Postgres</c> for the tracking
+/// database, <c>Predictions__Thresholds__Medium/High</c>), shows
 /// progress, and turns the errors an operator can fix into one clear line and exit code 1.
 /// </summary>
 public static class TrainCommand
@@ -27,23 +29,32 @@ public static class TrainCommand
             Medium = Setting("Predictions__Thresholds__Medium") ?? new RiskThresholds().Medium,
             High = Setting("Predictions__Thresholds__High") ?? new RiskThresholds().High,
         };
-        ITrainingRows rows;
-        switch (settings.Source)
+        var storageOptions = StorageFromEnvironment();
+        if (storageOptions.Problem() is { } problem)
         {
-            case "bronze":
-                rows = new ReplayedHistories($"bronze replay of {Path.GetFullPath(settings.DataDirectory)}", BronzeHistories.Read(settings.DataDirectory));
-                break;
-            case "lake":
-                // TODO(lake): adapter to the lake's OfflineFeatureStore reader once branch 'lake' is merged.
-                AnsiConsole.MarkupLine("[red]The offline feature store reader (branch 'lake') is not merged yet; use --source bronze.[/]");
-                return 1;
-            default:
-                AnsiConsole.MarkupLine("[red]--source must be 'lake' or 'bronze'.[/]");
-                return 2;
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(problem)}[/]");
+            return 2;
+        }
+
+        var storage = storageOptions.Create(settings.DataDirectory);
+        ITrainingRows rows;
+        try
+        {
+            rows = settings.Source switch
+            {
+                "lake" => await LakeTrainingRows.OpenAsync(storage, from, to, cancellationToken),
+                "bronze" => new ReplayedHistories($"bronze replay of {Path.GetFullPath(settings.DataDirectory)}", BronzeHistories.Read(settings.DataDirectory)),
+                _ => throw new TrainingException("--source must be 'lake' or 'bronze'."),
+            };
+        }
+        catch (Exception e) when (e is TrainingException or InvalidDataException)
+        {
+            AnsiConsole.MarkupLine($"[red]Training failed:[/] {Markup.Escape(e.Message)}");
+            return 1;
         }
 
         using var http = settings.Api is { } url ? new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/") } : null;
-        IModelRegistrar registrar = http is null ? new StorageRegistrar(settings.DataDirectory) : new ApiRegistrar(http);
+        IModelRegistrar registrar = http is null ? new StorageRegistrar(storage) : new ApiRegistrar(http);
         await using var tracking = TrackingStore.Create(Environment.GetEnvironmentVariable("ConnectionStrings__Postgres"), settings.DataDirectory);
         try
         {
@@ -97,6 +108,23 @@ public static class TrainCommand
             AnsiConsole.MarkupLine($"[red]Training failed:[/] {Markup.Escape(e.Message)}");
             return 1;
         }
+    }
+
+    /// <summary>The silo's <c>Storage</c> section, from the same environment variables.</summary>
+    private static StorageOptions StorageFromEnvironment()
+    {
+        var options = new StorageOptions();
+        if (Environment.GetEnvironmentVariable("Storage__Provider") is { Length: > 0 } provider)
+        {
+            options.Provider = Enum.Parse<StorageProvider>(provider, ignoreCase: true);
+        }
+
+        options.S3.ServiceUrl = Environment.GetEnvironmentVariable("Storage__S3__ServiceUrl");
+        options.S3.Bucket = Environment.GetEnvironmentVariable("Storage__S3__Bucket");
+        options.S3.AccessKey = Environment.GetEnvironmentVariable("Storage__S3__AccessKey");
+        options.S3.SecretKey = Environment.GetEnvironmentVariable("Storage__S3__SecretKey");
+        options.S3.Region = Environment.GetEnvironmentVariable("Storage__S3__Region") ?? options.S3.Region;
+        return options;
     }
 
     private static double? Setting(string name) =>

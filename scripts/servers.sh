@@ -2,7 +2,8 @@
 # Starts the real servers the platform can be configured to use, so tests run against them. One function per server;
 # add a server by adding a function and a call at the bottom.
 # Idempotent: installs what is missing (apt-get), starts what is stopped, leaves running servers alone.
-# Redis listens on 127.0.0.1:${REDIS_PORT:-6379}; its data and log live under .servers/ (git-ignored).
+# Redis listens on 127.0.0.1:${REDIS_PORT:-6379}; s3rver (an S3-compatible server, npm) on 127.0.0.1:${S3_PORT:-4569} with
+# the bucket ${S3_BUCKET:-clinical-lake}; their data and logs live under .servers/ (git-ignored).
 # PostgreSQL: a private cluster (initdb, trust authentication on loopback only) on 127.0.0.1:${POSTGRES_PORT:-55432},
 # run as the 'postgres' user with its data under .servers/, so it never touches the distribution's cluster.
 # Exits non-zero when a server cannot be started.
@@ -103,5 +104,45 @@ start_postgres() {
   return 1
 }
 
+start_s3rver() {
+  local port=${S3_PORT:-4569} bucket=${S3_BUCKET:-clinical-lake}
+  local dir="$PWD/.servers/s3rver"
+  mkdir -p "$dir/data"
+  if [ ! -x "$dir/node_modules/.bin/s3rver" ]; then
+    if ! command -v npm > /dev/null; then
+      echo "s3rver: npm is missing (install Node.js)."
+      return 1
+    fi
+    echo "s3rver: not installed; npm install s3rver (log: $dir/install.log)"
+    if ! (cd "$dir" && npm install --no-audit --no-fund --prefix "$dir" s3rver@3 > "$dir/install.log" 2>&1); then
+      tail -n 20 "$dir/install.log"
+      echo "s3rver: could not be installed."
+      return 1
+    fi
+  fi
+
+  s3_up() { curl -s -o /dev/null "http://127.0.0.1:$port/"; }
+
+  if ! s3_up; then
+    # --configure-bucket creates the bucket at start; a bucket already in the data folder is kept as it is.
+    nohup "$dir/node_modules/.bin/s3rver" --address 127.0.0.1 --port "$port" --directory "$dir/data" \
+      --configure-bucket "$bucket" > "$dir/s3rver.log" 2>&1 &
+    echo $! > "$dir/s3rver.pid"
+    for _ in $(seq 1 50); do
+      s3_up && break
+      sleep 0.2
+    done
+    if ! s3_up; then
+      tail -n 20 "$dir/s3rver.log" 2> /dev/null || true
+      echo "s3rver: could not be started on 127.0.0.1:$port."
+      return 1
+    fi
+    echo "s3rver: started on 127.0.0.1:$port (pid $(cat "$dir/s3rver.pid"), bucket $bucket, data and log under ${dir#"$PWD"/})"
+  else
+    echo "s3rver: already running on 127.0.0.1:$port"
+  fi
+}
+
 start_redis
+start_s3rver
 start_postgres

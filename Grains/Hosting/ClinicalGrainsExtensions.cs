@@ -3,6 +3,10 @@ using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Grains.Storage;
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Lake;
+using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Lake.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -34,12 +38,37 @@ public static class ClinicalGrainsExtensions
         silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
             Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
             services.GetRequiredService<Serializer>()));
+        silo.Services.AddSingleton(services => new LakeContext(
+            services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory,
+            services.GetRequiredService<IOptions<StorageOptions>>().Value.Create(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory),
+            services.GetRequiredService<IOptions<PipelineOptions>>().Value,
+            services.GetService<TimeProvider>() ?? TimeProvider.System));
+        silo.Services.AddSingleton(services => new PipelineJobs(services.GetRequiredService<LakeContext>()));
         silo.Services.AddClinicalSerialization();
         return silo;
     }
 
-    /// <summary>Domain records (no Orleans attributes) cross silos as JSON. Clients that send them need this too.</summary>
+    /// <summary>
+    /// Runs the pipeline jobs on schedule: an in-memory reminder service (reminders are lost with the silo, which is
+    /// why the scheduler re-registers them at every start) and a start-up task that starts the scheduler grain when
+    /// <see cref="PipelineOptions.ScheduleEnabled"/>. A cluster would use a durable reminder service instead.
+    /// </summary>
+    public static ISiloBuilder AddPipelineSchedule(this ISiloBuilder silo)
+    {
+        silo.UseInMemoryReminderService();
+        silo.AddStartupTask(async (services, _) =>
+        {
+            if (services.GetRequiredService<IOptions<PipelineOptions>>().Value.ScheduleEnabled)
+            {
+                await services.GetRequiredService<IGrainFactory>().GetGrain<IPipelineSchedulerGrain>("default").StartAsync();
+            }
+        });
+        return silo;
+    }
+
+    /// <summary>Domain and lake records (no Orleans attributes) cross silos as JSON. Clients that send them need this too.</summary>
     public static IServiceCollection AddClinicalSerialization(this IServiceCollection services) =>
         services.AddSerializer(s => s.AddJsonSerializer(
-            isSupported: type => type.Namespace?.StartsWith("ClinicalTrials.Domain", StringComparison.Ordinal) == true));
+            isSupported: type => type.Namespace?.StartsWith("ClinicalTrials.Domain", StringComparison.Ordinal) == true
+                || type.Namespace?.StartsWith("ClinicalTrials.Lake", StringComparison.Ordinal) == true));
 }

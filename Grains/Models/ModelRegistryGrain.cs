@@ -110,7 +110,7 @@ public sealed partial class ModelRegistryGrain(
     private async Task AdoptNewVersionsAsync()
     {
         var added = false;
-        foreach (var version in store.ListVersions().Where(v => Find(v) is null))
+        foreach (var version in (await store.ListVersionsAsync()).Where(v => Find(v) is null))
         {
             if (await store.TryReadMetadataAsync(version) is { } metadata && metadata.Version == version)
             {

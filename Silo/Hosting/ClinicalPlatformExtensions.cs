@@ -2,6 +2,8 @@ using ClinicalTrials.Api;
 using ClinicalTrials.Grains.Hosting;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Online;
+using ClinicalTrials.Lake;
+using ClinicalTrials.Lake.Storage;
 
 namespace ClinicalTrials.Silo.Hosting;
 
@@ -36,6 +38,7 @@ public static class ClinicalPlatformExtensions
             .Configure<IConfiguration>((o, configuration) => o.ConnectionString = configuration.GetConnectionString("Redis"))
             .Validate(o => o.MaxPendingPatients > 0, "OnlineStore:MaxPendingPatients must be positive.")
             .ValidateOnStart();
+        builder.Services.AddLakeOptions();
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddClinicalApi();
@@ -45,7 +48,20 @@ public static class ClinicalPlatformExtensions
         {
             orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
             orleans.AddClinicalGrains();
+            orleans.AddPipelineSchedule();
         });
         return builder;
+    }
+
+    /// <summary>Binds and validates the lake's options (<c>Storage</c>, <c>Pipeline</c>) at start; the S3 keys are never logged.</summary>
+    public static IServiceCollection AddLakeOptions(this IServiceCollection services)
+    {
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
+            .Validate(o => o.Problem() is null, "Storage: Provider is Local or S3; S3 needs ServiceUrl, Bucket, AccessKey and SecretKey.")
+            .ValidateOnStart();
+        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section)
+            .Validate(o => o.Problem() is null, "Pipeline: LabelHorizonHours, Retention days positive; MaxRowsInMemory >= 1000; SchedulePeriod >= 1 minute.")
+            .ValidateOnStart();
+        return services;
     }
 }

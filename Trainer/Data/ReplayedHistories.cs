@@ -6,7 +6,7 @@ namespace ClinicalTrials.Trainer.Data;
 
 /// <summary>
 /// Training rows computed from patients' message histories with <see cref="FeatureReplay"/>, the code the patient grain
-/// runs online: one row per patient per whole hour, labelled by whether an adverse event is reported in the next 24 h.
+/// runs online: one row per patient per whole hour, labelled by whether an adverse event has its onset in the next 24 h (the lake's label).
 /// The offline feature store's job builds its rows the same way; this source lets tests (and a platform without the
 /// lake) train without it.
 /// </summary>
@@ -28,8 +28,8 @@ public sealed class ReplayedHistories(string source, IReadOnlyDictionary<string,
         {
             cancellationToken.ThrowIfCancellationRequested();
             var history = histories[patientId];
-            // Report time, as the features count them: an event at exactly t is in the vector at t, not in its label.
-            var events = history.Where(m => m.PayloadType == PayloadType.AdverseEvent).Select(m => m.Timestamp).ToArray();
+            // Onset, as the lake's offline-features job labels: an onset in (t, t + 24 h].
+            var events = history.Select(m => m.Payload).OfType<AdverseEvent>().Select(e => e.Onset).ToArray();
             foreach (var vector in FeatureReplay.Hourly(history.ToList()))
             {
                 var t = vector.AsOf!.Value;

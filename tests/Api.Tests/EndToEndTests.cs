@@ -8,8 +8,9 @@ using ClinicalTrials.Trainer.Training;
 namespace ClinicalTrials.Api.Tests;
 
 /// <summary>
-/// The documented sequence from an empty data directory: generated messages in over HTTP, the trainer's <c>train</c>
-/// command with <c>--api</c> (registration over HTTP as staging), promotion, predictions, the log and the run record.
+/// The documented sequence from an empty data directory: generated messages in over HTTP, the lake jobs (bronze to
+/// silver, offline features), the trainer's <c>train</c> command reading the offline feature store with <c>--api</c>
+/// (registration over HTTP as staging), promotion, predictions, the log and the run record.
 /// </summary>
 public sealed class EndToEndTests
 {
@@ -30,8 +31,15 @@ public sealed class EndToEndTests
             await response.ExpectAsync(200);
         }
 
-        // 2. Train from the stored data and register with the running platform.
-        var exit = await TrainCommand.RunAsync(new TrainSettings(data.Path, null, null, "bronze", app.Http.BaseAddress!.ToString(),
+        // 2. The lake jobs: bronze to silver, then the offline feature store.
+        foreach (var job in new[] { "bronze-to-silver", "offline-features" })
+        {
+            var run = await (await app.Http.PostAsync($"/api/pipeline/jobs/{job}/run", null, TestContext.Current.CancellationToken)).ExpectAsync(200);
+            Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        }
+
+        // 3. Train on the offline feature store and register with the running platform.
+        var exit = await TrainCommand.RunAsync(new TrainSettings(data.Path, null, null, "lake", app.Http.BaseAddress!.ToString(),
             new TrainerParameters(Trees: 30, Leaves: 15), "e2e-1"), TestContext.Current.CancellationToken);
         Assert.Equal(0, exit);
 
@@ -39,7 +47,7 @@ public sealed class EndToEndTests
         var registered = Assert.Single(models.EnumerateArray());
         Assert.Equal(("e2e-1", "staging"), (registered.GetProperty("version").GetString(), registered.GetProperty("stage").GetString()));
 
-        // 3. Promote and predict.
+        // 4. Promote and predict.
         await (await app.Http.PromoteAsync("e2e-1")).ExpectAsync(200);
         var patients = trial.PatientIds.Take(20).ToArray();
         var batch = await (await app.Http.PostAsJsonAsync("/predict/batch", new { patient_ids = patients }, TestContext.Current.CancellationToken)).ExpectAsync(200);
@@ -47,11 +55,12 @@ public sealed class EndToEndTests
         var single = await (await app.Http.PredictAsync(patients[0])).ExpectAsync(200);
         Assert.Equal("e2e-1", single.GetProperty("model_version").GetString());
 
-        // 4. The prediction was logged and the run recorded, in the same database.
+        // 5. The prediction was logged and the run recorded, in the same database.
         Assert.Equal(2, (await PredictionLogTests.LoggedAsync(app.Http, patients[0], 2)).Count);
         var runs = await (await app.Http.GetAsync("/api/models/runs", TestContext.Current.CancellationToken)).ExpectAsync(200);
-        var run = Assert.Single(runs.EnumerateArray());
-        Assert.Equal(("succeeded", "e2e-1"), (run.GetProperty("status").GetString(), run.GetProperty("model_version").GetString()));
-        Assert.True(run.GetProperty("artifacts").TryGetProperty("model.onnx", out _));
+        var training = Assert.Single(runs.EnumerateArray());
+        Assert.Equal(("succeeded", "e2e-1"), (training.GetProperty("status").GetString(), training.GetProperty("model_version").GetString()));
+        Assert.StartsWith("offline feature store", training.GetProperty("tags").GetProperty("source").GetString(), StringComparison.Ordinal);
+        Assert.True(training.GetProperty("artifacts").TryGetProperty("model.onnx", out _));
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Models.Metadata;
+using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
@@ -42,7 +43,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         }
 
         var png = await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.RocPlot), TestContext.Current.CancellationToken);
-        Assert.Equal("\x89PNG"u8.ToArray(), png[..4]);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
         Assert.Equal(meta, ModelJson.ReadMetadata(await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.Metadata), TestContext.Current.CancellationToken)), MetadataComparer.Instance);
 
         var run = Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken));
@@ -92,7 +93,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     {
         using var data = new TempDirectory();
         var tracking = new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName));
-        var job = new TrainingJob(trial.Rows, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(data.Path), tracking);
+        var job = new TrainingJob(trial.Rows, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(data.Path)), tracking);
 
         var error = await Assert.ThrowsAsync<TrainingException>(() => job.RunAsync(new DateOnly(2020, 1, 1), new DateOnly(2020, 3, 1), null, TestContext.Current.CancellationToken));
 
@@ -107,7 +108,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     {
         using var data = new TempDirectory();
         var negatives = new FixedRows([.. (await ReadAsync(trial.Rows)).Select(r => r with { Label = false })]);
-        var job = new TrainingJob(negatives, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(data.Path),
+        var job = new TrainingJob(negatives, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(data.Path)),
             new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName)));
 
         var error = await Assert.ThrowsAsync<TrainingException>(() => job.RunAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(TrialRowsFixture.Days), null, TestContext.Current.CancellationToken));
@@ -133,7 +134,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     private static async Task<(TrainingResult Result, ITrackingStore Tracking)> TrainAsync(ITrainingRows rows, string dataDirectory, string version)
     {
         var tracking = new SqliteTrackingStore(Path.Combine(dataDirectory, TrackingStore.SqliteFileName));
-        var job = new TrainingJob(rows, dataDirectory, Parameters, new RiskThresholds(), new StorageRegistrar(dataDirectory), tracking);
+        var job = new TrainingJob(rows, dataDirectory, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(dataDirectory)), tracking);
         var result = await job.RunAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(TrialRowsFixture.Days), version, TestContext.Current.CancellationToken);
         return (result, tracking);
     }

@@ -96,7 +96,7 @@ internal static class TestModels
         foreach (var (version, seed) in new[] { (ModelA, 1), (ModelB, 2) })
         {
             var job = new TrainingJob(rows, root, new TrainerParameters(Seed: seed, Trees: 20, Leaves: 15, MinimumExamplesPerLeaf: 10),
-                new RiskThresholds(), new StorageRegistrar(root), new SqliteTrackingStore(Path.Combine(root, TrackingStore.SqliteFileName)));
+                new RiskThresholds(), new StorageRegistrar(new ClinicalTrials.Lake.Storage.LocalLakeStorage(root)), new SqliteTrackingStore(Path.Combine(root, TrackingStore.SqliteFileName)));
             await job.RunAsync(from, to, version, CancellationToken.None);
         }
 

@@ -1,0 +1,85 @@
+using ParquetSharp;
+
+namespace ClinicalTrials.Lake.Parquet;
+
+/// <summary>
+/// A typed Parquet table: its columns and how rows map to them. Files are written with fixed properties (Snappy, a
+/// fixed created-by, fixed row-group size) and no clock in them, so the same rows always give the same bytes.
+/// </summary>
+internal abstract class ParquetTable<TRow>
+{
+    public const int RowGroupSize = 128 * 1024;
+
+    public abstract Column[] Columns { get; }
+
+    protected abstract void WriteColumns(RowGroupWriter group, TRow[] rows);
+
+    protected abstract TRow[] ReadColumns(RowGroupReader group, int rows);
+
+    /// <summary>Writes <paramref name="rows"/> to a new file at <paramref name="path"/>.</summary>
+    public void Write(string path, IReadOnlyList<TRow> rows, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var properties = WriterProperties();
+        using var writer = new ParquetFileWriter(path, Columns, properties, metadata);
+        for (var offset = 0; offset < rows.Count || (offset == 0 && rows.Count == 0); offset += RowGroupSize)
+        {
+            var slice = new TRow[Math.Min(RowGroupSize, rows.Count - offset)];
+            for (var i = 0; i < slice.Length; i++)
+            {
+                slice[i] = rows[offset + i];
+            }
+
+            using var group = writer.AppendRowGroup();
+            WriteColumns(group, slice);
+            if (rows.Count == 0)
+            {
+                break;
+            }
+        }
+
+        writer.Close();
+    }
+
+    /// <summary>Every row of the file at <paramref name="path"/>, row group by row group.</summary>
+    public IEnumerable<TRow[]> Read(string path)
+    {
+        using var reader = new ParquetFileReader(path);
+        for (var g = 0; g < reader.FileMetaData.NumRowGroups; g++)
+        {
+            using var group = reader.RowGroup(g);
+            yield return ReadColumns(group, checked((int)group.MetaData.NumRows));
+        }
+
+        reader.Close();
+    }
+
+    public static WriterProperties WriterProperties() => new WriterPropertiesBuilder()
+        .Compression(Compression.Snappy)
+        .CreatedBy("ClinicalTrials.Lake")
+        .MaxRowGroupLength(RowGroupSize)
+        .Build();
+
+    protected static void Put<T>(RowGroupWriter group, TRow[] rows, Func<TRow, T> value)
+    {
+        var values = new T[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            values[i] = value(rows[i]);
+        }
+
+        using var writer = group.NextColumn().LogicalWriter<T>();
+        writer.WriteBatch(values);
+    }
+
+    protected static T[] Get<T>(RowGroupReader group, int column, int rows)
+    {
+        using var reader = group.Column(column).LogicalReader<T>();
+        return reader.ReadAll(rows);
+    }
+
+    protected static Column<DateTime> TimestampColumn(string name) =>
+        new(name, LogicalType.Timestamp(isAdjustedToUtc: true, TimeUnit.Micros));
+
+    /// <summary>Parquet timestamps come back without a kind; they were written as UTC.</summary>
+    protected static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+}

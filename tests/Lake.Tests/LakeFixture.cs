@@ -1,0 +1,145 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using ClinicalTrials.Domain.Lake;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Lake;
+using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Lake.Storage;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ClinicalTrials.Lake.Tests;
+
+/// <summary>A fresh data directory with bronze written the way the journal writes it, and the lake's jobs over it.</summary>
+internal sealed class TestLake : IDisposable
+{
+    public static readonly DateTimeOffset Now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
+
+    public TestLake(PipelineOptions? options = null, ILakeStorage? storage = null)
+    {
+        DataDirectory = Directory.CreateTempSubdirectory("clinical-lake-").FullName;
+        Clock = new FakeTimeProvider(Now);
+        Storage = storage ?? new LocalLakeStorage(DataDirectory);
+        Context = new LakeContext(DataDirectory, Storage, options ?? new PipelineOptions(), Clock);
+        Jobs = new PipelineJobs(Context);
+    }
+
+    public string DataDirectory { get; }
+
+    public FakeTimeProvider Clock { get; }
+
+    public ILakeStorage Storage { get; }
+
+    public LakeContext Context { get; }
+
+    public PipelineJobs Jobs { get; }
+
+    /// <summary>Appends bronze lines (received at <paramref name="receivedAt"/>) to a part file; returns its path.</summary>
+    public string WriteBronze(DateTimeOffset receivedAt, IEnumerable<JsonObject> messages, string part = "part-test-000.ndjson")
+    {
+        string? path = null;
+        foreach (var message in messages)
+        {
+            var type = PayloadTypes.All.First(t => message.ContainsKey(t.WireName()));
+            path = Path.Combine(DataDirectory, BronzeRecord.RawPartition(type, receivedAt), part);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var record = new BronzeRecord(Guid.Parse((string)message["message_id"]!), receivedAt, Encoding.UTF8.GetBytes(message.ToJsonString()), []);
+            File.AppendAllText(path, Encoding.UTF8.GetString(record.ToLine()));
+        }
+
+        return path!;
+    }
+
+    public Task<JobRunRecord> RunAsync(string job, DateOnly? from = null, DateOnly? to = null) => Jobs.RunAsync(job, new JobArguments(from, to));
+
+    /// <summary>Every file under a folder of the lake with its bytes, keyed by relative path.</summary>
+    public Dictionary<string, byte[]> Snapshot(string folder)
+    {
+        var root = Path.Combine(DataDirectory, folder);
+        return Directory.Exists(root)
+            ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(p => Path.GetRelativePath(DataDirectory, p), File.ReadAllBytes)
+            : [];
+    }
+
+    /// <summary>Another process's view of the same data directory (fresh state handles), optionally over other storage.</summary>
+    public sealed class Rerun(TestLake lake, ILakeStorage? storage = null, PipelineOptions? options = null) : IDisposable
+    {
+        private readonly PipelineJobs _jobs = new(new LakeContext(lake.DataDirectory, storage ?? new LocalLakeStorage(lake.DataDirectory),
+            options ?? lake.Context.Options, lake.Clock));
+
+        public Task<JobRunRecord> RunAsync(string job, DateOnly? from = null, DateOnly? to = null) => _jobs.RunAsync(job, new JobArguments(from, to));
+
+        public void Dispose()
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Clinical messages in the wire contract.</summary>
+internal static class Messages
+{
+    public static string NewPatientId() => "PT" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+
+    private static JsonObject Envelope(DateTimeOffset at, string site, Guid? id) => new()
+    {
+        ["message_id"] = (id ?? Guid.NewGuid()).ToString(),
+        ["timestamp"] = at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
+        ["study_phase"] = "Phase II",
+        ["site_id"] = site,
+    };
+
+    public static JsonObject Vitals(string patient, DateTimeOffset at, double heartRate = 80, string site = "SITE001", Guid? id = null,
+        double systolic = 120, double diastolic = 80)
+    {
+        var m = Envelope(at, site, id);
+        m["vital_signs"] = new JsonObject
+        {
+            ["patient_id"] = patient, ["systolic_bp"] = systolic, ["diastolic_bp"] = diastolic, ["heart_rate"] = heartRate,
+            ["temperature_celsius"] = 36.8, ["oxygen_saturation"] = 97, ["respiratory_rate"] = 16,
+        };
+        return m;
+    }
+
+    public static JsonObject Labs(string patient, DateTimeOffset at, params (string Code, double Value, string Unit)[] results)
+    {
+        var m = Envelope(at, "SITE001", null);
+        m["lab_results"] = new JsonObject
+        {
+            ["patient_id"] = patient,
+            ["results"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject { ["test_code"] = r.Code, ["value"] = r.Value, ["unit"] = r.Unit })]),
+        };
+        return m;
+    }
+
+    public static JsonObject Demographics(string patient, DateTimeOffset at)
+    {
+        var m = Envelope(at, "SITE001", null);
+        m["patient_demographics"] = new JsonObject
+        {
+            ["patient_id"] = patient, ["age"] = 61, ["gender"] = "F", ["weight_kg"] = 80.0, ["height_cm"] = 160.0,
+            ["enrollment_date"] = "2025-12-01", ["trial_arm"] = "TREATMENT",
+        };
+        return m;
+    }
+
+    public static JsonObject AdverseEvent(string patient, DateTimeOffset at, DateTimeOffset onset)
+    {
+        var m = Envelope(at, "SITE001", null);
+        m["adverse_event"] = new JsonObject
+        {
+            ["patient_id"] = patient, ["event_term"] = "Nausea", ["severity"] = "MILD", ["serious"] = false,
+            ["relation_to_study_drug"] = "POSSIBLE", ["onset"] = onset.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
+        };
+        return m;
+    }
+}
