@@ -30,6 +30,12 @@ public static class TrainCommand
             High = Setting("Predictions__Thresholds__High") ?? new RiskThresholds().High,
         };
         var storageOptions = StorageFromEnvironment();
+        if (storageOptions is null)
+        {
+            AnsiConsole.MarkupLine("[red]Storage__Provider must be 'Local' or 'S3'.[/]");
+            return 2;
+        }
+
         if (storageOptions.Problem() is { } problem)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(problem)}[/]");
@@ -111,12 +117,17 @@ public static class TrainCommand
     }
 
     /// <summary>The silo's <c>Storage</c> section, from the same environment variables.</summary>
-    private static StorageOptions StorageFromEnvironment()
+    private static StorageOptions? StorageFromEnvironment()
     {
         var options = new StorageOptions();
         if (Environment.GetEnvironmentVariable("Storage__Provider") is { Length: > 0 } provider)
         {
-            options.Provider = Enum.Parse<StorageProvider>(provider, ignoreCase: true);
+            if (!Enum.TryParse<StorageProvider>(provider, ignoreCase: true, out var parsed))
+            {
+                return null;
+            }
+
+            options.Provider = parsed;
         }
 
         options.S3.ServiceUrl = Environment.GetEnvironmentVariable("Storage__S3__ServiceUrl");
