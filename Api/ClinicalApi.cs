@@ -1,4 +1,9 @@
+using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Models.Scoring;
+using ClinicalTrials.Models.Tracking;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -16,6 +21,21 @@ public static class ClinicalApi
         services.AddProblemDetails();
         services.AddExceptionHandler<FailureToProblem>();
         services.AddOpenApi();
+
+        services.AddOptions<RiskThresholds>().BindConfiguration(RiskThresholds.Section)
+            .Validate(t => t.IsValid, "Predictions:Thresholds: Medium and High must lie in (0, 1) with Medium < High.")
+            .ValidateOnStart();
+        services.AddOptions<PredictionLogOptions>().BindConfiguration(PredictionLogOptions.Section)
+            .Validate(o => o.MaxBatch > 0, "Predictions:Log:MaxBatch must be positive.")
+            .ValidateOnStart();
+
+        // The prediction log and the experiment runs share one database: PostgreSQL when ConnectionStrings:Postgres
+        // is set, else tracking.db under the data directory.
+        services.AddSingleton(s => TrackingStore.Create(
+            s.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),
+            s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory));
+        services.AddSingleton<PredictionLog>();
+        services.AddHostedService(s => s.GetRequiredService<PredictionLog>());
         return services;
     }
 
@@ -29,6 +49,8 @@ public static class ClinicalApi
         app.MapClinicalDataApi();
         app.MapHealthApi();
         app.MapRegistryApi();
+        app.MapPredictionApi();
+        app.MapModelsApi();
         app.MapPipelineApi();
         return app;
     }

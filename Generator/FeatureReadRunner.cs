@@ -4,12 +4,13 @@ using Spectre.Console;
 namespace ClinicalTrials.Generator;
 
 /// <summary>
-/// The online-feature read benchmark: <c>GET /api/patients/{id}/features</c> for the trial's patients (same
+/// The read benchmarks: <c>GET /api/patients/{id}/features</c> (online features) or, with <paramref name="predict"/>,
+/// <c>POST /predict</c> (scoring with the production model, prediction log included) for the trial's patients (same
 /// <c>--seed</c> and <c>--patients</c> as the load that stored them) on an open-loop schedule at a fixed rate,
 /// timing each request. A warm-up reads every patient several times first, so every grain is active and the
 /// server's code is fully compiled (tiered JIT) before the clock starts.
 /// </summary>
-public sealed class FeatureReadRunner(HttpClient http, GeneratorSettings settings, double perSecond)
+public sealed class FeatureReadRunner(HttpClient http, GeneratorSettings settings, double perSecond, bool predict = false)
 {
     private const int WarmUpRounds = 10;
 
@@ -21,7 +22,7 @@ public sealed class FeatureReadRunner(HttpClient http, GeneratorSettings setting
         {
             foreach (var patient in patients)
             {
-                using var response = await http.GetAsync(Path(patient), cancellationToken);
+                using var response = await SendAsync(patient, cancellationToken);
                 missing += round == 0 && !response.IsSuccessStatusCode ? 1 : 0;
             }
         }
@@ -45,7 +46,7 @@ public sealed class FeatureReadRunner(HttpClient http, GeneratorSettings setting
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await http.GetAsync(Path(patient), cancellationToken);
+                    using var response = await SendAsync(patient, cancellationToken);
                     await response.Content.LoadIntoBufferAsync(cancellationToken);
                     if (!response.IsSuccessStatusCode)
                     {
@@ -66,7 +67,9 @@ public sealed class FeatureReadRunner(HttpClient http, GeneratorSettings setting
         return failures == 0 && missing == 0 ? 0 : 1;
     }
 
-    private static string Path(string patientId) => $"/api/patients/{patientId}/features";
+    private Task<HttpResponseMessage> SendAsync(string patientId, CancellationToken cancellationToken) => predict
+        ? http.PostAsync("/predict", new StringContent($"{{\"patient_id\":\"{patientId}\"}}", System.Text.Encoding.UTF8, "application/json"), cancellationToken)
+        : http.GetAsync($"/api/patients/{patientId}/features", cancellationToken);
 
     private void Report(double[] latencies, TimeSpan elapsed, int failures, int patients, int missing)
     {
@@ -74,7 +77,7 @@ public sealed class FeatureReadRunner(HttpClient http, GeneratorSettings setting
         double Percentile(double p) => latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
         var table = new Table().AddColumns("measure", "value");
         table.AddRow($"patients (warm-up: {WarmUpRounds} reads each)", $"{patients:N0}, {missing:N0} not found");
-        table.AddRow("requests", $"{latencies.Length:N0} at {perSecond:N0}/s target");
+        table.AddRow("requests", $"{latencies.Length:N0} {(predict ? "POST /predict" : "GET features")} at {perSecond:N0}/s target");
         table.AddRow("elapsed", $"{elapsed.TotalSeconds:N2} s ({latencies.Length / elapsed.TotalSeconds:N0} requests/s)");
         table.AddRow("latency p50 / p90 / p99 / p99.9 / max",
             $"{Percentile(0.50):N2} / {Percentile(0.90):N2} / {Percentile(0.99):N2} / {Percentile(0.999):N2} / {latencies[^1]:N2} ms");

@@ -19,9 +19,14 @@ var readFeatures = new Option<bool>("--read-features")
     Description = "Load mode: read --count patients' features (GET /api/patients/{id}/features) at --rate instead of sending messages; store the patients first with the same --seed and --patients.",
 };
 
+var predict = new Option<bool>("--predict")
+{
+    Description = "Load mode: POST /predict for --count patients at --rate (a model must be in production); store the patients first with the same --seed and --patients.",
+};
+
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
-    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures,
+    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -33,6 +38,7 @@ root.SetAction(async (result, cancellationToken) =>
         .. result.GetValue(batch) is >= 1 and <= 10_000 ? [] : new[] { "--batch-size must be between 1 and 10000." },
         .. result.GetValue(patients) > 0 && result.GetValue(sites) > 0 ? [] : new[] { "--patients and --sites must be positive." },
         .. result.GetValue(warmup) >= 0 ? [] : new[] { "--warmup must not be negative." },
+        .. !result.GetValue(predict) || LoadRate.Parse(result.GetValue(rate))?.PerSecond > 0 ? [] : new[] { "--predict needs a fixed --rate such as 1000/s." },
         .. !result.GetValue(readFeatures) || LoadRate.Parse(result.GetValue(rate))?.PerSecond > 0 ? [] : new[] { "--read-features needs a fixed --rate such as 1000/s." },
     ];
     if (errors.Length > 0)
@@ -46,6 +52,11 @@ root.SetAction(async (result, cancellationToken) =>
         result.GetValue(seed), result.GetValue(patients), result.GetValue(sites), result.GetValue(invalid), result.GetValue(days),
         LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency), result.GetValue(warmup));
     using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
+    if (result.GetValue(predict))
+    {
+        return await new FeatureReadRunner(http, settings, settings.Rate!.PerSecond!.Value, predict: true).RunAsync(cancellationToken);
+    }
+
     if (result.GetValue(readFeatures))
     {
         return await new FeatureReadRunner(http, settings, settings.Rate!.PerSecond!.Value).RunAsync(cancellationToken);

@@ -1,3 +1,37 @@
-// The offline trainer (offline features -> model -> ONNX) arrives with the ML work; until then it says so plainly.
-Console.Error.WriteLine("The trainer is not built yet: training needs the offline feature store. See README.md, 'Roadmap'.");
-return 2;
+using System.CommandLine;
+using ClinicalTrials.Trainer;
+
+var dataDir = new Option<string>("--data-dir") { Description = "The platform's data directory (the offline feature store when Storage is local, models/, tracking.db).", DefaultValueFactory = _ => "data" };
+var from = new Option<DateOnly?>("--from") { Description = "First day of training data (UTC, YYYY-MM-DD); default: 89 days before --to." };
+var to = new Option<DateOnly?>("--to") { Description = "Last day of training data (UTC, YYYY-MM-DD); default: today." };
+var source = new Option<string>("--source")
+{
+    Description = "'lake': the offline feature store (features/offline/). 'bronze': replay the bronze layer (raw/) through the feature code.",
+    DefaultValueFactory = _ => "lake",
+};
+var api = new Option<string?>("--api") { Description = "Register the model with this running platform (e.g. http://localhost:8080); default: write it into the registry's storage under --data-dir." };
+var seed = new Option<int>("--seed") { Description = "Seed for the patient split and the trees.", DefaultValueFactory = _ => 42 };
+var trees = new Option<int>("--trees") { Description = "Boosting iterations.", DefaultValueFactory = _ => 100 };
+var leaves = new Option<int>("--leaves") { Description = "Leaves per tree.", DefaultValueFactory = _ => 31 };
+var learningRate = new Option<double>("--learning-rate") { Description = "Shrinkage per tree.", DefaultValueFactory = _ => 0.1 };
+var minLeaf = new Option<int>("--min-leaf") { Description = "Fewest examples in a leaf.", DefaultValueFactory = _ => 20 };
+var version = new Option<string?>("--version") { Description = "Model version to register (default: UTC time and ONNX hash)." };
+
+var train = new Command("train", "Train the adverse-event model on the offline feature store, evaluate it, export ONNX and register it as staging.")
+{
+    dataDir, from, to, source, api, seed, trees, leaves, learningRate, minLeaf, version,
+};
+train.SetAction((result, cancellationToken) => TrainCommand.RunAsync(new TrainSettings(
+    result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(source)!, result.GetValue(api),
+    new ClinicalTrials.Trainer.Training.TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves),
+        result.GetValue(minLeaf), result.GetValue(learningRate)),
+    result.GetValue(version)), cancellationToken));
+
+var rows = new Option<int>("--rows") { Description = "Synthetic rows.", DefaultValueFactory = _ => 1_000_000 };
+var features = new Option<int>("--features") { Description = "Features per row.", DefaultValueFactory = _ => 327 };
+var benchmark = new Command("benchmark", "Time training and ONNX export on synthetic rows (default 1,000,000 x 327).") { rows, features, seed, trees, leaves };
+benchmark.SetAction(result => TrainingBenchmark.Run(result.GetValue(rows), result.GetValue(features),
+    new ClinicalTrials.Trainer.Training.TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves))));
+
+var root = new RootCommand("The ClinicalTrials offline trainer: adverse event within 24 h.") { train, benchmark };
+return await root.Parse(args).InvokeAsync();

@@ -4,6 +4,8 @@
 # Idempotent: installs what is missing (apt-get), starts what is stopped, leaves running servers alone.
 # Redis listens on 127.0.0.1:${REDIS_PORT:-6379}; s3rver (an S3-compatible server, npm) on 127.0.0.1:${S3_PORT:-4569} with
 # the bucket ${S3_BUCKET:-clinical-lake}; their data and logs live under .servers/ (git-ignored).
+# PostgreSQL: a private cluster (initdb, trust authentication on loopback only) on 127.0.0.1:${POSTGRES_PORT:-55432},
+# run as the 'postgres' user with its data under .servers/, so it never touches the distribution's cluster.
 # Exits non-zero when a server cannot be started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +60,50 @@ start_redis() {
   return 1
 }
 
+start_postgres() {
+  local port=${POSTGRES_PORT:-55432}
+  local dir="$PWD/.servers/postgres-$port"
+  mkdir -p "$dir"
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    echo "postgres: not installed; installing postgresql (log: $dir/install.log)"
+    apt_install postgresql "$dir/install.log" || return 1
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+
+  # initdb and postgres refuse to run as root: run them as the 'postgres' user the package creates.
+  as_postgres() {
+    if [ "$(id -un)" = "postgres" ]; then "$@"; elif [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+  }
+  pg_ready() { "$bin/pg_isready" -h 127.0.0.1 -p "$port" -q; }
+
+  if pg_ready; then
+    echo "postgres: already running on 127.0.0.1:$port"
+    return 0
+  fi
+
+  chown postgres: "$dir" 2> /dev/null || $sudo chown postgres: "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 > "$dir/initdb.log" 2>&1 \
+      || { tail -n 20 "$dir/initdb.log"; echo "postgres: initdb failed."; return 1; }
+  fi
+
+  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on" start > /dev/null \
+    || { tail -n 20 "$dir/postgres.log"; echo "postgres: could not be started on 127.0.0.1:$port."; return 1; }
+  for _ in $(seq 1 50); do
+    if pg_ready; then
+      echo "postgres: started on 127.0.0.1:$port (data and log under ${dir#"$PWD"/})"
+      return 0
+    fi
+    sleep 0.2
+  done
+  tail -n 20 "$dir/postgres.log" 2> /dev/null || true
+  echo "postgres: could not be started on 127.0.0.1:$port."
+  return 1
+}
+
 start_s3rver() {
   local port=${S3_PORT:-4569} bucket=${S3_BUCKET:-clinical-lake}
   local dir="$PWD/.servers/s3rver"
@@ -99,3 +145,4 @@ start_s3rver() {
 
 start_redis
 start_s3rver
+start_postgres

@@ -24,6 +24,7 @@ if ! bash scripts/servers.sh; then
   exit 1
 fi
 export CLINICAL_TEST_REDIS="127.0.0.1:${REDIS_PORT:-6379}"
+export CLINICAL_TEST_POSTGRES="Host=127.0.0.1;Port=${POSTGRES_PORT:-55432};Username=postgres;Database=postgres"
 export CLINICAL_TEST_S3="http://127.0.0.1:${S3_PORT:-4569}"
 
 dotnet test ClinicalTrials.sln -c Release --no-build 2>&1 | tee "$log"

@@ -1,5 +1,6 @@
 using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Grains.Storage;
 using ClinicalTrials.Grains.Interfaces;
@@ -7,6 +8,7 @@ using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Jobs;
 using ClinicalTrials.Lake.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -19,7 +21,8 @@ public static class ClinicalGrainsExtensions
     /// <summary>
     /// Registers the ingest journal and the ingest path (under <see cref="JournalOptions.DataDirectory"/>), the
     /// <see cref="StorageNames.Clinical"/> grain storage in <c>state.db</c> beside the journal, the online feature store
-    /// (Redis, active only when <see cref="OnlineStoreOptions.ConnectionString"/> is set) and the serializer for the
+    /// (Redis, active only when <see cref="OnlineStoreOptions.ConnectionString"/> is set), the model store and the silo's
+    /// production model (<see cref="ModelHost"/>, polling the registry) and the serializer for the
     /// domain records. Configure <see cref="JournalOptions"/> and <see cref="OnlineStoreOptions"/> separately.
     /// </summary>
     public static ISiloBuilder AddClinicalGrains(this ISiloBuilder silo)
@@ -28,6 +31,10 @@ public static class ClinicalGrainsExtensions
         silo.Services.AddSingleton<ClinicalIngest>();
         silo.Services.AddSingleton<OnlineFeatureStore>();
         silo.Services.AddHostedService(services => services.GetRequiredService<OnlineFeatureStore>());
+        silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton<ModelStore>();
+        silo.Services.AddSingleton<ModelHost>();
+        silo.Services.AddHostedService(services => services.GetRequiredService<ModelHost>());
         silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
             Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
             services.GetRequiredService<Serializer>()));

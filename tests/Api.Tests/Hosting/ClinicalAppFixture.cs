@@ -31,7 +31,7 @@ public sealed class ClinicalAppFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// The real silo application (<see cref="Program"/>) on Kestrel at a loopback port, with the given data directory,
+/// The real silo application (<c>Program</c>) on Kestrel at a loopback port, with the given data directory,
 /// its own Orleans ports and any further settings; tests talk to it over real HTTP.
 /// </summary>
 internal sealed class ClinicalApp : IAsyncDisposable

@@ -1,0 +1,143 @@
+using System.Text.RegularExpressions;
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Models;
+using ClinicalTrials.Models.Metadata;
+using ClinicalTrials.Models.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace ClinicalTrials.Api;
+
+/// <summary><c>/api/models</c>: the model registry (versions, stages, promotion, rollback) and the experiment runs.</summary>
+public static partial class ModelsApi
+{
+    /// <summary>Largest accepted model upload (all artifacts, base64 in JSON).</summary>
+    public const long MaxUploadBytes = 256L * 1024 * 1024;
+
+    public static void MapModelsApi(this IEndpointRouteBuilder app)
+    {
+        var models = app.MapGroup("/api/models").WithTags("Models");
+        models.MapGet("/", ListAsync).WithName("ListModels")
+            .WithSummary("Every model version, newest first, with its stage, metrics and creation time.");
+        models.MapPost("/", RegisterAsync).WithName("RegisterModel")
+            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging.");
+        models.MapPost("/{version}/promote", PromoteAsync).WithName("PromoteModel")
+            .WithSummary("Makes a version the production model; it is loaded and checked first, and serving swaps to it atomically.");
+        models.MapPost("/rollback", RollbackAsync).WithName("RollbackModel")
+            .WithSummary("Returns production to the version that held it before the current one.");
+        models.MapGet("/runs", ListRunsAsync).WithName("ListRuns")
+            .WithSummary("Training runs, newest first: parameters, metrics, tags and artifact locations.");
+    }
+
+    private static async Task<Ok<IReadOnlyList<ModelVersionResponse>>> ListAsync(IGrainFactory grains) =>
+        TypedResults.Ok<IReadOnlyList<ModelVersionResponse>>([.. (await Registry(grains).ListAsync()).Select(ModelVersionResponse.From)]);
+
+    private static async Task<Results<Created<ModelVersionResponse>, ProblemHttpResult, ValidationProblem>> RegisterAsync(
+        ModelUpload? upload, IGrainFactory grains, ModelStore store, CancellationToken cancellationToken)
+    {
+        if (upload?.Version is not { } version || !ModelArtifacts.IsValidVersion(version))
+        {
+            return Invalid("version", "'version' must be 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit.");
+        }
+
+        if (upload.Files is not { } encoded || !encoded.ContainsKey(ModelArtifacts.Onnx) || !encoded.ContainsKey(ModelArtifacts.Metadata))
+        {
+            return Invalid("files", $"'files' must hold at least {ModelArtifacts.Onnx} and {ModelArtifacts.Metadata} (base64).");
+        }
+
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (name, base64) in encoded)
+        {
+            if (!FileNamePattern().IsMatch(name) || !Convert.TryFromBase64String(base64 ?? "", new byte[(base64?.Length ?? 0) * 3 / 4 + 3], out _))
+            {
+                return Invalid($"files.{name}", "Each file needs a plain name (letters, digits, '.', '-', '_') and base64 content.");
+            }
+
+            files[name] = Convert.FromBase64String(base64!);
+        }
+
+        ModelMetadata metadata;
+        try
+        {
+            metadata = ModelJson.ReadMetadata(files[ModelArtifacts.Metadata]);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+        {
+            return Invalid($"files.{ModelArtifacts.Metadata}", $"metadata.json cannot be read: {e.Message}");
+        }
+
+        if (metadata.Version != version)
+        {
+            return Invalid("version", $"'version' is {version} but metadata.json says {metadata.Version}.");
+        }
+
+        await store.WriteAsync(version, files, cancellationToken);
+        var result = await Registry(grains).RegisterAsync(version);
+        return result.Model is { } model
+            ? TypedResults.Created($"/api/models/{version}", ModelVersionResponse.From(model))
+            : Problem(result);
+    }
+
+    private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> PromoteAsync(string version, IGrainFactory grains)
+    {
+        var result = await Registry(grains).PromoteAsync(version);
+        return result.Model is { } model ? TypedResults.Ok(ModelVersionResponse.From(model)) : Problem(result);
+    }
+
+    private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> RollbackAsync(IGrainFactory grains)
+    {
+        var result = await Registry(grains).RollbackAsync();
+        return result.Model is { } model ? TypedResults.Ok(ModelVersionResponse.From(model)) : Problem(result);
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<RunResponse>>, ValidationProblem>> ListRunsAsync(ITrackingStore store, int? limit, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            return Invalid("limit", "'limit' must be between 1 and 1000.");
+        }
+
+        var runs = await store.ListRunsAsync(limit ?? 100, cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<RunResponse>>([.. runs.Select(r => new RunResponse(
+            r.RunId, r.StartedAt, r.FinishedAt, r.Status, r.ModelVersion, r.Parameters, Finite(r.Metrics), r.Tags, r.Artifacts, r.Error))]);
+    }
+
+    private static IModelRegistryGrain Registry(IGrainFactory grains) => grains.GetGrain<IModelRegistryGrain>(ModelArtifacts.ModelName);
+
+    private static ProblemHttpResult Problem(RegistryResult result) => result.Status switch
+    {
+        RegistryStatus.NotFound => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status404NotFound, title: "Model version not found"),
+        RegistryStatus.Refused => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "Model refused"),
+        _ => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "Registry conflict"),
+    };
+
+    private static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: $"Invalid {field}");
+
+    /// <summary>JSON has no NaN: a metric that could not be computed (one class only) is null.</summary>
+    internal static IReadOnlyDictionary<string, double?> Finite(IReadOnlyDictionary<string, double> metrics) =>
+        metrics.ToDictionary(m => m.Key, m => double.IsFinite(m.Value) ? m.Value : (double?)null, StringComparer.Ordinal);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    private static partial Regex FileNamePattern();
+}
+
+/// <summary>Body of <c>POST /api/models</c>: the version and its artifacts by file name, base64.</summary>
+public sealed record ModelUpload(string? Version, IReadOnlyDictionary<string, string?>? Files);
+
+/// <summary>A registered model version.</summary>
+public sealed record ModelVersionResponse(
+    string Version, string Stage, DateTimeOffset CreatedAt, DateTimeOffset RegisteredAt, DateTimeOffset? PromotedAt, string FeatureVersion,
+    IReadOnlyDictionary<string, double?> Metrics)
+{
+    public static ModelVersionResponse From(ModelVersionInfo m) =>
+        new(m.Version, m.Stage, m.CreatedAt, m.RegisteredAt, m.PromotedAt, m.FeatureVersion, ModelsApi.Finite(m.Metrics));
+}
+
+/// <summary>A training run.</summary>
+public sealed record RunResponse(
+    string RunId, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, string Status, string? ModelVersion,
+    IReadOnlyDictionary<string, string> Parameters, IReadOnlyDictionary<string, double?> Metrics,
+    IReadOnlyDictionary<string, string> Tags, IReadOnlyDictionary<string, string> Artifacts, string? Error);

@@ -1,0 +1,141 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ClinicalTrials.Api.Predictions;
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Models.Scoring;
+using ClinicalTrials.Models.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace ClinicalTrials.Api;
+
+/// <summary><c>POST /predict</c>, <c>POST /predict/batch</c> and <c>GET /api/predictions</c>: risk of an adverse event within 24 h.</summary>
+public static partial class PredictionApi
+{
+    public const int MaxBatchPatients = 1000;
+
+    public static void MapPredictionApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/predict", PredictAsync).WithTags("Predictions").WithName("Predict")
+            .WithSummary("The probability of an adverse event within 24 h for one patient, from their current features and the production model.");
+        app.MapPost("/predict/batch", PredictBatchAsync).WithTags("Predictions").WithName("PredictBatch")
+            .WithSummary($"Predictions for up to {MaxBatchPatients} patients with one model version; unknown patients are listed apart.");
+        app.MapGet("/api/predictions", ListAsync).WithTags("Predictions").WithName("ListPredictions")
+            .WithSummary("The prediction log, newest first; one patient's with ?patient_id=.");
+    }
+
+    private static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult, ValidationProblem>> PredictAsync(
+        PredictRequest? request, IGrainFactory grains, PredictionLog log, IOptions<RiskThresholds> thresholds)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (request?.PatientId is not { } patientId || !PatientIdPattern().IsMatch(patientId))
+        {
+            return InvalidField("patient_id", "'patient_id' must be 'PT' followed by 8 upper-case letters or digits.");
+        }
+
+        var outcome = await grains.GetGrain<IScoringGrain>(0).ScoreAsync([patientId]);
+        if (outcome.ModelVersion is not { } version)
+        {
+            return NoModel();
+        }
+
+        var score = outcome.Scores[0];
+        if (!score.Found)
+        {
+            return TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
+        }
+
+        return TypedResults.Ok(Answer(score, version, started, log, thresholds.Value));
+    }
+
+    private static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult, ValidationProblem>> PredictBatchAsync(
+        BatchPredictRequest? request, IGrainFactory grains, PredictionLog log, IOptions<RiskThresholds> thresholds)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (request?.PatientIds is not { Count: > 0 and <= MaxBatchPatients } ids)
+        {
+            return InvalidField("patient_ids", $"'patient_ids' must list 1 to {MaxBatchPatients} patients.");
+        }
+
+        var invalid = ids.Select((id, index) => (id, index)).Where(p => p.id is null || !PatientIdPattern().IsMatch(p.id)).ToList();
+        if (invalid.Count > 0)
+        {
+            return TypedResults.ValidationProblem(
+                invalid.ToDictionary(p => $"patient_ids[{p.index}]", _ => new[] { "format: a patient_id is 'PT' followed by 8 upper-case letters or digits." }),
+                title: "Invalid patient_ids");
+        }
+
+        var outcome = await grains.GetGrain<IScoringGrain>(0).ScoreAsync([.. ids.Distinct(StringComparer.Ordinal)]);
+        if (outcome.ModelVersion is not { } version)
+        {
+            return NoModel();
+        }
+
+        var answers = outcome.Scores.Where(s => s.Found).Select(s => Answer(s, version, started, log, thresholds.Value)).ToList();
+        return TypedResults.Ok(new BatchPredictionResponse(version, answers, [.. outcome.Scores.Where(s => !s.Found).Select(s => s.PatientId)]));
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<LoggedPrediction>>, ValidationProblem>> ListAsync(
+        ITrackingStore store, string? patient_id, int? limit, CancellationToken cancellationToken)
+    {
+        if (patient_id is not null && !PatientIdPattern().IsMatch(patient_id))
+        {
+            return InvalidField("patient_id", "'patient_id' must be 'PT' followed by 8 upper-case letters or digits.");
+        }
+
+        if (limit is < 1 or > 10_000)
+        {
+            return InvalidField("limit", "'limit' must be between 1 and 10000.");
+        }
+
+        var rows = await store.ReadPredictionsAsync(patient_id, limit ?? 100, cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<LoggedPrediction>>([.. rows.Select(r => new LoggedPrediction(
+            r.Id, r.PatientId, r.Timestamp, r.PredictionScore, r.RiskLevel, r.ModelVersion, r.LatencyMs,
+            JsonDocument.Parse(r.FeaturesUsed).RootElement.Clone()))]);
+    }
+
+    private static PredictionResponse Answer(PatientScore score, string version, long started, PredictionLog log, RiskThresholds thresholds)
+    {
+        var risk = thresholds.Classify(score.Probability).ToString().ToUpperInvariant();
+        var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        log.Log(new PendingPrediction(Guid.NewGuid(), score.PatientId, DateTimeOffset.UtcNow, score.Probability, risk, version, latency,
+            score.FeatureVersion, score.FeaturesAsOf, score.Features));
+        return new PredictionResponse(score.PatientId, score.Probability, risk, version, score.FeaturesAsOf);
+    }
+
+    private static ValidationProblem InvalidField(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: $"Invalid {field}");
+
+    private static ProblemHttpResult NoModel() => TypedResults.Problem(
+        "No model is in production: train one (dotnet run --project Trainer -- train) and promote it (POST /api/models/{version}/promote).",
+        statusCode: StatusCodes.Status503ServiceUnavailable, title: "No production model");
+
+    [GeneratedRegex("^PT[A-Z0-9]{8}$")]
+    private static partial Regex PatientIdPattern();
+}
+
+/// <summary>Body of <c>POST /predict</c>.</summary>
+public sealed record PredictRequest(string? PatientId);
+
+/// <summary>Body of <c>POST /predict/batch</c>.</summary>
+public sealed record BatchPredictRequest(IReadOnlyList<string>? PatientIds);
+
+/// <summary>One prediction.</summary>
+/// <param name="PatientId">The pseudonymous patient.</param>
+/// <param name="AdverseEventProbability">Probability of an adverse event within 24 h.</param>
+/// <param name="RiskLevel">LOW, MEDIUM or HIGH under the configured thresholds.</param>
+/// <param name="ModelVersion">The production model that scored it.</param>
+/// <param name="FeaturesAsOf">The clinical time of the features scored.</param>
+public sealed record PredictionResponse(string PatientId, double AdverseEventProbability, string RiskLevel, string ModelVersion, DateTimeOffset? FeaturesAsOf);
+
+/// <summary>The answer to a batch: every known patient's prediction, and the patients with no data.</summary>
+public sealed record BatchPredictionResponse(string ModelVersion, IReadOnlyList<PredictionResponse> Predictions, IReadOnlyList<string> NotFound);
+
+/// <summary>A row of the prediction log.</summary>
+public sealed record LoggedPrediction(
+    Guid Id, string PatientId, DateTimeOffset Timestamp, double PredictionScore, string RiskLevel, string ModelVersion, double LatencyMs, JsonElement FeaturesUsed);

@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+
+namespace ClinicalTrials.Grains.Interfaces;
+
+/// <summary>
+/// The model registry of one prediction task (keyed by model name, e.g. <c>adverse-event-24h</c>): which versions exist,
+/// which one is in production, and the history that a rollback returns to. A version's files live in the model store
+/// (<c>models/{version}/</c>); a folder that appears there with a readable <c>metadata.json</c> is adopted as
+/// <c>staging</c>. Promotion loads the model first, so a model the platform cannot serve (other features, a broken
+/// graph) never reaches production.
+/// </summary>
+[Alias("model-registry")]
+public interface IModelRegistryGrain : IGrainWithStringKey
+{
+    /// <summary>Registers a version whose artifacts are in the model store, as staging. Registering it again changes nothing.</summary>
+    [Alias("register")]
+    Task<RegistryResult> RegisterAsync(string version);
+
+    /// <summary>Every version, newest first, after adopting any new folder in the model store.</summary>
+    [Alias("list")]
+    Task<ImmutableArray<ModelVersionInfo>> ListAsync();
+
+    /// <summary>Makes <paramref name="version"/> the production model; the previous one becomes <c>archived</c>.</summary>
+    [Alias("promote")]
+    Task<RegistryResult> PromoteAsync(string version);
+
+    /// <summary>Returns production to the version that held it before the current one; the current one goes back to staging.</summary>
+    [Alias("rollback")]
+    Task<RegistryResult> RollbackAsync();
+
+    /// <summary>The production version, or null when none was promoted.</summary>
+    [Alias("production")]
+    Task<ModelVersionInfo?> GetProductionAsync();
+}
+
+/// <summary>Stage names of a model version.</summary>
+public static class ModelStages
+{
+    public const string Staging = "staging";
+    public const string Production = "production";
+
+    /// <summary>A former production version, replaced by a promotion; it can still be promoted again.</summary>
+    public const string Archived = "archived";
+}
+
+/// <summary>One registered model version.</summary>
+/// <param name="Version">Unique version (the artifact folder name).</param>
+/// <param name="Stage"><see cref="ModelStages"/>.</param>
+/// <param name="CreatedAt">When the model was trained.</param>
+/// <param name="RegisteredAt">When the registry learnt of it.</param>
+/// <param name="FeatureVersion">The feature version it was trained on.</param>
+/// <param name="Metrics">Headline metrics, e.g. <c>test.auroc</c>.</param>
+/// <param name="PromotedAt">When it last became production.</param>
+[GenerateSerializer, Immutable, Alias("model-version")]
+public sealed record ModelVersionInfo(
+    [property: Id(0)] string Version,
+    [property: Id(1)] string Stage,
+    [property: Id(2)] DateTimeOffset CreatedAt,
+    [property: Id(3)] DateTimeOffset RegisteredAt,
+    [property: Id(4)] string FeatureVersion,
+    [property: Id(5)] ImmutableSortedDictionary<string, double> Metrics,
+    [property: Id(6)] DateTimeOffset? PromotedAt);
+
+/// <summary>How a registry operation ended.</summary>
+public enum RegistryStatus
+{
+    Ok,
+
+    /// <summary>No such version in the registry or the model store.</summary>
+    NotFound,
+
+    /// <summary>The platform will not serve the model (feature mismatch, unreadable ONNX); the message says why.</summary>
+    Refused,
+
+    /// <summary>The operation does not apply (e.g. a rollback with no earlier production version).</summary>
+    Conflict,
+}
+
+/// <summary>The outcome of a registry operation and, when it succeeded, the version it concerned.</summary>
+[GenerateSerializer, Immutable, Alias("registry-result")]
+public sealed record RegistryResult(
+    [property: Id(0)] RegistryStatus Status,
+    [property: Id(1)] string? Message,
+    [property: Id(2)] ModelVersionInfo? Model);

@@ -1,0 +1,39 @@
+namespace ClinicalTrials.Models.Tracking;
+
+/// <summary>
+/// The database of the model's life in production: every prediction, and every training run. One schema, two
+/// engines: an embedded SQLite file by default, PostgreSQL when <c>ConnectionStrings:Postgres</c> is set.
+/// </summary>
+public interface ITrackingStore : IAsyncDisposable
+{
+    /// <summary>Where the data lives, for logs and health (no secrets).</summary>
+    string Description { get; }
+
+    /// <summary>Creates the tables and indexes when missing. Idempotent.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Appends predictions in one transaction.</summary>
+    Task WritePredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest predictions, newest first; only <paramref name="patientId"/>'s when given.</summary>
+    Task<IReadOnlyList<PredictionRecord>> ReadPredictionsAsync(string? patientId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a run (a run id recorded again replaces the earlier row).</summary>
+    Task RecordRunAsync(ExperimentRun run, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest runs, newest first.</summary>
+    Task<IReadOnlyList<ExperimentRun>> ListRunsAsync(int limit, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Chooses the engine from configuration, as the silo and the trainer both do.</summary>
+public static class TrackingStore
+{
+    /// <summary>The SQLite file under the data directory used when no PostgreSQL is configured.</summary>
+    public const string SqliteFileName = "tracking.db";
+
+    /// <summary>PostgreSQL when <paramref name="postgresConnectionString"/> is set, else SQLite under <paramref name="dataDirectory"/>.</summary>
+    public static ITrackingStore Create(string? postgresConnectionString, string dataDirectory) =>
+        string.IsNullOrWhiteSpace(postgresConnectionString)
+            ? new SqliteTrackingStore(Path.Combine(dataDirectory, SqliteFileName))
+            : new PostgresTrackingStore(postgresConnectionString);
+}

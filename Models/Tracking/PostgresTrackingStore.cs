@@ -1,0 +1,152 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ClinicalTrials.Models.Tracking;
+
+/// <summary>
+/// The tracking database on PostgreSQL (<c>ConnectionStrings:Postgres</c>). Predictions are appended with binary COPY,
+/// the cheapest way to move a batch of rows into PostgreSQL.
+/// </summary>
+public sealed class PostgresTrackingStore(string connectionString) : ITrackingStore
+{
+    private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
+
+    public string Description
+    {
+        get
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            return $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}";
+        }
+    }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            CREATE TABLE IF NOT EXISTS predictions (
+                id uuid PRIMARY KEY,
+                patient_id text NOT NULL,
+                timestamp timestamptz NOT NULL,
+                prediction_score double precision NOT NULL,
+                risk_level text NOT NULL,
+                model_version text NOT NULL,
+                latency_ms double precision NOT NULL,
+                features_used jsonb NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_predictions_patient_time ON predictions (patient_id, timestamp);
+            CREATE INDEX IF NOT EXISTS ix_predictions_time ON predictions (timestamp);
+            CREATE TABLE IF NOT EXISTS experiment_runs (
+                run_id text PRIMARY KEY,
+                started_at timestamptz NOT NULL,
+                finished_at timestamptz NOT NULL,
+                status text NOT NULL,
+                model_version text,
+                parameters jsonb NOT NULL,
+                metrics jsonb NOT NULL,
+                tags jsonb NOT NULL,
+                artifacts jsonb NOT NULL,
+                error text);
+            CREATE INDEX IF NOT EXISTS ix_runs_started ON experiment_runs (started_at);
+            """);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation)
+        {
+            // Two processes creating the tables at once: the other one won, which is all we need.
+        }
+    }
+
+    public async Task WritePredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var importer = await connection.BeginBinaryImportAsync(
+            "COPY predictions (id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, features_used) FROM STDIN (FORMAT BINARY)",
+            cancellationToken);
+        foreach (var p in predictions)
+        {
+            await importer.StartRowAsync(cancellationToken);
+            await importer.WriteAsync(p.Id, NpgsqlDbType.Uuid, cancellationToken);
+            await importer.WriteAsync(p.PatientId, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(p.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+            await importer.WriteAsync(p.PredictionScore, NpgsqlDbType.Double, cancellationToken);
+            await importer.WriteAsync(p.RiskLevel, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(p.ModelVersion, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(p.LatencyMs, NpgsqlDbType.Double, cancellationToken);
+            await importer.WriteAsync(p.FeaturesUsed, NpgsqlDbType.Jsonb, cancellationToken);
+        }
+
+        await importer.CompleteAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<PredictionRecord>> ReadPredictionsAsync(string? patientId, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, features_used::text
+            FROM predictions {(patientId is null ? "" : "WHERE patient_id = @patient")}
+            ORDER BY timestamp DESC LIMIT @limit
+            """);
+        if (patientId is not null)
+        {
+            command.Parameters.AddWithValue("patient", patientId);
+        }
+
+        command.Parameters.AddWithValue("limit", limit);
+        var rows = new List<PredictionRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new PredictionRecord(
+                reader.GetGuid(0), reader.GetString(1), new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero), reader.GetDouble(3),
+                reader.GetString(4), reader.GetString(5), reader.GetDouble(6), reader.GetString(7)));
+        }
+
+        return rows;
+    }
+
+    public async Task RecordRunAsync(ExperimentRun run, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO experiment_runs (run_id, started_at, finished_at, status, model_version, parameters, metrics, tags, artifacts, error)
+            VALUES (@id, @started, @finished, @status, @model, @parameters, @metrics, @tags, @artifacts, @error)
+            ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at,
+                status = excluded.status, model_version = excluded.model_version, parameters = excluded.parameters,
+                metrics = excluded.metrics, tags = excluded.tags, artifacts = excluded.artifacts, error = excluded.error
+            """);
+        command.Parameters.AddWithValue("id", run.RunId);
+        command.Parameters.AddWithValue("started", run.StartedAt.UtcDateTime);
+        command.Parameters.AddWithValue("finished", run.FinishedAt.UtcDateTime);
+        command.Parameters.AddWithValue("status", run.Status);
+        command.Parameters.AddWithValue("model", (object?)run.ModelVersion ?? DBNull.Value);
+        command.Parameters.AddWithValue("parameters", NpgsqlDbType.Jsonb, TrackingJson.Write(run.Parameters));
+        command.Parameters.AddWithValue("metrics", NpgsqlDbType.Jsonb, TrackingJson.Write(run.Metrics));
+        command.Parameters.AddWithValue("tags", NpgsqlDbType.Jsonb, TrackingJson.Write(run.Tags));
+        command.Parameters.AddWithValue("artifacts", NpgsqlDbType.Jsonb, TrackingJson.Write(run.Artifacts));
+        command.Parameters.AddWithValue("error", (object?)run.Error ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ExperimentRun>> ListRunsAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            SELECT run_id, started_at, finished_at, status, model_version, parameters::text, metrics::text, tags::text, artifacts::text, error
+            FROM experiment_runs ORDER BY started_at DESC LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("limit", limit);
+        var runs = new List<ExperimentRun>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            runs.Add(new ExperimentRun(
+                reader.GetString(0), new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero), new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero),
+                reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+                TrackingJson.Read<string>(reader.GetString(5)), TrackingJson.Read<double>(reader.GetString(6)),
+                TrackingJson.Read<string>(reader.GetString(7)), TrackingJson.Read<string>(reader.GetString(8)),
+                reader.IsDBNull(9) ? null : reader.GetString(9)));
+        }
+
+        return runs;
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text;
+using ClinicalTrials.Models.Metadata;
+
+namespace ClinicalTrials.Trainer.Reporting;
+
+/// <summary>The run's short Markdown report: data, parameters, metrics per split, thresholds, top features.</summary>
+public static class ReportWriter
+{
+    public static string Markdown(ModelMetadata metadata, IReadOnlyList<(string Name, double Importance)> topFeatures, double onnxMaxDifference)
+    {
+        var text = new StringBuilder();
+        var data = metadata.TrainingData;
+        text.AppendLine(CultureInfo.InvariantCulture, $"# Model {metadata.Version}: {metadata.ModelName}");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Trained {metadata.CreatedAt:yyyy-MM-dd HH:mm:ss} UTC from code {metadata.CodeCommit ?? "(unknown)"}, run `{metadata.RunId}`.");
+        text.AppendLine();
+        text.AppendLine("## Data");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Source: {data.Source}, days {data.From:yyyy-MM-dd} to {data.To:yyyy-MM-dd}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- {data.Rows:N0} rows, {data.Patients:N0} patients, {data.Positives:N0} positive ({Share(data.Positives, data.Rows)})");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Features: {metadata.FeatureNames.Count} of version {metadata.FeatureVersion}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Content hash: `{data.ContentHash}`");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"- Split by patient: {string.Join(", ", data.SplitPatients.Select(s => $"{s.Key} {s.Value} patients / {data.SplitRows[s.Key]:N0} rows"))}");
+        text.AppendLine();
+        text.AppendLine("## Parameters");
+        text.AppendLine();
+        foreach (var (key, value) in metadata.Parameters)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {key}: {value}");
+        }
+
+        text.AppendLine();
+        text.AppendLine("## Metrics");
+        text.AppendLine();
+        text.AppendLine("| split | rows | positives | AUROC | AUPRC | Brier |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        foreach (var (split, m) in metadata.Metrics)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {split} | {m.Rows:N0} | {m.Positives:N0} | {m.Auroc:0.0000} | {m.Auprc:0.0000} | {m.Brier:0.0000} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Confusion matrices at the serving thresholds (probability >= threshold is positive):");
+        text.AppendLine();
+        text.AppendLine("| split | threshold | TP | FP | TN | FN | precision | recall |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var (split, m) in metadata.Metrics)
+        {
+            foreach (var c in m.Confusion)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {split} | {c.Threshold:0.00} | {c.TruePositives} | {c.FalsePositives} | {c.TrueNegatives} | {c.FalseNegatives} | {c.Precision:0.000} | {c.Recall:0.000} |");
+            }
+        }
+
+        text.AppendLine();
+        text.AppendLine("Calibration on test (mean predicted vs observed rate per probability bin):");
+        text.AppendLine();
+        text.AppendLine("| bin | rows | mean predicted | observed |");
+        text.AppendLine("|---|---|---|---|");
+        if (metadata.Metrics.TryGetValue("test", out var test))
+        {
+            foreach (var bin in test.Calibration.Where(b => b.Count > 0))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {bin.Lower:0.0}-{bin.Upper:0.0} | {bin.Count:N0} | {bin.MeanPredicted:0.000} | {bin.ObservedRate:0.000} |");
+            }
+        }
+
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"ONNX export: largest difference from ML.NET's probability on the validation rows: {onnxMaxDifference:E2}.");
+        text.AppendLine();
+        text.AppendLine("## Top features");
+        text.AppendLine();
+        foreach (var (name, importance) in topFeatures)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- `{name}`: {importance:0.000}");
+        }
+
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"![ROC]({ModelArtifacts.RocPlot}) ![Feature importance]({ModelArtifacts.ImportancePlot})");
+        return text.ToString();
+    }
+
+    private static string Share(long part, long whole) => whole == 0 ? "n/a" : (100.0 * part / whole).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+}

@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace ClinicalTrials.Trainer.Training;
+
+/// <summary>The gradient-boosted trees' settings and the seed that makes a run reproducible.</summary>
+/// <param name="Seed">Seeds the split and ML.NET; the same data and seed give the same model bytes.</param>
+/// <param name="Trees">Boosting iterations.</param>
+/// <param name="Leaves">Leaves per tree.</param>
+/// <param name="MinimumExamplesPerLeaf">Smallest leaf.</param>
+/// <param name="LearningRate">Shrinkage.</param>
+/// <param name="MaximumBins">Histogram bins per feature (fewer is faster on wide data).</param>
+/// <param name="Threads">Training threads; null = ML.NET's choice (the core count).</param>
+public sealed record TrainerParameters(
+    int Seed = 42,
+    int Trees = 100,
+    int Leaves = 31,
+    int MinimumExamplesPerLeaf = 20,
+    double LearningRate = 0.1,
+    int MaximumBins = 64,
+    int? Threads = null)
+{
+    public IReadOnlyDictionary<string, string> ToDictionary() => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["algorithm"] = "ML.NET FastTree (gradient-boosted trees, Platt-calibrated)",
+        ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+        ["trees"] = Trees.ToString(CultureInfo.InvariantCulture),
+        ["leaves"] = Leaves.ToString(CultureInfo.InvariantCulture),
+        ["min_examples_per_leaf"] = MinimumExamplesPerLeaf.ToString(CultureInfo.InvariantCulture),
+        ["learning_rate"] = LearningRate.ToString(CultureInfo.InvariantCulture),
+        ["max_bins"] = MaximumBins.ToString(CultureInfo.InvariantCulture),
+        ["threads"] = Threads?.ToString(CultureInfo.InvariantCulture) ?? "auto",
+        ["split"] = "70/15/15 by patient",
+    };
+}

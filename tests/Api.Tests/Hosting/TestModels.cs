@@ -1,0 +1,115 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
+using ClinicalTrials.Generator;
+using ClinicalTrials.Models.Metadata;
+using ClinicalTrials.Models.Scoring;
+using ClinicalTrials.Models.Tracking;
+using ClinicalTrials.Trainer;
+using ClinicalTrials.Trainer.Data;
+using ClinicalTrials.Trainer.Registration;
+using ClinicalTrials.Trainer.Training;
+
+namespace ClinicalTrials.Api.Tests.Hosting;
+
+/// <summary>
+/// A small synthetic trial (the generator's, with its deterioration signal) and two models trained on it once per test
+/// run: <see cref="ModelA"/> and <see cref="ModelB"/> (another seed). A test copies them into its app's data directory
+/// and posts the trial's messages, so each app has patients to score and models to promote.
+/// </summary>
+internal static class TestModels
+{
+    public const string ModelA = "model-a";
+    public const string ModelB = "model-b";
+    public const int Patients = 40;
+    private const int Messages = 3000;
+    private const int Days = 3;
+
+    private static readonly Lazy<Task<Trial>> Shared = new(CreateAsync);
+
+    /// <summary>The trial's messages (JSON bodies) and the folder holding the trained models.</summary>
+    public sealed record Trial(IReadOnlyList<string> Bodies, IReadOnlyList<string> PatientIds, string ModelsRoot);
+
+    public static Task<Trial> GetAsync() => Shared.Value;
+
+    /// <summary>Posts every message of the trial (batches of 1000), then copies the given models into the app's data directory.</summary>
+    public static async Task<Trial> LoadIntoAsync(HttpClient http, string dataDirectory, params string[] models)
+    {
+        var trial = await GetAsync();
+        foreach (var chunk in trial.Bodies.Chunk(1000))
+        {
+            var response = await http.PostAsync("/api/clinical/data/batch",
+                new StringContent("[" + string.Join(",", chunk) + "]", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+
+        foreach (var model in models)
+        {
+            CopyModel(trial, model, dataDirectory);
+        }
+
+        return trial;
+    }
+
+    /// <summary>Copies a trained model's folder into a data directory's model store, optionally under another version.</summary>
+    public static void CopyModel(Trial trial, string model, string dataDirectory, string? asVersion = null, Func<ModelMetadata, ModelMetadata>? change = null)
+    {
+        var source = ModelArtifacts.Folder(trial.ModelsRoot, model);
+        var target = ModelArtifacts.Folder(dataDirectory, asVersion ?? model);
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.GetFiles(source).Where(f => Path.GetFileName(f) != ModelArtifacts.Metadata))
+        {
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+        }
+
+        var metadata = ModelJson.ReadMetadata(File.ReadAllBytes(Path.Combine(source, ModelArtifacts.Metadata))) with { Version = asVersion ?? model };
+        File.WriteAllBytes(Path.Combine(target, ModelArtifacts.Metadata), ModelJson.Write(change is null ? metadata : change(metadata)));
+    }
+
+    private static async Task<Trial> CreateAsync()
+    {
+        var start = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-Days), TimeSpan.Zero);
+        var generator = new SyntheticTrial(23, Patients, sites: 4, invalidShare: 0);
+        var step = TimeSpan.FromDays(Days) / Messages;
+        var bodies = new List<string>(Messages);
+        var histories = new Dictionary<string, List<ClinicalMessage>>(StringComparer.Ordinal);
+        for (var i = 0; i < Messages; i++)
+        {
+            var at = start + step * i;
+            var body = generator.Next(at, out _).ToJsonString();
+            bodies.Add(body);
+            var message = ClinicalMessageParser.Parse(Encoding.UTF8.GetBytes(body), at.AddSeconds(1)).Message!;
+            if (!histories.TryGetValue(message.PatientId, out var list))
+            {
+                histories[message.PatientId] = list = [];
+            }
+
+            list.Add(message);
+        }
+
+        var root = Directory.CreateTempSubdirectory("clinical-models-").FullName;
+        var rows = new ReplayedHistories("synthetic trial", histories.ToDictionary(h => h.Key, h => (IReadOnlyList<ClinicalMessage>)h.Value, StringComparer.Ordinal));
+        var from = DateOnly.FromDateTime(start.UtcDateTime);
+        var to = from.AddDays(Days);
+        foreach (var (version, seed) in new[] { (ModelA, 1), (ModelB, 2) })
+        {
+            var job = new TrainingJob(rows, root, new TrainerParameters(Seed: seed, Trees: 20, Leaves: 15, MinimumExamplesPerLeaf: 10),
+                new RiskThresholds(), new StorageRegistrar(new ClinicalTrials.Lake.Storage.LocalLakeStorage(root)), new SqliteTrackingStore(Path.Combine(root, TrackingStore.SqliteFileName)));
+            await job.RunAsync(from, to, version, CancellationToken.None);
+        }
+
+        return new Trial(bodies, [.. histories.Keys.Order(StringComparer.Ordinal)], root);
+    }
+}
+
+/// <summary>Small HTTP conveniences for the prediction tests.</summary>
+internal static class PredictionRequests
+{
+    public static Task<HttpResponseMessage> PredictAsync(this HttpClient http, string patientId) =>
+        http.PostAsJsonAsync("/predict", new JsonObject { ["patient_id"] = patientId }, TestContext.Current.CancellationToken);
+
+    public static Task<HttpResponseMessage> PromoteAsync(this HttpClient http, string version) =>
+        http.PostAsync($"/api/models/{version}/promote", null, TestContext.Current.CancellationToken);
+}

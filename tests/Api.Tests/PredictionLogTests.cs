@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ClinicalTrials.Api.Tests.Hosting;
+using ClinicalTrials.Models.Tracking;
+using Npgsql;
+
+namespace ClinicalTrials.Api.Tests;
+
+/// <summary>The prediction log and run tracking on both engines, and its drain on graceful shutdown.</summary>
+public sealed class PredictionLogTests
+{
+    /// <summary>Polls the log until <paramref name="count"/> predictions of the patient are there (the writer batches off the request path).</summary>
+    internal static async Task<List<JsonElement>> LoggedAsync(HttpClient http, string patient, int count)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var rows = await (await http.GetAsync($"/api/predictions?patient_id={patient}&limit=1000", TestContext.Current.CancellationToken)).ExpectAsync(200);
+            if (rows.GetArrayLength() >= count || deadline.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return [.. rows.EnumerateArray()];
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task Graceful_shutdown_writes_every_queued_prediction()
+    {
+        using var data = new DataDirectory();
+        const int Predictions = 300;
+        TestModels.Trial trial;
+        await using (var app = await ClinicalApp.StartAsync(data.Path))
+        {
+            trial = await TestModels.LoadIntoAsync(app.Http, data.Path, TestModels.ModelA);
+            await (await app.Http.PromoteAsync(TestModels.ModelA)).ExpectAsync(200);
+            await Task.WhenAll(Enumerable.Range(0, Predictions).Select(async i =>
+                await (await app.Http.PredictAsync(trial.PatientIds[i % trial.PatientIds.Count])).ExpectAsync(200)));
+
+            // Stop at once: whatever the writer has not written yet must be drained by the shutdown.
+        }
+
+        var store = new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName));
+        Assert.Equal(Predictions, (await store.ReadPredictionsAsync(null, 10_000, TestContext.Current.CancellationToken)).Count);
+    }
+
+    [Fact]
+    public async Task Predictions_are_logged_to_postgres_when_configured_and_read_back()
+    {
+        await using var postgres = await TestPostgres.CreateDatabaseAsync();
+        using var data = new DataDirectory();
+        await using var app = await ClinicalApp.StartAsync(data.Path, new Dictionary<string, string> { ["ConnectionStrings:Postgres"] = postgres.ConnectionString });
+        var trial = await TestModels.LoadIntoAsync(app.Http, data.Path, TestModels.ModelA);
+        await (await app.Http.PromoteAsync(TestModels.ModelA)).ExpectAsync(200);
+        var patient = trial.PatientIds[3];
+        var answer = await (await app.Http.PredictAsync(patient)).ExpectAsync(200);
+        await (await app.Http.PredictAsync(patient)).ExpectAsync(200);
+
+        var rows = await LoggedAsync(app.Http, patient, 2);
+
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Equal(answer.GetProperty("adverse_event_probability").GetDouble(), r.GetProperty("prediction_score").GetDouble(), 12));
+        Assert.False(File.Exists(Path.Combine(data.Path, TrackingStore.SqliteFileName)), "With PostgreSQL configured, no SQLite log is written.");
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM predictions WHERE patient_id = @p", connection);
+        count.Parameters.AddWithValue("p", patient);
+        Assert.Equal(2L, await count.ExecuteScalarAsync(TestContext.Current.CancellationToken));
+        await using var indexes = new NpgsqlCommand("SELECT indexdef FROM pg_indexes WHERE tablename = 'predictions'", connection);
+        var definitions = new List<string>();
+        await using (var reader = await indexes.ExecuteReaderAsync(TestContext.Current.CancellationToken))
+        {
+            while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+            {
+                definitions.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Contains(definitions, d => d.Contains("(patient_id, \"timestamp\")", StringComparison.Ordinal));
+        Assert.Contains(definitions, d => d.EndsWith("(\"timestamp\")", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task The_tracking_store_keeps_predictions_and_runs(string engine)
+    {
+        await using var postgres = engine == "postgres" ? await TestPostgres.CreateDatabaseAsync() : null;
+        using var data = new DataDirectory();
+        await using var store = TrackingStore.Create(postgres?.ConnectionString, data.Path);
+        await store.InitializeAsync(TestContext.Current.CancellationToken);
+        await store.InitializeAsync(TestContext.Current.CancellationToken); // idempotent
+        var now = new DateTimeOffset(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
+        await store.WritePredictionsAsync(
+        [
+            new PredictionRecord(Guid.NewGuid(), "PT11111111", now, 0.25, "LOW", "m1", 1.5, """{"values":[1,null]}"""),
+            new PredictionRecord(Guid.NewGuid(), "PT11111111", now.AddMinutes(1), 0.75, "HIGH", "m1", 2.5, """{"values":[2,null]}"""),
+            new PredictionRecord(Guid.NewGuid(), "PT22222222", now.AddMinutes(2), 0.5, "MEDIUM", "m1", 0.5, """{"values":[]}"""),
+        ], TestContext.Current.CancellationToken);
+        await store.RecordRunAsync(new ExperimentRun("r1", now, now.AddMinutes(1), "failed", null, new Dictionary<string, string> { ["seed"] = "4" },
+            new Dictionary<string, double>(), new Dictionary<string, string> { ["source"] = "x" }, new Dictionary<string, string>(), "no rows"), TestContext.Current.CancellationToken);
+        await store.RecordRunAsync(new ExperimentRun("r2", now.AddHours(1), now.AddHours(1), "succeeded", "m1", new Dictionary<string, string>(),
+            new Dictionary<string, double> { ["test.auroc"] = 0.9 }, new Dictionary<string, string>(), new Dictionary<string, string> { ["model.onnx"] = "a" }, null), TestContext.Current.CancellationToken);
+
+        var first = await store.ReadPredictionsAsync("PT11111111", 10, TestContext.Current.CancellationToken);
+        var runs = await store.ListRunsAsync(10, TestContext.Current.CancellationToken);
+
+        Assert.Equal([0.75, 0.25], first.Select(p => p.PredictionScore));
+        Assert.Equal(now.AddMinutes(1), first[0].Timestamp);
+        Assert.Equal(("HIGH", "m1", 2.5), (first[0].RiskLevel, first[0].ModelVersion, first[0].LatencyMs));
+        Assert.Equal(2, JsonDocument.Parse(first[0].FeaturesUsed).RootElement.GetProperty("values").GetArrayLength());
+        Assert.Equal(3, (await store.ReadPredictionsAsync(null, 10, TestContext.Current.CancellationToken)).Count);
+        Assert.Equal(["r2", "r1"], runs.Select(r => r.RunId));
+        Assert.Equal(0.9, runs[0].Metrics["test.auroc"]);
+        Assert.Equal(("failed", "no rows", "4"), (runs[1].Status, runs[1].Error, runs[1].Parameters["seed"]));
+    }
+}

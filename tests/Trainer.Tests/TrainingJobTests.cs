@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using ClinicalTrials.Domain.Features;
+using ClinicalTrials.Models.Metadata;
+using ClinicalTrials.Lake.Storage;
+using ClinicalTrials.Models.Scoring;
+using ClinicalTrials.Models.Tracking;
+using ClinicalTrials.Trainer.Data;
+using ClinicalTrials.Trainer.Registration;
+using ClinicalTrials.Trainer.Training;
+
+namespace ClinicalTrials.Trainer.Tests;
+
+/// <summary>One synthetic trial (60 patients over 4 days) replayed into hourly rows, shared by the tests.</summary>
+public sealed class TrialRowsFixture
+{
+    public const int Days = 4;
+
+    internal ReplayedHistories Rows { get; } = new("synthetic trial", SyntheticHistories.Create(seed: 11, patients: 60, messages: 6000, days: Days));
+}
+
+public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<TrialRowsFixture>
+{
+    private static readonly TrainerParameters Parameters = new(Seed: 5, Trees: 30, Leaves: 15, MinimumExamplesPerLeaf: 10);
+
+    [Fact]
+    public async Task A_run_splits_by_patient_trains_evaluates_and_writes_every_artifact()
+    {
+        using var data = new TempDirectory();
+        var (result, tracking) = await TrainAsync(trial.Rows, data.Path, "v-artifacts");
+
+        var meta = result.Metadata;
+        Assert.Equal(FeatureCatalogue.Names, meta.FeatureNames);
+        Assert.Equal(FeatureCatalogue.Version, meta.FeatureVersion);
+        Assert.Equal(60, meta.TrainingData.Patients);
+        Assert.Equal((42, 9, 9), (meta.TrainingData.SplitPatients["train"], meta.TrainingData.SplitPatients["validation"], meta.TrainingData.SplitPatients["test"]));
+        Assert.Equal(meta.TrainingData.Rows, meta.TrainingData.SplitRows.Values.Sum());
+        Assert.True(meta.Metrics["test"].Auroc > 0.6, $"The synthetic trial carries a signal (9 test patients, so a loose bound); test AUROC was {meta.Metrics["test"].Auroc}.");
+        Assert.Equal(2, meta.Metrics["validation"].Confusion.Count);
+        Assert.NotNull(meta.TrainingData.ContentHash);
+        foreach (var file in new[] { ModelArtifacts.Onnx, ModelArtifacts.Metadata, ModelArtifacts.RocPlot, ModelArtifacts.ImportancePlot, ModelArtifacts.Report })
+        {
+            Assert.True(new FileInfo(Path.Combine(result.Folder, file)).Length > 0, $"{file} is missing or empty.");
+        }
+
+        var png = await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.RocPlot), TestContext.Current.CancellationToken);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.Equal(meta, ModelJson.ReadMetadata(await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.Metadata), TestContext.Current.CancellationToken)), MetadataComparer.Instance);
+
+        var run = Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken));
+        Assert.Equal(("succeeded", "v-artifacts", result.RunId), (run.Status, run.ModelVersion, run.RunId));
+        Assert.Equal("5", run.Parameters["seed"]);
+        Assert.Equal(meta.Metrics["test"].Auroc, run.Metrics["test.auroc"], 12);
+        Assert.Equal(FeatureCatalogue.Version, run.Tags["feature_version"]);
+        Assert.Equal(Path.Combine(result.Folder, ModelArtifacts.Onnx), run.Artifacts[ModelArtifacts.Onnx]);
+    }
+
+    [Fact]
+    public async Task The_same_data_and_seed_give_the_same_model_bytes_and_metrics()
+    {
+        using var first = new TempDirectory();
+        using var second = new TempDirectory();
+        var (a, _) = await TrainAsync(trial.Rows, first.Path, "v-same");
+        var (b, _) = await TrainAsync(trial.Rows, second.Path, "v-same");
+
+        Assert.Equal(a.Onnx, b.Onnx);
+        Assert.Equal(a.Metadata.TrainingData.ContentHash, b.Metadata.TrainingData.ContentHash);
+        Assert.Equal(ModelJson.Write(a.Metadata.Metrics), ModelJson.Write(b.Metadata.Metrics));
+    }
+
+    [Fact]
+    public async Task The_onnx_export_scores_like_the_trained_model()
+    {
+        using var data = new TempDirectory();
+        var (result, _) = await TrainAsync(trial.Rows, data.Path, "v-parity");
+
+        // The job itself compares ML.NET with ONNX Runtime on validation rows; here the served path (OnnxModel.Load with
+        // the feature check) scores rows one by one, NaN included, as the platform does.
+        Assert.True(result.OnnxMaxDifference <= 1e-5, $"ONNX differs from ML.NET by {result.OnnxMaxDifference}.");
+        using var model = OnnxModel.Load(result.Metadata, result.Onnx);
+        var rows = await ReadAsync(trial.Rows);
+        var sample = rows.Where((_, i) => i % 37 == 0).ToList();
+        Assert.Contains(sample, r => r.Features.Any(float.IsNaN));
+        var batch = model.Score([.. sample.SelectMany(r => r.Features)], sample.Count);
+        for (var i = 0; i < sample.Count; i++)
+        {
+            var single = model.Score(sample[i].Features.Select(f => (double)f).ToArray());
+            Assert.Equal(batch[i], single, 1e-6);
+        }
+    }
+
+    [Fact]
+    public async Task An_empty_range_is_a_clear_error_and_a_failed_run()
+    {
+        using var data = new TempDirectory();
+        var tracking = new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName));
+        var job = new TrainingJob(trial.Rows, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(data.Path)), tracking);
+
+        var error = await Assert.ThrowsAsync<TrainingException>(() => job.RunAsync(new DateOnly(2020, 1, 1), new DateOnly(2020, 3, 1), null, TestContext.Current.CancellationToken));
+
+        Assert.Contains("No training rows from 2020-01-01 to 2020-03-01", error.Message, StringComparison.Ordinal);
+        var run = Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken));
+        Assert.Equal(("failed", error.Message), (run.Status, run.Error));
+        Assert.False(Directory.Exists(Path.Combine(data.Path, "models")));
+    }
+
+    [Fact]
+    public async Task A_training_set_of_one_class_is_a_clear_error()
+    {
+        using var data = new TempDirectory();
+        var negatives = new FixedRows([.. (await ReadAsync(trial.Rows)).Select(r => r with { Label = false })]);
+        var job = new TrainingJob(negatives, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(data.Path)),
+            new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName)));
+
+        var error = await Assert.ThrowsAsync<TrainingException>(() => job.RunAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(TrialRowsFixture.Days), null, TestContext.Current.CancellationToken));
+
+        Assert.StartsWith("The training split has only negative labels", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_model_of_another_feature_version_is_refused_at_load()
+    {
+        using var data = new TempDirectory();
+        var (result, _) = await TrainAsync(trial.Rows, data.Path, "v-mismatch");
+
+        var otherVersion = Assert.Throws<ModelRefusedException>(() => OnnxModel.Load(result.Metadata with { FeatureVersion = "v1-00000000" }, result.Onnx));
+        Assert.Contains($"trained on feature version v1-00000000, but this platform computes {FeatureCatalogue.Version}", otherVersion.Message, StringComparison.Ordinal);
+
+        string[] renamed = [.. FeatureCatalogue.Names];
+        (renamed[3], renamed[4]) = (renamed[4], renamed[3]);
+        var reordered = Assert.Throws<ModelRefusedException>(() => OnnxModel.Load(result.Metadata with { FeatureNames = renamed }, result.Onnx));
+        Assert.Contains($"expects feature '{renamed[3]}' at position 3", reordered.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<(TrainingResult Result, ITrackingStore Tracking)> TrainAsync(ITrainingRows rows, string dataDirectory, string version)
+    {
+        var tracking = new SqliteTrackingStore(Path.Combine(dataDirectory, TrackingStore.SqliteFileName));
+        var job = new TrainingJob(rows, dataDirectory, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(dataDirectory)), tracking);
+        var result = await job.RunAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(TrialRowsFixture.Days), version, TestContext.Current.CancellationToken);
+        return (result, tracking);
+    }
+
+    private static async Task<List<TrainingRow>> ReadAsync(ITrainingRows rows)
+    {
+        var list = new List<TrainingRow>();
+        await foreach (var row in rows.ReadAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(TrialRowsFixture.Days), TestContext.Current.CancellationToken))
+        {
+            list.Add(row);
+        }
+
+        return list;
+    }
+
+    private sealed class FixedRows(IReadOnlyList<TrainingRow> rows) : ITrainingRows
+    {
+        public string Source => "fixed rows";
+
+        public string FeatureVersion => FeatureCatalogue.Version;
+
+        public IReadOnlyList<string> FeatureNames => FeatureCatalogue.Names;
+
+        public async IAsyncEnumerable<TrainingRow> ReadAsync(DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            foreach (var row in rows)
+            {
+                yield return row;
+            }
+
+            await Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Metadata round-trips through JSON: compare its JSON, since records holding lists compare by reference.</summary>
+    private sealed class MetadataComparer : IEqualityComparer<ModelMetadata>
+    {
+        public static readonly MetadataComparer Instance = new();
+
+        public bool Equals(ModelMetadata? x, ModelMetadata? y) => ModelJson.Write(x).AsSpan().SequenceEqual(ModelJson.Write(y));
+
+        public int GetHashCode(ModelMetadata obj) => 0;
+    }
+}
