@@ -120,7 +120,8 @@ public sealed class PredictionApiTests(PredictionAppFixture fixture) : IClassFix
     [Fact]
     public async Task Every_prediction_is_logged_and_read_back_by_patient()
     {
-        var patient = fixture.Trial.PatientIds[2];
+        // A patient no other test of this class predicts for (they share one app and its log).
+        var patient = fixture.Trial.PatientIds[^1];
         var answers = new List<JsonElement>();
         for (var i = 0; i < 3; i++)
         {
