@@ -17,7 +17,7 @@ public sealed partial class PatientGrain(
     ILogger<PatientGrain> logger) : Grain, IPatientGrain
 {
     /// <summary>Snapshots are coalesced: at most one write per interval, however many messages arrive.</summary>
-    private static readonly TimeSpan SnapshotInterval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan SnapshotInterval = TimeSpan.FromMinutes(5);
 
     private PatientFeatureState _features = new();
     private bool _dirty;
