@@ -27,6 +27,8 @@ public sealed class JournalOptions
 /// </summary>
 public sealed partial class IngestJournal : IDisposable
 {
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(200);
+
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly string _dataDirectory;
     private readonly int _maxEntriesPerCommit;
@@ -34,6 +36,7 @@ public sealed partial class IngestJournal : IDisposable
     private readonly LedgerDatabase _ledger;
     private readonly BronzeFiles _bronze;
     private readonly Thread _writer;
+    private readonly Timer _checkpoints;
 
     public IngestJournal(IOptions<JournalOptions> options, ILogger<IngestJournal> logger)
     {
@@ -45,6 +48,7 @@ public sealed partial class IngestJournal : IDisposable
         _bronze = new BronzeFiles(_dataDirectory);
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "ingest-journal" };
         _writer.Start();
+        _checkpoints = new Timer(_ => Checkpoint(), null, CheckpointInterval, CheckpointInterval);
     }
 
     public string DataDirectory => _dataDirectory;
@@ -104,6 +108,18 @@ public sealed partial class IngestJournal : IDisposable
 
         return stored;
     });
+
+    private void Checkpoint()
+    {
+        try
+        {
+            _ledger.Checkpoint();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            // Busy (the writer's own checkpoint is running): the next tick tries again.
+        }
+    }
 
     private void WriteLoop()
     {
@@ -214,6 +230,7 @@ public sealed partial class IngestJournal : IDisposable
     /// <summary>Finishes every queued append, then closes the files.</summary>
     public void Dispose()
     {
+        _checkpoints.Dispose();
         _queue.Writer.TryComplete();
         _writer.Join();
         _bronze.Dispose();

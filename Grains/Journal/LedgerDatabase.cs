@@ -213,6 +213,19 @@ internal sealed class LedgerDatabase : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Copies committed WAL frames into the database file from another connection, beside the writer. The writer's
+    /// own automatic checkpoint, which runs inside a commit and so delays every acknowledgement waiting on it, then
+    /// finds little left to copy.
+    /// </summary>
+    public void Checkpoint()
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        command.ExecuteNonQuery();
+    }
+
     public bool CanRead()
     {
         using var connection = OpenReader();
