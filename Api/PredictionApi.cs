@@ -1,8 +1,8 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using ClinicalTrials.Api.Predictions;
+using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
@@ -15,7 +15,7 @@ using Microsoft.Extensions.Options;
 namespace ClinicalTrials.Api;
 
 /// <summary><c>POST /predict</c>, <c>POST /predict/batch</c> and <c>GET /api/predictions</c>: risk of an adverse event within 24 h.</summary>
-public static partial class PredictionApi
+public static class PredictionApi
 {
     public const int MaxBatchPatients = 1000;
 
@@ -33,9 +33,9 @@ public static partial class PredictionApi
         PredictRequest? request, IGrainFactory grains, PredictionLog log, IOptions<RiskThresholds> thresholds)
     {
         var started = Stopwatch.GetTimestamp();
-        if (request?.PatientId is not { } patientId || !PatientIdPattern().IsMatch(patientId))
+        if (request?.PatientId is not { } patientId || !ClinicalIds.IsPatientId(patientId))
         {
-            return InvalidField("patient_id", "'patient_id' must be 'PT' followed by 8 upper-case letters or digits.");
+            return InvalidField("patient_id", $"'patient_id' must be {ClinicalIds.PatientIdShape}.");
         }
 
         var outcome = await grains.GetGrain<IScoringGrain>(0).ScoreAsync([patientId]);
@@ -62,11 +62,11 @@ public static partial class PredictionApi
             return InvalidField("patient_ids", $"'patient_ids' must list 1 to {MaxBatchPatients} patients.");
         }
 
-        var invalid = ids.Select((id, index) => (id, index)).Where(p => p.id is null || !PatientIdPattern().IsMatch(p.id)).ToList();
+        var invalid = ids.Select((id, index) => (id, index)).Where(p => p.id is null || !ClinicalIds.IsPatientId(p.id)).ToList();
         if (invalid.Count > 0)
         {
             return TypedResults.ValidationProblem(
-                invalid.ToDictionary(p => $"patient_ids[{p.index}]", _ => new[] { "format: a patient_id is 'PT' followed by 8 upper-case letters or digits." }),
+                invalid.ToDictionary(p => $"patient_ids[{p.index}]", _ => new[] { $"format: a patient_id is {ClinicalIds.PatientIdShape}." }),
                 title: "Invalid patient_ids");
         }
 
@@ -83,9 +83,9 @@ public static partial class PredictionApi
     private static async Task<Results<Ok<IReadOnlyList<LoggedPrediction>>, ValidationProblem>> ListAsync(
         ITrackingStore store, string? patient_id, int? limit, CancellationToken cancellationToken)
     {
-        if (patient_id is not null && !PatientIdPattern().IsMatch(patient_id))
+        if (patient_id is not null && !ClinicalIds.IsPatientId(patient_id))
         {
-            return InvalidField("patient_id", "'patient_id' must be 'PT' followed by 8 upper-case letters or digits.");
+            return InvalidField("patient_id", $"'patient_id' must be {ClinicalIds.PatientIdShape}.");
         }
 
         if (limit is < 1 or > 10_000)
@@ -114,9 +114,6 @@ public static partial class PredictionApi
     private static ProblemHttpResult NoModel() => TypedResults.Problem(
         "No model is in production: train one (dotnet run --project Trainer -- train) and promote it (POST /api/models/{version}/promote).",
         statusCode: StatusCodes.Status503ServiceUnavailable, title: "No production model");
-
-    [GeneratedRegex("^PT[A-Z0-9]{8}$")]
-    private static partial Regex PatientIdPattern();
 }
 
 /// <summary>Body of <c>POST /predict</c>.</summary>

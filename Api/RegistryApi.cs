@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using ClinicalTrials.Domain.Features;
+using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Routing;
 namespace ClinicalTrials.Api;
 
 /// <summary><c>/api/patients</c> and <c>/api/sites</c>: the current state the grains hold.</summary>
-public static partial class RegistryApi
+public static class RegistryApi
 {
     public static void MapRegistryApi(this IEndpointRouteBuilder app)
     {
@@ -23,7 +23,7 @@ public static partial class RegistryApi
 
     private static async Task<Results<Ok<PatientSummary>, ProblemHttpResult, ValidationProblem>> GetPatientAsync(string patientId, IGrainFactory grains)
     {
-        if (!PatientIdPattern().IsMatch(patientId))
+        if (!ClinicalIds.IsPatientId(patientId))
         {
             return InvalidPatientId();
         }
@@ -35,7 +35,7 @@ public static partial class RegistryApi
 
     private static async Task<Results<Ok<PatientFeaturesResponse>, ProblemHttpResult, ValidationProblem>> GetFeaturesAsync(string patientId, IGrainFactory grains)
     {
-        if (!PatientIdPattern().IsMatch(patientId))
+        if (!ClinicalIds.IsPatientId(patientId))
         {
             return InvalidPatientId();
         }
@@ -57,7 +57,7 @@ public static partial class RegistryApi
     }
 
     private static ValidationProblem InvalidPatientId() => TypedResults.ValidationProblem(
-        new Dictionary<string, string[]> { ["patient_id"] = ["format: 'patient_id' must be 'PT' followed by 8 upper-case letters or digits."] },
+        new Dictionary<string, string[]> { ["patient_id"] = [$"format: 'patient_id' must be {ClinicalIds.PatientIdShape}."] },
         title: "Invalid patient_id");
 
     private static ProblemHttpResult PatientNotFound(string patientId) =>
@@ -65,9 +65,6 @@ public static partial class RegistryApi
 
     private static async Task<Ok<SiteSummary>> GetSiteAsync(string siteId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<ISiteGrain>(siteId).GetSummaryAsync());
-
-    [GeneratedRegex("^PT[A-Z0-9]{8}$")]
-    private static partial Regex PatientIdPattern();
 }
 
 /// <summary>A patient's current features: every feature of the catalogue version by name, null where the value is missing (NaN).</summary>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Unicode;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -83,7 +82,13 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
     }
 
     /// <summary>Reads one line; false for a line that is not a bronze record (a torn tail after a crash).</summary>
-    public static bool TryParse(ReadOnlySpan<byte> line, out BronzeRecord record)
+    /// <param name="line">The line, without its newline.</param>
+    /// <param name="record">The record read.</param>
+    /// <param name="rawScratch">
+    /// Where to unescape the raw body when it fits, instead of a new array: then the record's <see cref="Raw"/> borrows
+    /// it, valid until the caller reuses it. For readers that parse the body at once and keep nothing of it.
+    /// </param>
+    public static bool TryParse(ReadOnlySpan<byte> line, out BronzeRecord record, byte[]? rawScratch = null)
     {
         record = null!;
         try
@@ -91,8 +96,8 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
             var reader = new Utf8JsonReader(line);
             Guid? id = null;
             DateTimeOffset? receivedAt = null;
-            byte[]? raw = null;
-            var violations = new List<Violation>();
+            ReadOnlyMemory<byte>? raw = null;
+            List<Violation>? violations = null;
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;
@@ -100,16 +105,35 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var name = reader.GetString();
-                reader.Read();
-                switch (name)
+                if (reader.ValueTextEquals("message_id"u8))
                 {
-                    case "message_id": id = reader.GetGuid(); break;
-                    case "received_at": receivedAt = new DateTimeOffset(reader.GetDateTime().ToUniversalTime()); break;
-                    case "raw": raw = Encoding.UTF8.GetBytes(reader.GetString()!); break;
-                    case "raw_base64": raw = reader.GetBytesFromBase64(); break;
-                    case "violations": ReadViolations(ref reader, violations); break;
-                    default: reader.Skip(); break;
+                    reader.Read();
+                    id = reader.GetGuid();
+                }
+                else if (reader.ValueTextEquals("received_at"u8))
+                {
+                    reader.Read();
+                    receivedAt = new DateTimeOffset(reader.GetDateTime().ToUniversalTime());
+                }
+                else if (reader.ValueTextEquals("raw"u8))
+                {
+                    reader.Read();
+                    raw = Unescaped(ref reader, rawScratch);
+                }
+                else if (reader.ValueTextEquals("raw_base64"u8))
+                {
+                    reader.Read();
+                    raw = reader.GetBytesFromBase64();
+                }
+                else if (reader.ValueTextEquals("violations"u8))
+                {
+                    reader.Read();
+                    ReadViolations(ref reader, violations ??= []);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
                 }
             }
 
@@ -118,7 +142,7 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
                 return false;
             }
 
-            record = new BronzeRecord(id, receivedAt.Value, raw, violations);
+            record = new BronzeRecord(id, receivedAt.Value, raw.Value, violations ?? (IReadOnlyList<Violation>)[]);
             return true;
         }
         catch (JsonException)
@@ -129,6 +153,19 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
         {
             return false;
         }
+    }
+
+    /// <summary>The UTF-8 bytes of a string value, unescaped straight into an array (no string in between).</summary>
+    private static ReadOnlyMemory<byte> Unescaped(ref Utf8JsonReader reader, byte[]? scratch)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new InvalidOperationException("raw must be a string.");
+        }
+
+        // Unescaping only ever shortens: the escaped length is room enough.
+        var bytes = scratch is not null && scratch.Length >= reader.ValueSpan.Length ? scratch : new byte[reader.ValueSpan.Length];
+        return bytes.AsMemory(0, reader.CopyString(bytes));
     }
 
     private static void ReadViolations(ref Utf8JsonReader reader, List<Violation> violations)

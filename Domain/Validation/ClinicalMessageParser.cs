@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using ClinicalTrials.Domain.Messages;
 
@@ -49,17 +51,27 @@ public static partial class ClinicalMessageParser
         var messageId = reader.Guid(root, "message_id");
         var timestamp = reader.Timestamp(root, "timestamp", required: true);
         var phase = reader.StudyPhase(root, "study_phase");
-        var siteId = reader.Identifier(root, "site_id", SiteIdPattern(), "an upper-case site code such as SITE001");
+        var siteId = reader.Identifier(root, "site_id", ClinicalIds.IsSiteId, ClinicalIds.SiteIdShape);
 
-        var payloads = PayloadTypes.All.Where(t => root.TryGetProperty(t.WireName(), out _)).ToList();
+        PayloadType? payloadType = null;
+        var payloadCount = 0;
+        foreach (var type in PayloadTypes.All)
+        {
+            if (root.TryGetProperty(type.WireName(), out _))
+            {
+                payloadType = type;
+                payloadCount++;
+            }
+        }
+
         ClinicalPayload? payload = null;
         string? patientId = null;
-        PayloadType? payloadType = payloads.Count == 1 ? payloads[0] : null;
-        if (payloads.Count != 1)
+        if (payloadCount != 1)
         {
-            reader.Fail("$", Rules.OnePayload, payloads.Count == 0
+            payloadType = null;
+            reader.Fail("$", Rules.OnePayload, payloadCount == 0
                 ? $"Exactly one payload is required: one of {string.Join(", ", PayloadTypes.All.Select(t => t.WireName()))}."
-                : $"Exactly one payload is allowed, found {string.Join(" and ", payloads.Select(t => t.WireName()))}.");
+                : $"Exactly one payload is allowed, found {string.Join(" and ", PayloadTypes.All.Where(t => root.TryGetProperty(t.WireName(), out _)).Select(t => t.WireName()))}.");
         }
         else
         {
@@ -71,23 +83,23 @@ public static partial class ClinicalMessageParser
             }
             else
             {
-                patientId = reader.Identifier(body, "patient_id", PatientIdPattern(), "'PT' followed by 8 upper-case letters or digits", name);
+                patientId = reader.Identifier(body, "patient_id", ClinicalIds.IsPatientId, ClinicalIds.PatientIdShape, name);
                 payload = payloadType switch
                 {
                     PayloadType.PatientDemographics => ReadDemographics(reader, body, name, patientId),
                     PayloadType.VitalSigns => ReadVitalSigns(reader, body, name, patientId),
-                    PayloadType.LabResults => ReadLabResults(reader, body, name, patientId),
+                    PayloadType.LabResults => ReadLabResults(reader, body, patientId),
                     _ => ReadAdverseEvent(reader, body, name, patientId, timestamp),
                 };
             }
         }
 
-        if (reader.Violations.Count > 0 || payload is null || messageId is null || timestamp is null || phase is null || siteId is null)
+        if (reader.Violations is not null || payload is null || messageId is null || timestamp is null || phase is null || siteId is null)
         {
-            return new ParseResult(null, reader.Violations, messageId, siteId, patientId, payloadType);
+            return new ParseResult(null, reader.Violations ?? [], messageId, siteId, patientId, payloadType);
         }
 
-        var message = new ClinicalMessage(messageId.Value, timestamp.Value, phase.Value, siteId, payload) { Flags = reader.Flags };
+        var message = new ClinicalMessage(messageId.Value, timestamp.Value, phase.Value, siteId, payload) { Flags = reader.Flags ?? [] };
         return ParseResult.Valid(message);
     }
 
@@ -106,6 +118,12 @@ public static partial class ClinicalMessageParser
             : new PatientDemographics(patientId, age.Value, gender.Value, weight.Value, height.Value, enrollment.Value, arm);
     }
 
+    private static readonly string[] VitalSignFields =
+        ["systolic_bp", "diastolic_bp", "heart_rate", "temperature_celsius", "oxygen_saturation", "respiratory_rate"];
+
+    // The paths of the first lab results, made once: building "lab_results.results[i]" per item and message is garbage.
+    private static readonly string[] LabItemPaths = [.. Enumerable.Range(0, 16).Select(i => $"lab_results.results[{i}]")];
+
     private static VitalSigns? ReadVitalSigns(FieldReader reader, JsonElement body, string path, string? patientId)
     {
         var systolic = reader.Number(body, "systolic_bp", path, VitalSignRanges.SystolicBp);
@@ -115,10 +133,10 @@ public static partial class ClinicalMessageParser
         var saturation = reader.Number(body, "oxygen_saturation", path, VitalSignRanges.OxygenSaturation);
         var respiratory = reader.Number(body, "respiratory_rate", path, VitalSignRanges.RespiratoryRate);
 
-        string[] fields = ["systolic_bp", "diastolic_bp", "heart_rate", "temperature_celsius", "oxygen_saturation", "respiratory_rate"];
-        if (!fields.Any(f => body.TryGetProperty(f, out var value) && value.ValueKind != JsonValueKind.Null))
+        if (systolic is null && diastolic is null && heartRate is null && temperature is null && saturation is null && respiratory is null
+            && !VitalSignFields.Any(f => body.TryGetProperty(f, out var value) && value.ValueKind != JsonValueKind.Null))
         {
-            reader.Fail(path, Rules.Required, $"At least one vital sign is required: {string.Join(", ", fields)}.");
+            reader.Fail(path, Rules.Required, $"At least one vital sign is required: {string.Join(", ", VitalSignFields)}.");
         }
 
         if (systolic is not null && diastolic is not null && diastolic >= systolic)
@@ -129,9 +147,9 @@ public static partial class ClinicalMessageParser
         return patientId is null ? null : new VitalSigns(patientId, systolic, diastolic, heartRate, temperature, saturation, respiratory);
     }
 
-    private static LabResults? ReadLabResults(FieldReader reader, JsonElement body, string path, string? patientId)
+    private static LabResults? ReadLabResults(FieldReader reader, JsonElement body, string? patientId)
     {
-        var listPath = $"{path}.results";
+        const string listPath = "lab_results.results";
         if (!body.TryGetProperty("results", out var list) || list.ValueKind == JsonValueKind.Null)
         {
             reader.Fail(listPath, Rules.Required, "'results' is required: a list of {test_code, value, unit}.");
@@ -148,7 +166,8 @@ public static partial class ClinicalMessageParser
         var index = 0;
         foreach (var item in list.EnumerateArray())
         {
-            var itemPath = $"{listPath}[{index++}]";
+            var itemPath = index < LabItemPaths.Length ? LabItemPaths[index] : $"{listPath}[{index}]";
+            index++;
             if (item.ValueKind != JsonValueKind.Object)
             {
                 reader.Fail(itemPath, Rules.Type, "Each lab result must be an object {test_code, value, unit}.");
@@ -179,30 +198,32 @@ public static partial class ClinicalMessageParser
             : new AdverseEvent(patientId, term, severity.Value, serious.Value, relation.Value, onset.Value);
     }
 
-    [GeneratedRegex("^PT[A-Z0-9]{8}$")]
-    private static partial Regex PatientIdPattern();
-
-    [GeneratedRegex("^[A-Z][A-Z0-9_-]{2,31}$")]
-    private static partial Regex SiteIdPattern();
-
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
     private static partial Regex IsoTimestampPattern();
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}$")]
     private static partial Regex IsoDatePattern();
 
-    /// <summary>Reads typed fields and collects every violation and abnormal flag on the way.</summary>
+    /// <summary>
+    /// Reads typed fields and collects every violation and abnormal flag on the way. A valid message costs no garbage
+    /// beyond what it keeps: field paths are built only for a violation, and short strings that are only compared or
+    /// parsed (timestamps, codes) are read into a stack buffer instead of a new string.
+    /// </summary>
+    private delegate bool IdentifierShape(ReadOnlySpan<char> id);
+
     private sealed class FieldReader(DateTimeOffset receivedAt)
     {
-        public List<Violation> Violations { get; } = [];
+        private const int ScratchChars = 64;
 
-        public List<AbnormalFlag> Flags { get; } = [];
+        public List<Violation>? Violations { get; private set; }
 
-        public void Fail(string field, string rule, string message) => Violations.Add(new Violation(field, rule, message));
+        public List<AbnormalFlag>? Flags { get; private set; }
+
+        public void Fail(string field, string rule, string message) => (Violations ??= []).Add(new Violation(field, rule, message));
 
         private static string Path(string? parent, string name) => parent is null ? name : $"{parent}.{name}";
 
-        private bool TryGet(JsonElement body, string name, string field, bool required, out JsonElement value)
+        private bool TryGet(JsonElement body, string name, string? parent, bool required, out JsonElement value)
         {
             if (body.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
             {
@@ -211,20 +232,43 @@ public static partial class ClinicalMessageParser
 
             if (required)
             {
-                Fail(field, Rules.Required, $"'{name}' is required.");
+                Fail(Path(parent, name), Rules.Required, $"'{name}' is required.");
             }
 
             return false;
         }
 
+        /// <summary>
+        /// The text of a string element, unescaped: in <paramref name="scratch"/> when it is short and has no escapes
+        /// (the usual case), otherwise as a new string. False when the element is not a string.
+        /// </summary>
+        private static bool TryGetChars(JsonElement value, Span<char> scratch, out ReadOnlySpan<char> text)
+        {
+            text = default;
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+
+            var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1]; // without the quotes
+            if (raw.Length <= scratch.Length && raw.IndexOf((byte)'\\') < 0 && Encoding.UTF8.TryGetChars(raw, scratch, out var written))
+            {
+                text = scratch[..written];
+                return true;
+            }
+
+            text = value.GetString();
+            return true;
+        }
+
         public Guid? Guid(JsonElement body, string name)
         {
-            if (!TryGet(body, name, name, required: true, out var value))
+            if (!TryGet(body, name, null, required: true, out var value))
             {
                 return null;
             }
 
-            if (value.ValueKind == JsonValueKind.String && System.Guid.TryParse(value.GetString(), out var id) && id != System.Guid.Empty)
+            if (TryGetChars(value, stackalloc char[ScratchChars], out var text) && System.Guid.TryParse(text, out var id) && id != System.Guid.Empty)
             {
                 return id;
             }
@@ -233,68 +277,68 @@ public static partial class ClinicalMessageParser
             return null;
         }
 
-        public string? Identifier(JsonElement body, string name, Regex pattern, string shape, string? parent = null)
+        public string? Identifier(JsonElement body, string name, IdentifierShape isValid, string shape, string? parent = null)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required: true, out var value))
+            if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
 
-            if (value.ValueKind == JsonValueKind.String && value.GetString() is { } text && pattern.IsMatch(text))
+            if (value.ValueKind == JsonValueKind.String && value.GetString() is { } text && isValid(text))
             {
                 return text;
             }
 
-            Fail(field, Rules.Format, $"'{name}' must be {shape}.");
+            Fail(Path(parent, name), Rules.Format, $"'{name}' must be {shape}.");
             return null;
         }
 
         public string? Text(JsonElement body, string name, string parent)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required: true, out var value))
+            if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
 
             if (value.ValueKind != JsonValueKind.String)
             {
-                Fail(field, Rules.Type, $"'{name}' must be a string.");
+                Fail(Path(parent, name), Rules.Type, $"'{name}' must be a string.");
                 return null;
             }
 
             var text = value.GetString()!.Trim();
-            if (text.Length == 0 || text.Length > MaxTextLength || text.Any(char.IsControl))
+            if (text.Length == 0 || text.Length > MaxTextLength || HasControlCharacter(text))
             {
-                Fail(field, Rules.Format, $"'{name}' must be 1 to {MaxTextLength} printable characters.");
+                Fail(Path(parent, name), Rules.Format, $"'{name}' must be 1 to {MaxTextLength} printable characters.");
                 return null;
             }
 
             return text;
         }
 
+        // The characters char.IsControl answers true for: C0, DEL and C1.
+        private static bool HasControlCharacter(ReadOnlySpan<char> text) =>
+            text.ContainsAnyInRange('\u0000', '\u001f') || text.ContainsAnyInRange('\u007f', '\u009f');
+
         public DateTimeOffset? Timestamp(JsonElement body, string name, bool required, string? parent = null)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required, out var value))
+            if (!TryGet(body, name, parent, required, out var value))
             {
                 return null;
             }
 
-            if (value.ValueKind != JsonValueKind.String
-                || value.GetString() is not { } text
+            if (!TryGetChars(value, stackalloc char[ScratchChars], out var text)
                 || !IsoTimestampPattern().IsMatch(text)
                 || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
             {
-                Fail(field, Rules.Format, $"'{name}' must be an ISO-8601 timestamp such as 2024-03-01T08:30:00Z (no offset means UTC).");
+                Fail(Path(parent, name), Rules.Format, $"'{name}' must be an ISO-8601 timestamp such as 2024-03-01T08:30:00Z (no offset means UTC).");
                 return null;
             }
 
             parsed = parsed.ToUniversalTime();
             if (parsed > receivedAt + FutureTolerance)
             {
-                Fail(field, Rules.Future, $"'{name}' is more than {FutureTolerance.TotalMinutes:0} minutes in the future.");
+                Fail(Path(parent, name), Rules.Future, $"'{name}' is more than {FutureTolerance.TotalMinutes:0} minutes in the future.");
                 return null;
             }
 
@@ -303,24 +347,22 @@ public static partial class ClinicalMessageParser
 
         public DateOnly? Date(JsonElement body, string name, string parent)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required: true, out var value))
+            if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
 
-            if (value.ValueKind != JsonValueKind.String
-                || value.GetString() is not { } text
+            if (!TryGetChars(value, stackalloc char[ScratchChars], out var text)
                 || !IsoDatePattern().IsMatch(text)
                 || !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
             {
-                Fail(field, Rules.Format, $"'{name}' must be a date in the form YYYY-MM-DD.");
+                Fail(Path(parent, name), Rules.Format, $"'{name}' must be a date in the form YYYY-MM-DD.");
                 return null;
             }
 
             if (date > DateOnly.FromDateTime((receivedAt + FutureTolerance).UtcDateTime))
             {
-                Fail(field, Rules.Future, $"'{name}' is in the future.");
+                Fail(Path(parent, name), Rules.Future, $"'{name}' is in the future.");
                 return null;
             }
 
@@ -329,21 +371,15 @@ public static partial class ClinicalMessageParser
 
         public StudyPhase? StudyPhase(JsonElement body, string name)
         {
-            if (!TryGet(body, name, name, required: true, out var value))
+            if (!TryGet(body, name, null, required: true, out var value))
             {
                 return null;
             }
 
-            var phase = value.ValueKind == JsonValueKind.String
-                ? value.GetString()!.Trim().ToUpperInvariant() switch
-                {
-                    "PHASE I" or "PHASE 1" => Messages.StudyPhase.PhaseI,
-                    "PHASE II" or "PHASE 2" => Messages.StudyPhase.PhaseII,
-                    "PHASE III" or "PHASE 3" => Messages.StudyPhase.PhaseIII,
-                    "PHASE IV" or "PHASE 4" => Messages.StudyPhase.PhaseIV,
-                    _ => (StudyPhase?)null,
-                }
-                : null;
+            var phase = Choice(value, ("PHASE I", Messages.StudyPhase.PhaseI), ("PHASE 1", Messages.StudyPhase.PhaseI),
+                ("PHASE II", Messages.StudyPhase.PhaseII), ("PHASE 2", Messages.StudyPhase.PhaseII),
+                ("PHASE III", Messages.StudyPhase.PhaseIII), ("PHASE 3", Messages.StudyPhase.PhaseIII),
+                ("PHASE IV", Messages.StudyPhase.PhaseIV), ("PHASE 4", Messages.StudyPhase.PhaseIV));
             if (phase is null)
             {
                 Fail(name, Rules.Enum, $"'{name}' must be one of 'Phase I', 'Phase II', 'Phase III', 'Phase IV'.");
@@ -354,59 +390,91 @@ public static partial class ClinicalMessageParser
 
         public Gender? Gender(JsonElement body, string name, string parent)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required: true, out var value))
+            if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
 
-            var gender = value.ValueKind == JsonValueKind.String
-                ? value.GetString()!.Trim().ToUpperInvariant() switch
-                {
-                    "M" or "MALE" => Messages.Gender.Male,
-                    "F" or "FEMALE" => Messages.Gender.Female,
-                    "O" or "OTHER" => Messages.Gender.Other,
-                    "U" or "UNKNOWN" => Messages.Gender.Unknown,
-                    _ => (Gender?)null,
-                }
-                : null;
+            var gender = Choice(value, ("M", Messages.Gender.Male), ("MALE", Messages.Gender.Male), ("F", Messages.Gender.Female),
+                ("FEMALE", Messages.Gender.Female), ("O", Messages.Gender.Other), ("OTHER", Messages.Gender.Other),
+                ("U", Messages.Gender.Unknown), ("UNKNOWN", Messages.Gender.Unknown));
             if (gender is null)
             {
-                Fail(field, Rules.Enum, $"'{name}' must be one of M, F, OTHER, UNKNOWN.");
+                Fail(Path(parent, name), Rules.Enum, $"'{name}' must be one of M, F, OTHER, UNKNOWN.");
             }
 
             return gender;
         }
 
-        public T? Enum<T>(JsonElement body, string name, string parent, params (string Wire, T Value)[] choices)
+        public T? Enum<T>(JsonElement body, string name, string parent, params ReadOnlySpan<(string Wire, T Value)> choices)
             where T : struct
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required: true, out var value))
+            if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
 
-            if (value.ValueKind == JsonValueKind.String)
+            if (Choice(value, choices) is { } choice)
             {
-                var text = value.GetString()!.Trim().ToUpperInvariant().Replace(' ', '_');
-                foreach (var (wire, choice) in choices)
+                return choice;
+            }
+
+            var wires = new string[choices.Length];
+            for (var i = 0; i < choices.Length; i++)
+            {
+                wires[i] = choices[i].Wire;
+            }
+
+            Fail(Path(parent, name), Rules.Enum, $"'{name}' must be one of {string.Join(", ", wires)}.");
+            return null;
+        }
+
+        /// <summary>
+        /// The choice whose wire form the string matches, ignoring case and surrounding spaces, with a space inside
+        /// matching an underscore ("not related" is NOT_RELATED); null for anything else.
+        /// </summary>
+        private static T? Choice<T>(JsonElement value, params ReadOnlySpan<(string Wire, T Value)> choices)
+            where T : struct
+        {
+            if (!TryGetChars(value, stackalloc char[ScratchChars], out var text))
+            {
+                return null;
+            }
+
+            text = text.Trim();
+            foreach (var (wire, choice) in choices)
+            {
+                if (SameWire(text, wire))
                 {
-                    if (wire == text)
-                    {
-                        return choice;
-                    }
+                    return choice;
                 }
             }
 
-            Fail(field, Rules.Enum, $"'{name}' must be one of {string.Join(", ", choices.Select(c => c.Wire))}.");
             return null;
+        }
+
+        private static bool SameWire(ReadOnlySpan<char> text, string wire)
+        {
+            if (text.Length != wire.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < text.Length; i++)
+            {
+                var c = text[i] == ' ' && wire[i] == '_' ? '_' : char.ToUpperInvariant(text[i]);
+                if (c != wire[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         public bool? Boolean(JsonElement body, string name, string parent)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required: true, out var value))
+            if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
@@ -416,50 +484,48 @@ public static partial class ClinicalMessageParser
                 return value.GetBoolean();
             }
 
-            Fail(field, Rules.Type, $"'{name}' must be true or false.");
+            Fail(Path(parent, name), Rules.Type, $"'{name}' must be true or false.");
             return null;
         }
 
         public int? Integer(JsonElement body, string name, string parent, ClinicalRange range)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required: true, out var value))
+            if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
 
             if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
             {
-                Fail(field, Rules.Type, $"'{name}' must be a whole number.");
+                Fail(Path(parent, name), Rules.Type, $"'{name}' must be a whole number.");
                 return null;
             }
 
-            return CheckRange(field, number, range) ? number : null;
+            return CheckRange(parent, name, number, range) ? number : null;
         }
 
         public double? Number(JsonElement body, string name, string parent, ClinicalRange range, bool required = false)
         {
-            var field = Path(parent, name);
-            if (!TryGet(body, name, field, required, out var value))
+            if (!TryGet(body, name, parent, required, out var value))
             {
                 return null;
             }
 
             if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || !double.IsFinite(number))
             {
-                Fail(field, Rules.Type, $"'{name}' must be a number.");
+                Fail(Path(parent, name), Rules.Type, $"'{name}' must be a number.");
                 return null;
             }
 
-            return CheckRange(field, number, range) ? number : null;
+            return CheckRange(parent, name, number, range) ? number : null;
         }
 
         public LabResult? LabResult(JsonElement item, string path)
         {
-            var code = Text(item, "test_code", path)?.ToUpperInvariant();
+            var code = Text(item, "test_code", path);
             var unit = Text(item, "unit", path);
             double? value = null;
-            if (TryGet(item, "value", $"{path}.value", required: true, out var raw))
+            if (TryGet(item, "value", path, required: true, out var raw))
             {
                 if (raw.ValueKind == JsonValueKind.Number && raw.TryGetDouble(out var number) && double.IsFinite(number))
                 {
@@ -479,7 +545,7 @@ public static partial class ClinicalMessageParser
             if (!LabCatalogue.TryFind(code, out var test))
             {
                 Fail($"{path}.test_code", Rules.UnknownTest,
-                    $"Unknown test_code '{code}'; known codes: {string.Join(", ", LabCatalogue.Tests.Select(t => t.Code))}.");
+                    $"Unknown test_code '{code.ToUpperInvariant()}'; known codes: {string.Join(", ", LabCatalogue.Tests.Select(t => t.Code))}.");
                 return null;
             }
 
@@ -495,22 +561,22 @@ public static partial class ClinicalMessageParser
                 return null;
             }
 
-            return CheckRange($"{path}.value", standard, test.Range, test.Code)
+            return CheckRange(path, "value", standard, test.Range, test.Code)
                 ? new LabResult(test.Code, standard, test.StandardUnit, value.Value, unit)
                 : null;
         }
 
-        private bool CheckRange(string field, double value, ClinicalRange range, string? flagName = null)
+        private bool CheckRange(string parent, string name, double value, ClinicalRange range, string? flagName = null)
         {
             if (!range.IsPossible(value))
             {
-                Fail(field, Rules.Range, $"{value.ToString(CultureInfo.InvariantCulture)} is outside the physiologically possible range {range.PossibleMin.ToString(CultureInfo.InvariantCulture)}..{range.PossibleMax.ToString(CultureInfo.InvariantCulture)}.");
+                Fail(Path(parent, name), Rules.Range, $"{value.ToString(CultureInfo.InvariantCulture)} is outside the physiologically possible range {range.PossibleMin.ToString(CultureInfo.InvariantCulture)}..{range.PossibleMax.ToString(CultureInfo.InvariantCulture)}.");
                 return false;
             }
 
             if (!range.IsNormal(value))
             {
-                Flags.Add(new AbnormalFlag(flagName ?? field, value, value < range.NormalMin ? AbnormalDirection.Low : AbnormalDirection.High));
+                (Flags ??= []).Add(new AbnormalFlag(flagName ?? Path(parent, name), value, value < range.NormalMin ? AbnormalDirection.Low : AbnormalDirection.High));
             }
 
             return true;

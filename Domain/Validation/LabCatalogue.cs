@@ -9,7 +9,8 @@ public sealed record LabTest(string Code, string Name, string StandardUnit, IRea
     /// <summary>Converts <paramref name="value"/> in <paramref name="unit"/> to the standard unit; false for an unknown unit.</summary>
     public bool TryStandardise(double value, string unit, out double standardValue)
     {
-        if (Conversions.TryGetValue(LabCatalogue.NormaliseUnit(unit), out var factor))
+        // Most sites send the units as written here: only the others pay for normalising the spelling.
+        if (Conversions.TryGetValue(unit, out var factor) || Conversions.TryGetValue(LabCatalogue.NormaliseUnit(unit), out factor))
         {
             standardValue = Math.Round(value * factor, 4);
             return true;
@@ -40,8 +41,9 @@ public static class LabCatalogue
         new("BILI", "Bilirubin", "mg/dL", Units(("mg/dL", 1), ("umol/L", 1 / 17.1)), new(0, 50, 0.1, 1.2)),
     ];
 
-    private static readonly Dictionary<string, LabTest> ByCode = Tests.ToDictionary(t => t.Code, StringComparer.Ordinal);
+    private static readonly Dictionary<string, LabTest> ByCode = Tests.ToDictionary(t => t.Code, StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The test with <paramref name="code"/>, in any case.</summary>
     public static bool TryFind(string code, out LabTest test) => ByCode.TryGetValue(code, out test!);
 
     /// <summary>Unit spellings differ by site ("mg/dl", "µmol/L", "x10^9/L"); compare them in one canonical form.</summary>

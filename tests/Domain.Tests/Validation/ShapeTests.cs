@@ -9,6 +9,39 @@ namespace ClinicalTrials.Domain.Tests.Validation;
 public sealed class ShapeTests
 {
     [Fact]
+    public void Escaped_text_reads_like_plain_text()
+    {
+        // Every character of the short strings written as a \uXXXX escape: the same message as the plain spelling.
+        var plain = AdverseEvent();
+        var escaped = plain.ToJsonString();
+        foreach (var text in new[] { (string)plain["message_id"]!, "2026-03-01T11:00:00Z", "Phase II", "MODERATE", "POSSIBLE", "2026-02-28T22:15:00Z" })
+        {
+            escaped = escaped.Replace($"\"{text}\"", $"\"{string.Concat(text.Select(c => $"\\u{(int)c:x4}"))}\"");
+        }
+
+        Assert.DoesNotContain("MODERATE", escaped);
+        Assert.Equal(Parse(plain).Message!.MessageId, Parse(escaped).Message!.MessageId);
+        Assert.Equal(Parse(plain).Message!.Timestamp, Parse(escaped).Message!.Timestamp);
+        Assert.Equal(Parse(plain).Message!.Payload, Parse(escaped).Message!.Payload);
+    }
+
+    [Fact]
+    public void Codes_are_read_in_any_case_and_with_spaces_for_underscores()
+    {
+        var json = AdverseEvent();
+        json["study_phase"] = " phase ii ";
+        json["adverse_event"]!["severity"] = "moderate";
+        json["adverse_event"]!["relation_to_study_drug"] = "Not related";
+        var labs = Labs(("gluc", 90, "mg/dl"));
+
+        var message = Parse(json).Message!;
+        Assert.Equal(StudyPhase.PhaseII, message.StudyPhase);
+        Assert.Equal(new AdverseEvent("PT12AB34CD", "Headache", Severity.Moderate, false, DrugRelation.NotRelated,
+            new DateTimeOffset(2026, 2, 28, 22, 15, 0, TimeSpan.Zero)), message.Payload);
+        Assert.Equal("GLUC", Assert.Single(((LabResults)Parse(labs).Message!.Payload).Results).TestCode);
+    }
+
+    [Fact]
     public void Number_sent_as_a_string_is_rejected()
     {
         var json = Vitals();
