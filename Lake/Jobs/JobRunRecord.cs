@@ -39,6 +39,17 @@ public sealed class JobOutcome
             _details[key] = _details.GetValueOrDefault(key) + amount;
         }
     }
+
+    /// <summary>Adds what another part of the same run did.</summary>
+    public void Add(JobOutcome other)
+    {
+        RowsIn += other.RowsIn;
+        RowsOut += other.RowsOut;
+        foreach (var (key, amount) in other._details)
+        {
+            Count(key, amount);
+        }
+    }
 }
 
 /// <summary>A pipeline job: runs to the end, incrementally and idempotently, and reports what it did.</summary>

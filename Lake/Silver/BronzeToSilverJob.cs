@@ -1,8 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using ClinicalTrials.Domain.Lake;
-using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Lake.Jobs;
 
@@ -20,7 +19,9 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
 {
     public const string JobName = "bronze-to-silver";
 
-    private const int ChunkBytes = 8 << 20;
+    // Bronze is cut into chunks of whole lines that the cores take one by one, a batch of chunks at a time.
+    private const int ChunkBytes = 2 << 20;
+    private const int BatchBytes = 32 << 20;
 
     public string Name => JobName;
 
@@ -29,6 +30,8 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
         var outcome = new JobOutcome();
         var progress = lake.State.BronzeProgress();
         var pending = new PendingSilver();
+        var readers = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new BronzeChunkReader()).ToArray();
+        var batch = new List<BronzeChunk>();
         var consumed = new Dictionary<string, long>(StringComparer.Ordinal);
         var now = lake.Clock.GetUtcNow();
         var reading = System.Diagnostics.Stopwatch.StartNew();
@@ -37,10 +40,15 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
         {
             cancellationToken.ThrowIfCancellationRequested();
             var start = progress.GetValueOrDefault(location).Consumed;
-            var end = ReadFile(location, start, IsSealed(location, now), pending, outcome);
+            var end = CutIntoChunks(location, start, IsSealed(location, now), batch, outcome);
             if (end != start)
             {
                 consumed[location] = end;
+            }
+
+            if (batch.Sum(c => c.Length) >= BatchBytes)
+            {
+                ReadBatch(batch, readers, pending);
             }
 
             if (pending.Rows >= lake.Options.MaxRowsInMemory)
@@ -51,7 +59,13 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
             }
         }
 
+        ReadBatch(batch, readers, pending);
         reading.Stop();
+        foreach (var reader in readers)
+        {
+            outcome.Add(reader.Outcome);
+        }
+
         outcome.Count("ms.read_and_validate", reading.ElapsedMilliseconds);
         await FlushAsync(pending, consumed, outcome, cancellationToken);
         if (lake.StorageIsRemote)
@@ -90,114 +104,79 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
         return hour.AddHours(1) + lake.Options.BronzeSealDelay <= now;
     }
 
-    /// <summary>Reads complete lines from <paramref name="start"/>; returns the offset up to which the file is consumed.</summary>
-    private long ReadFile(string location, long start, bool isSealed, PendingSilver pending, JobOutcome outcome)
+    /// <summary>
+    /// Cuts the complete lines from <paramref name="start"/> into chunks of whole lines (buffers rented from the shared
+    /// pool) and adds them to <paramref name="batch"/>; returns the offset up to which the file is then consumed.
+    /// </summary>
+    private long CutIntoChunks(string location, long start, bool isSealed, List<BronzeChunk> batch, JobOutcome outcome)
     {
-        using var file = new FileStream(Path.Combine(lake.DataDirectory, location), FileMode.Open, FileAccess.Read,
-            FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-        var length = file.Length;
-        if (start >= length)
-        {
-            return start;
-        }
-
-        file.Position = start;
-        var buffer = new byte[(int)Math.Min(ChunkBytes, length - start)];
+        using var file = File.OpenHandle(Path.Combine(lake.DataDirectory, location), FileMode.Open, FileAccess.Read,
+            FileShare.ReadWrite | FileShare.Delete);
+        var length = RandomAccess.GetLength(file);
         var position = start;
-        var filled = 0;
-        while (true)
+        var size = ChunkBytes;
+        while (position < length)
         {
-            var read = file.Read(buffer, filled, buffer.Length - filled);
-            filled += read;
-            var lastNewline = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n');
-            if (lastNewline >= 0)
+            var want = (int)Math.Min(size, length - position);
+            var buffer = ArrayPool<byte>.Shared.Rent(want);
+            var read = 0;
+            while (read < want && RandomAccess.Read(file, buffer.AsSpan(read, want - read), position + read) is var n and > 0)
             {
-                ParseLines(buffer.AsMemory(0, lastNewline + 1), pending, outcome);
-                position += lastNewline + 1;
-                var rest = filled - (lastNewline + 1);
-                buffer.AsSpan(lastNewline + 1, rest).CopyTo(buffer);
-                filled = rest;
+                read += n;
             }
-            else if (read > 0 && filled == buffer.Length)
+
+            var lineEnd = buffer.AsSpan(0, read).LastIndexOf((byte)'\n') + 1;
+            if (lineEnd > 0)
             {
-                Array.Resize(ref buffer, buffer.Length * 2); // one line longer than the buffer
+                batch.Add(new BronzeChunk(buffer, lineEnd));
+                position += lineEnd;
                 continue;
             }
 
-            if (read == 0 || position >= length)
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (position + read < length)
             {
-                break;
+                size *= 2; // one line longer than a chunk
+                continue;
             }
-        }
 
-        if (filled > 0 && isSealed)
-        {
-            // Only a crash mid-append leaves a line without its newline, and only at the end of a part file.
-            outcome.Count("torn_lines");
-            outcome.RowsIn++;
-            return position + filled;
+            if (isSealed)
+            {
+                // Only a crash mid-append leaves a line without its newline, and only at the end of a part file.
+                outcome.Count("torn_lines");
+                outcome.RowsIn++;
+                return length;
+            }
+
+            break; // the journal is still writing this line
         }
 
         return position;
     }
 
-    /// <summary>Parses the lines of one chunk on every core, then adds the results in file order.</summary>
-    private static void ParseLines(ReadOnlyMemory<byte> chunk, PendingSilver pending, JobOutcome outcome)
+    /// <summary>Parses the batch's chunks on every core, each core into its own pending rows, then gathers them.</summary>
+    private static void ReadBatch(List<BronzeChunk> batch, BronzeChunkReader[] readers, PendingSilver pending)
     {
-        var lines = new List<(int Start, int Length)>();
-        var span = chunk.Span;
-        for (var at = 0; at < span.Length;)
+        var next = -1;
+        Parallel.For(0, readers.Length, r =>
         {
-            var end = span[at..].IndexOf((byte)'\n');
-            if (end > 0)
+            for (int i; (i = Interlocked.Increment(ref next)) < batch.Count;)
             {
-                lines.Add((at, end));
-            }
-
-            at += end + 1;
-        }
-
-        var results = new ParsedLine[lines.Count];
-        Parallel.ForEach(Partitioner.Create(0, lines.Count, 1024), range =>
-        {
-            for (var i = range.Item1; i < range.Item2; i++)
-            {
-                var (start, length) = lines[i];
-                results[i] = Parse(chunk.Slice(start, length));
+                readers[r].Read(batch[i].Lines);
             }
         });
 
-        foreach (var result in results)
+        foreach (var reader in readers)
         {
-            outcome.RowsIn++;
-            if (result.Message is { } message)
-            {
-                pending.Add(message, result.ReceivedAt);
-            }
-            else if (result.Violations is null)
-            {
-                outcome.Count("unreadable_lines");
-            }
-            else
-            {
-                outcome.Count("rejected");
-                foreach (var reason in result.Violations.Select(v => $"rejected.{v.Rule}.{Indexes().Replace(v.Field, "[]")}").Distinct())
-                {
-                    outcome.Count(reason);
-                }
-            }
-        }
-    }
-
-    private static ParsedLine Parse(ReadOnlyMemory<byte> line)
-    {
-        if (!BronzeRecord.TryParse(line.Span, out var record))
-        {
-            return default;
+            pending.MoveFrom(reader.Pending);
         }
 
-        var result = ClinicalMessageParser.Parse(record.Raw, record.ReceivedAt);
-        return new ParsedLine(result.Message, record.ReceivedAt, result.Violations);
+        foreach (var chunk in batch)
+        {
+            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+        }
+
+        batch.Clear();
     }
 
     private async Task FlushAsync(PendingSilver pending, Dictionary<string, long> consumed, JobOutcome outcome, CancellationToken cancellationToken)
@@ -247,8 +226,4 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
     [GeneratedRegex(@"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")]
     private static partial Regex HourPartition();
 
-    [GeneratedRegex(@"\[\d+\]")]
-    private static partial Regex Indexes();
-
-    private readonly record struct ParsedLine(ClinicalMessage? Message, DateTimeOffset ReceivedAt, IReadOnlyList<Violation>? Violations);
 }

@@ -55,6 +55,25 @@ internal sealed class PendingSilver
             .Concat(_adverseEvents.Select(p => new SilverPartition<AdverseEventRow>(PayloadType.AdverseEvent, p.Key, AdverseEventTable.Instance, p.Value)))
             .OrderByDescending(p => p.Count); // biggest first keeps both cores busy to the end
 
+    /// <summary>Takes every row of <paramref name="other"/>, which is left empty.</summary>
+    public void MoveFrom(PendingSilver other)
+    {
+        MoveFrom(_vitals, other._vitals);
+        MoveFrom(_labs, other._labs);
+        MoveFrom(_demographics, other._demographics);
+        MoveFrom(_adverseEvents, other._adverseEvents);
+        Rows += other.Rows;
+        other.Clear();
+    }
+
+    private static void MoveFrom<T>(Dictionary<DateOnly, List<T>> into, Dictionary<DateOnly, List<T>> from)
+    {
+        foreach (var (date, rows) in from)
+        {
+            For(into, date).AddRange(rows);
+        }
+    }
+
     public void Clear()
     {
         _vitals.Clear();
@@ -128,7 +147,7 @@ internal sealed class SilverPartition<TRow>(PayloadType type, DateOnly date, Par
             File.Delete(scratch);
         }
 
-        return new SilverWrite(rows.Count - existing.Count, duplicateIds, duplicateKeys);
+        return new SilverWrite(rows.Length - existing.Count, duplicateIds, duplicateKeys);
     }
 }
 
@@ -138,9 +157,14 @@ internal sealed class SilverPartition<TRow>(PayloadType type, DateOnly date, Par
 /// (message_id, detail) or its natural key (patient_id, timestamp, site_id, detail) was already taken. The survivors are
 /// sorted by (patient_id, timestamp, message_id, detail), the order the feature job reads.
 /// </summary>
+/// <remarks>
+/// Usually nothing is a duplicate, and then the order rows are taken in does not matter: the rows are sorted for output
+/// first, and the arrival-order pass runs only when that finds a repeated (message_id, detail) or natural key. Keys
+/// are copied into structs before sorting, so comparisons neither call through the row interface nor allocate.
+/// </remarks>
 internal static class SilverMerge
 {
-    public static (List<TRow> Rows, long DuplicateIds, long DuplicateKeys) Merge<TRow>(IReadOnlyList<TRow> existing, IReadOnlyList<TRow> added)
+    public static (TRow[] Rows, long DuplicateIds, long DuplicateKeys) Merge<TRow>(IReadOnlyList<TRow> existing, IReadOnlyList<TRow> added)
         where TRow : ISilverRow
     {
         var all = new TRow[existing.Count + added.Count];
@@ -154,13 +178,19 @@ internal static class SilverMerge
             all[existing.Count + i] = added[i];
         }
 
-        Array.Sort(all, static (a, b) =>
+        SortForOutput(all);
+        if (!HasDuplicates(all))
         {
-            var c = a.ReceivedAt.CompareTo(b.ReceivedAt);
-            c = c != 0 ? c : a.MessageId.CompareTo(b.MessageId);
-            return c != 0 ? c : string.CompareOrdinal(a.Detail, b.Detail);
-        });
+            return (all, 0, 0);
+        }
 
+        var arrival = new ArrivalKey[all.Length];
+        for (var i = 0; i < all.Length; i++)
+        {
+            arrival[i] = new ArrivalKey(all[i].ReceivedAt.Ticks, all[i].MessageId, all[i].Detail);
+        }
+
+        Array.Sort(arrival, all);
         var ids = new HashSet<(Guid, string)>(all.Length);
         var keys = new HashSet<(string, long, string, string)>(all.Length);
         var kept = new List<TRow>(all.Length);
@@ -181,13 +211,81 @@ internal static class SilverMerge
             }
         }
 
-        kept.Sort(static (a, b) =>
+        var survivors = kept.ToArray();
+        SortForOutput(survivors);
+        return (survivors, duplicateIds, duplicateKeys);
+    }
+
+    private static void SortForOutput<TRow>(TRow[] rows)
+        where TRow : ISilverRow
+    {
+        var keys = new OutputKey[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
         {
-            var c = string.CompareOrdinal(a.PatientId, b.PatientId);
-            c = c != 0 ? c : a.Timestamp.CompareTo(b.Timestamp);
-            c = c != 0 ? c : a.MessageId.CompareTo(b.MessageId);
-            return c != 0 ? c : string.CompareOrdinal(a.Detail, b.Detail);
-        });
-        return (kept, duplicateIds, duplicateKeys);
+            keys[i] = new OutputKey(rows[i].PatientId, rows[i].Timestamp.Ticks, rows[i].MessageId, rows[i].Detail);
+        }
+
+        Array.Sort(keys, rows);
+    }
+
+    /// <summary>
+    /// Whether rows sorted for output repeat a (message_id, detail) or a natural key. Rows with the same natural key
+    /// share patient and timestamp, so they sit in one run of the sorted rows; a repeated message id may sit anywhere.
+    /// </summary>
+    private static bool HasDuplicates<TRow>(TRow[] sorted)
+        where TRow : ISilverRow
+    {
+        var ids = new HashSet<(Guid, string)>(sorted.Length);
+        for (var start = 0; start < sorted.Length;)
+        {
+            var end = start + 1;
+            while (end < sorted.Length && sorted[end].Timestamp == sorted[start].Timestamp
+                   && string.Equals(sorted[end].PatientId, sorted[start].PatientId, StringComparison.Ordinal))
+            {
+                end++;
+            }
+
+            for (var i = start; i < end; i++)
+            {
+                if (!ids.Add((sorted[i].MessageId, sorted[i].Detail)))
+                {
+                    return true;
+                }
+
+                for (var j = start; j < i; j++)
+                {
+                    if (string.Equals(sorted[i].SiteId, sorted[j].SiteId, StringComparison.Ordinal)
+                        && string.Equals(sorted[i].Detail, sorted[j].Detail, StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            start = end;
+        }
+
+        return false;
+    }
+
+    private readonly record struct ArrivalKey(long ReceivedAt, Guid MessageId, string Detail) : IComparable<ArrivalKey>
+    {
+        public int CompareTo(ArrivalKey other)
+        {
+            var c = ReceivedAt.CompareTo(other.ReceivedAt);
+            c = c != 0 ? c : MessageId.CompareTo(other.MessageId);
+            return c != 0 ? c : string.CompareOrdinal(Detail, other.Detail);
+        }
+    }
+
+    private readonly record struct OutputKey(string PatientId, long Timestamp, Guid MessageId, string Detail) : IComparable<OutputKey>
+    {
+        public int CompareTo(OutputKey other)
+        {
+            var c = string.CompareOrdinal(PatientId, other.PatientId);
+            c = c != 0 ? c : Timestamp.CompareTo(other.Timestamp);
+            c = c != 0 ? c : MessageId.CompareTo(other.MessageId);
+            return c != 0 ? c : string.CompareOrdinal(Detail, other.Detail);
+        }
     }
 }

@@ -71,6 +71,6 @@ var peak = Process.GetCurrentProcess().PeakWorkingSet64;
 Console.WriteLine($"{phase}: {record.Status} {record.Error}");
 Console.WriteLine($"  rows in {record.RowsIn:N0}, rows out {record.RowsOut:N0}, {watch.Elapsed.TotalSeconds:N2} s");
 Console.WriteLine($"  {record.RowsIn / watch.Elapsed.TotalSeconds:N0} rows in/s, {record.RowsOut / watch.Elapsed.TotalSeconds:N0} rows out/s");
-Console.WriteLine($"  peak working set {peak / (1024.0 * 1024):N0} MiB; GC collections gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}");
+Console.WriteLine($"  peak working set {peak / (1024.0 * 1024):N0} MiB; GC collections gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, paused {GC.GetTotalPauseDuration().TotalSeconds:N2} s");
 Console.WriteLine($"  details: {string.Join(", ", record.Details.Select(d => $"{d.Key}={d.Value}"))}");
 return record.Status == "succeeded" ? 0 : 1;
