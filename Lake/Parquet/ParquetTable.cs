@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using ParquetSharp;
 
 namespace ClinicalTrials.Lake.Parquet;
@@ -12,7 +14,7 @@ internal abstract class ParquetTable<TRow>
 
     public abstract Column[] Columns { get; }
 
-    protected abstract void WriteColumns(RowGroupWriter group, TRow[] rows);
+    protected abstract void WriteColumns(RowGroupWriter group, ReadOnlySpan<TRow> rows);
 
     protected abstract TRow[] ReadColumns(RowGroupReader group, int rows);
 
@@ -21,20 +23,28 @@ internal abstract class ParquetTable<TRow>
     {
         using var properties = WriterProperties();
         using var writer = new ParquetFileWriter(path, Columns, properties, metadata);
-        for (var offset = 0; offset < rows.Count || (offset == 0 && rows.Count == 0); offset += RowGroupSize)
+        var slice = ArrayPool<TRow>.Shared.Rent(Math.Min(RowGroupSize, rows.Count));
+        try
         {
-            var slice = new TRow[Math.Min(RowGroupSize, rows.Count - offset)];
-            for (var i = 0; i < slice.Length; i++)
+            for (var offset = 0; offset < rows.Count || (offset == 0 && rows.Count == 0); offset += RowGroupSize)
             {
-                slice[i] = rows[offset + i];
-            }
+                var length = Math.Min(RowGroupSize, rows.Count - offset);
+                for (var i = 0; i < length; i++)
+                {
+                    slice[i] = rows[offset + i];
+                }
 
-            using var group = writer.AppendRowGroup();
-            WriteColumns(group, slice);
-            if (rows.Count == 0)
-            {
-                break;
+                using var group = writer.AppendRowGroup();
+                WriteColumns(group, slice.AsSpan(0, length));
+                if (rows.Count == 0)
+                {
+                    break;
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<TRow>.Shared.Return(slice, clearArray: true);
         }
 
         writer.Close();
@@ -59,16 +69,25 @@ internal abstract class ParquetTable<TRow>
         .MaxRowGroupLength(RowGroupSize)
         .Build();
 
-    protected static void Put<T>(RowGroupWriter group, TRow[] rows, Func<TRow, T> value)
+    /// <summary>Writes the next column. Its values go through a pooled array: a new one per column and row group would
+    /// be a large-object allocation each time, and those bring full collections.</summary>
+    protected static void Put<T>(RowGroupWriter group, ReadOnlySpan<TRow> rows, Func<TRow, T> value)
     {
-        var values = new T[rows.Length];
-        for (var i = 0; i < rows.Length; i++)
+        var values = ArrayPool<T>.Shared.Rent(rows.Length);
+        try
         {
-            values[i] = value(rows[i]);
-        }
+            for (var i = 0; i < rows.Length; i++)
+            {
+                values[i] = value(rows[i]);
+            }
 
-        using var writer = group.NextColumn().LogicalWriter<T>();
-        writer.WriteBatch(values);
+            using var writer = group.NextColumn().LogicalWriter<T>();
+            writer.WriteBatch(values.AsSpan(0, rows.Length));
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(values, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+        }
     }
 
     protected static T[] Get<T>(RowGroupReader group, int column, int rows)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Lake.Parquet;
 using ClinicalTrials.Lake.Storage;
@@ -184,13 +185,7 @@ internal static class SilverMerge
             return (all, 0, 0);
         }
 
-        var arrival = new ArrivalKey[all.Length];
-        for (var i = 0; i < all.Length; i++)
-        {
-            arrival[i] = new ArrivalKey(all[i].ReceivedAt.Ticks, all[i].MessageId, all[i].Detail);
-        }
-
-        Array.Sort(arrival, all);
+        SortByKey(all, static row => new ArrivalKey(row.ReceivedAt.Ticks, row.MessageId, row.Detail));
         var ids = new HashSet<(Guid, string)>(all.Length);
         var keys = new HashSet<(string, long, string, string)>(all.Length);
         var kept = new List<TRow>(all.Length);
@@ -217,15 +212,27 @@ internal static class SilverMerge
     }
 
     private static void SortForOutput<TRow>(TRow[] rows)
-        where TRow : ISilverRow
-    {
-        var keys = new OutputKey[rows.Length];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            keys[i] = new OutputKey(rows[i].PatientId, rows[i].Timestamp.Ticks, rows[i].MessageId, rows[i].Detail);
-        }
+        where TRow : ISilverRow =>
+        SortByKey(rows, static row => new OutputKey(row.PatientId, row.Timestamp.Ticks, row.MessageId, row.Detail));
 
-        Array.Sort(keys, rows);
+    /// <summary>Sorts rows by a key copied out of each once, in a pooled array (a new one would be a large object).</summary>
+    private static void SortByKey<TRow, TKey>(TRow[] rows, Func<TRow, TKey> key)
+        where TKey : IComparable<TKey>
+    {
+        var keys = ArrayPool<TKey>.Shared.Rent(rows.Length);
+        try
+        {
+            for (var i = 0; i < rows.Length; i++)
+            {
+                keys[i] = key(rows[i]);
+            }
+
+            Array.Sort(keys, rows, 0, rows.Length);
+        }
+        finally
+        {
+            ArrayPool<TKey>.Shared.Return(keys, clearArray: true);
+        }
     }
 
     /// <summary>

@@ -23,12 +23,12 @@ internal abstract class SilverTable<TRow> : ParquetTable<TRow>
     public sealed override Column[] Columns { get; }
 
     /// <summary>Writes the payload columns, in the order the constructor named them.</summary>
-    protected abstract void WritePayload(RowGroupWriter group, TRow[] rows);
+    protected abstract void WritePayload(RowGroupWriter group, ReadOnlySpan<TRow> rows);
 
     /// <summary>Builds the rows from their envelopes and the payload columns (numbered from 0 after the envelope).</summary>
     protected abstract TRow[] ReadPayload(RowGroupReader group, SilverEnvelope[] envelopes);
 
-    protected sealed override void WriteColumns(RowGroupWriter group, TRow[] rows)
+    protected sealed override void WriteColumns(RowGroupWriter group, ReadOnlySpan<TRow> rows)
     {
         Put(group, rows, r => r.MessageId.ToString());
         Put(group, rows, r => r.PatientId);

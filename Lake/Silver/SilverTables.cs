@@ -12,7 +12,7 @@ internal sealed class VitalTable() : SilverTable<VitalRow>(
 {
     public static readonly VitalTable Instance = new();
 
-    protected override void WritePayload(RowGroupWriter g, VitalRow[] rows)
+    protected override void WritePayload(RowGroupWriter g, ReadOnlySpan<VitalRow> rows)
     {
         Put(g, rows, r => r.SystolicBp);
         Put(g, rows, r => r.DiastolicBp);
@@ -50,7 +50,7 @@ internal sealed class LabTable() : SilverTable<LabRow>(
 {
     public static readonly LabTable Instance = new();
 
-    protected override void WritePayload(RowGroupWriter g, LabRow[] rows)
+    protected override void WritePayload(RowGroupWriter g, ReadOnlySpan<LabRow> rows)
     {
         Put(g, rows, r => r.TestCode);
         Put(g, rows, r => r.Value);
@@ -84,7 +84,7 @@ internal sealed class DemographicsTable() : SilverTable<DemographicsRow>(
 {
     public static readonly DemographicsTable Instance = new();
 
-    protected override void WritePayload(RowGroupWriter g, DemographicsRow[] rows)
+    protected override void WritePayload(RowGroupWriter g, ReadOnlySpan<DemographicsRow> rows)
     {
         Put(g, rows, r => r.Age);
         Put(g, rows, r => r.Gender);
@@ -121,7 +121,7 @@ internal sealed class AdverseEventTable() : SilverTable<AdverseEventRow>(
 {
     public static readonly AdverseEventTable Instance = new();
 
-    protected override void WritePayload(RowGroupWriter g, AdverseEventRow[] rows)
+    protected override void WritePayload(RowGroupWriter g, ReadOnlySpan<AdverseEventRow> rows)
     {
         Put(g, rows, r => r.EventTerm);
         Put(g, rows, r => r.Severity);
