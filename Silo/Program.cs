@@ -6,7 +6,9 @@ if (PipelineCommand.Handles(args))
     return await PipelineCommand.RunAsync(args);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the silo's own directory, so its appsettings.json applies whatever directory it is started from
+// (a service manager, a script); relative data paths such as the default ./data still follow the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddClinicalPlatform(args);
 
 var app = builder.Build();

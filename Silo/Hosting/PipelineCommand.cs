@@ -27,7 +27,8 @@ public static class PipelineCommand
             return 2;
         }
 
-        var builder = Host.CreateApplicationBuilder(args[2..]);
+        // As the silo: the settings beside the assembly apply whatever the working directory.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args[2..], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddCommandLine(args[2..], new Dictionary<string, string>
         {
             ["--data-dir"] = $"{JournalOptions.Section}:{nameof(JournalOptions.DataDirectory)}",

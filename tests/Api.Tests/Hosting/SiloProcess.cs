@@ -5,7 +5,8 @@ namespace ClinicalTrials.Api.Tests.Hosting;
 
 /// <summary>
 /// The silo as operators run it: <c>dotnet ClinicalTrials.Silo.dll</c> in a child process (the build output copied
-/// beside this test assembly by the project reference), on its own data directory and free ports.
+/// beside this test assembly by the project reference), started from another directory, on its own data directory and
+/// free ports.
 /// </summary>
 internal sealed class SiloProcess : IAsyncDisposable
 {
@@ -58,7 +59,7 @@ internal sealed class SiloProcess : IAsyncDisposable
                 $"--Orleans:SiloPort={FreePorts.Next()}",
                 $"--Orleans:GatewayPort={FreePorts.Next()}",
             },
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = Path.GetTempPath(),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
