@@ -9,6 +9,10 @@ namespace ClinicalTrials.Grains.Storage;
 /// grain cannot silently overwrite each other. Durability of clinical data does not rest on this store: it holds
 /// snapshots that the journal can rebuild.
 /// </summary>
+/// <remarks>
+/// Microsoft.Data.Sqlite's async methods complete synchronously, so the statements run on the thread pool: on a grain's
+/// thread a write (and now and then a WAL checkpoint with its fsync) would hold up every grain scheduled behind it.
+/// </remarks>
 public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
 {
     private readonly string _connectionString;
@@ -33,16 +37,21 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        await using var connection = Open();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT etag, data FROM grain_state WHERE grain_id = $grain AND state_name = $state";
-        command.Parameters.AddWithValue("$grain", grainId.ToString());
-        command.Parameters.AddWithValue("$state", stateName);
-        await using var row = await command.ExecuteReaderAsync();
-        if (await row.ReadAsync())
+        var stored = await Task.Run(() =>
         {
-            grainState.ETag = row.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            grainState.State = _serializer.Deserialize<T>((byte[])row.GetValue(1));
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT etag, data FROM grain_state WHERE grain_id = $grain AND state_name = $state";
+            command.Parameters.AddWithValue("$grain", grainId.ToString());
+            command.Parameters.AddWithValue("$state", stateName);
+            using var row = command.ExecuteReader();
+            return row.Read() ? (ETag: row.GetInt64(0), Data: (byte[])row.GetValue(1)) : default;
+        });
+
+        if (stored.Data is not null)
+        {
+            grainState.ETag = stored.ETag.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            grainState.State = _serializer.Deserialize<T>(stored.Data);
             grainState.RecordExists = true;
         }
         else
@@ -60,18 +69,22 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         await _writeLock.WaitAsync();
         try
         {
-            await using var connection = Open();
-            await using var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO grain_state VALUES ($grain, $state, 1, $data)
-                ON CONFLICT DO UPDATE SET etag = etag + 1, data = excluded.data WHERE etag = $expected
-                RETURNING etag
-                """;
-            command.Parameters.AddWithValue("$grain", grainId.ToString());
-            command.Parameters.AddWithValue("$state", stateName);
-            command.Parameters.AddWithValue("$data", data);
-            command.Parameters.AddWithValue("$expected", expected);
-            if (await command.ExecuteScalarAsync() is not long etag)
+            var stored = await Task.Run(() =>
+            {
+                using var connection = Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO grain_state VALUES ($grain, $state, 1, $data)
+                    ON CONFLICT DO UPDATE SET etag = etag + 1, data = excluded.data WHERE etag = $expected
+                    RETURNING etag
+                    """;
+                command.Parameters.AddWithValue("$grain", grainId.ToString());
+                command.Parameters.AddWithValue("$state", stateName);
+                command.Parameters.AddWithValue("$data", data);
+                command.Parameters.AddWithValue("$expected", expected);
+                return command.ExecuteScalar();
+            });
+            if (stored is not long etag)
             {
                 throw new InconsistentStateException($"State '{stateName}' of {grainId} was changed by another activation.", "unknown", grainState.ETag ?? "none");
             }
@@ -87,12 +100,15 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
 
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        await using var connection = Open();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM grain_state WHERE grain_id = $grain AND state_name = $state";
-        command.Parameters.AddWithValue("$grain", grainId.ToString());
-        command.Parameters.AddWithValue("$state", stateName);
-        await command.ExecuteNonQueryAsync();
+        await Task.Run(() =>
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM grain_state WHERE grain_id = $grain AND state_name = $state";
+            command.Parameters.AddWithValue("$grain", grainId.ToString());
+            command.Parameters.AddWithValue("$state", stateName);
+            command.ExecuteNonQuery();
+        });
         grainState.ETag = null;
         grainState.State = Activator.CreateInstance<T>();
         grainState.RecordExists = false;
