@@ -57,7 +57,7 @@ public static class HealthApi
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await grains.GetGrain<ISiteGrain>("HEALTHCHECK").GetSummaryAsync().WaitAsync(timeout.Token);
+            await grains.Site("HEALTHCHECK").GetSummaryAsync().WaitAsync(timeout.Token);
             return new ComponentHealth(HealthStatus.Healthy, "A grain answered.");
         }
         catch (Exception e)

@@ -28,7 +28,7 @@ public static class RegistryApi
             return InvalidPatientId();
         }
 
-        return await grains.GetGrain<IPatientGrain>(patientId).GetSummaryAsync() is { } summary
+        return await grains.Patient(patientId).GetSummaryAsync() is { } summary
             ? TypedResults.Ok(summary)
             : PatientNotFound(patientId);
     }
@@ -40,7 +40,7 @@ public static class RegistryApi
             return InvalidPatientId();
         }
 
-        if (await grains.GetGrain<IPatientGrain>(patientId).GetFeaturesAsync() is not { } features)
+        if (await grains.Patient(patientId).GetFeaturesAsync() is not { } features)
         {
             return PatientNotFound(patientId);
         }
@@ -64,7 +64,7 @@ public static class RegistryApi
         TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
 
     private static async Task<Ok<SiteSummary>> GetSiteAsync(string siteId, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<ISiteGrain>(siteId).GetSummaryAsync());
+        TypedResults.Ok(await grains.Site(siteId).GetSummaryAsync());
 }
 
 /// <summary>A patient's current features: every feature of the catalogue version by name, null where the value is missing (NaN).</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 
@@ -53,7 +54,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
         async Task IngestForPatientAsync(string patientId, List<int> indexes)
         {
             var batch = indexes.Select(i => new IngestMessage(messages[i].Parsed.Message!, messages[i].Raw.ToArray(), receivedAt)).ToImmutableArray();
-            var patientOutcomes = await grains.GetGrain<IPatientGrain>(patientId).IngestAsync(batch);
+            var patientOutcomes = await grains.Patient(patientId).IngestAsync(batch);
             for (var k = 0; k < indexes.Count; k++)
             {
                 var i = indexes[k];
@@ -79,24 +80,60 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
 
     private Task TallySitesAsync((IngestOutcome Outcome, ReceivedMessage Message)[] outcomes, DateTimeOffset receivedAt)
     {
-        var tallies = outcomes
-            .Where(o => o.Message.Parsed.SiteId is not null)
-            .GroupBy(o => (Site: o.Message.Parsed.SiteId!, o.Outcome.Generation))
-            .Select(group => grains.GetGrain<ISiteGrain>(group.Key.Site).RecordAsync(new SiteTally(
-                group.Key.Generation,
-                CountByType(group, IngestStatus.Accepted),
-                CountByType(group, IngestStatus.Duplicate),
-                CountByType(group, IngestStatus.Rejected),
-                group.SelectMany(o => o.Message.Parsed.Violations)
-                    .GroupBy(v => $"{JournalFields.WithoutListIndex(v.Field)}:{v.Rule}")
-                    .ToImmutableDictionary(g => g.Key, g => g.Count()),
-                group.Where(o => o.Outcome.Status == IngestStatus.Accepted).Sum(o => o.Message.Parsed.Message!.Flags.Count),
-                receivedAt)));
-        return Task.WhenAll(tallies);
+        var tallies = new Dictionary<(string Site, long Generation), SiteTallyBuilder>();
+        foreach (var (outcome, message) in outcomes)
+        {
+            if (message.Parsed.SiteId is not { } site)
+            {
+                continue;
+            }
+
+            if (!tallies.TryGetValue((site, outcome.Generation), out var tally))
+            {
+                tallies[(site, outcome.Generation)] = tally = new SiteTallyBuilder();
+            }
+
+            tally.Add(outcome.Status, message.Parsed);
+        }
+
+        var recorded = new List<Task>(tallies.Count);
+        foreach (var ((site, generation), tally) in tallies)
+        {
+            recorded.Add(grains.Site(site).RecordAsync(tally.Build(generation, receivedAt)));
+        }
+
+        return Task.WhenAll(recorded);
     }
 
-    private static ImmutableDictionary<string, int> CountByType(IEnumerable<(IngestOutcome Outcome, ReceivedMessage Message)> group, IngestStatus status) =>
-        group.Where(o => o.Outcome.Status == status)
-            .GroupBy(o => o.Message.Parsed.PayloadType?.WireName() ?? "unknown")
-            .ToImmutableDictionary(g => g.Key, g => g.Count());
+    /// <summary>One site's outcomes within one journal commit (generation), counted as they come.</summary>
+    private sealed class SiteTallyBuilder
+    {
+        private readonly Dictionary<string, int> _accepted = [];
+        private readonly Dictionary<string, int> _duplicates = [];
+        private readonly Dictionary<string, int> _rejected = [];
+        private readonly Dictionary<string, int> _reasons = [];
+        private int _abnormalFlags;
+
+        public void Add(IngestStatus status, ParseResult parsed)
+        {
+            var type = parsed.PayloadType?.WireName() ?? "unknown";
+            Increment(status switch { IngestStatus.Accepted => _accepted, IngestStatus.Duplicate => _duplicates, _ => _rejected }, type);
+            foreach (var violation in parsed.Violations)
+            {
+                Increment(_reasons, $"{JournalFields.WithoutListIndex(violation.Field)}:{violation.Rule}");
+            }
+
+            if (status == IngestStatus.Accepted)
+            {
+                _abnormalFlags += parsed.Message!.Flags.Count;
+            }
+        }
+
+        public SiteTally Build(long generation, DateTimeOffset receivedAt) => new(generation,
+            _accepted.ToImmutableDictionary(), _duplicates.ToImmutableDictionary(), _rejected.ToImmutableDictionary(),
+            _reasons.ToImmutableDictionary(), _abnormalFlags, receivedAt);
+
+        private static void Increment(Dictionary<string, int> counts, string key) =>
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+    }
 }

@@ -12,8 +12,8 @@ public sealed class ScoringGrain(ModelHost host, IGrainFactory grains) : Grain, 
     public async Task<ScoringOutcome> ScoreAsync(ImmutableArray<string> patientIds)
     {
         var features = patientIds.Length == 1
-            ? [await grains.GetGrain<IPatientGrain>(patientIds[0]).GetFeaturesAsync()]
-            : await Task.WhenAll(patientIds.Select(id => grains.GetGrain<IPatientGrain>(id).GetFeaturesAsync()));
+            ? [await grains.Patient(patientIds[0]).GetFeaturesAsync()]
+            : await Task.WhenAll(patientIds.Select(id => grains.Patient(id).GetFeaturesAsync()));
 
         if (await host.AcquireAsync() is not { } loaded)
         {
