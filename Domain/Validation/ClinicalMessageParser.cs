@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -71,7 +72,7 @@ public static partial class ClinicalMessageParser
             payloadType = null;
             reader.Fail("$", Rules.OnePayload, payloadCount == 0
                 ? $"Exactly one payload is required: one of {string.Join(", ", PayloadTypes.All.Select(t => t.WireName()))}."
-                : $"Exactly one payload is allowed, found {string.Join(" and ", PayloadTypes.All.Where(t => root.TryGetProperty(t.WireName(), out _)).Select(t => t.WireName()))}.");
+                : $"Exactly one payload is allowed, found {string.Join(" and ", PayloadNames(root))}.");
         }
         else
         {
@@ -102,6 +103,10 @@ public static partial class ClinicalMessageParser
         var message = new ClinicalMessage(messageId.Value, timestamp.Value, phase.Value, siteId, payload) { Flags = reader.Flags ?? [] };
         return ParseResult.Valid(message);
     }
+
+    // Apart from Parse: a lambda capturing root there would allocate its closure on every call, not only on failure.
+    private static IEnumerable<string> PayloadNames(JsonElement root) =>
+        PayloadTypes.All.Select(t => t.WireName()).Where(name => root.TryGetProperty(name, out _));
 
     private static ParseResult Rejected(Violation violation) => new(null, [violation], null, null, null, null);
 
@@ -134,7 +139,7 @@ public static partial class ClinicalMessageParser
         var respiratory = reader.Number(body, "respiratory_rate", path, VitalSignRanges.RespiratoryRate);
 
         if (systolic is null && diastolic is null && heartRate is null && temperature is null && saturation is null && respiratory is null
-            && !VitalSignFields.Any(f => body.TryGetProperty(f, out var value) && value.ValueKind != JsonValueKind.Null))
+            && !HasAnyValue(body, VitalSignFields))
         {
             reader.Fail(path, Rules.Required, $"At least one vital sign is required: {string.Join(", ", VitalSignFields)}.");
         }
@@ -145,6 +150,19 @@ public static partial class ClinicalMessageParser
         }
 
         return patientId is null ? null : new VitalSigns(patientId, systolic, diastolic, heartRate, temperature, saturation, respiratory);
+    }
+
+    private static bool HasAnyValue(JsonElement body, string[] fields)
+    {
+        foreach (var field in fields)
+        {
+            if (body.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static LabResults? ReadLabResults(FieldReader reader, JsonElement body, string? patientId)
@@ -220,6 +238,9 @@ public static partial class ClinicalMessageParser
         public List<AbnormalFlag>? Flags { get; private set; }
 
         public void Fail(string field, string rule, string message) => (Violations ??= []).Add(new Violation(field, rule, message));
+
+        // The few field paths abnormal values are flagged under, made once each rather than once per flag.
+        private static readonly ConcurrentDictionary<(string Parent, string Name), string> FlagNames = new();
 
         private static string Path(string? parent, string name) => parent is null ? name : $"{parent}.{name}";
 
@@ -576,7 +597,8 @@ public static partial class ClinicalMessageParser
 
             if (!range.IsNormal(value))
             {
-                (Flags ??= []).Add(new AbnormalFlag(flagName ?? Path(parent, name), value, value < range.NormalMin ? AbnormalDirection.Low : AbnormalDirection.High));
+                flagName ??= FlagNames.GetOrAdd((parent, name), static key => Path(key.Parent, key.Name));
+                (Flags ??= []).Add(new AbnormalFlag(flagName, value, value < range.NormalMin ? AbnormalDirection.Low : AbnormalDirection.High));
             }
 
             return true;
