@@ -30,7 +30,9 @@ internal abstract class SilverTable<TRow> : ParquetTable<TRow>
 
     protected sealed override void WriteColumns(RowGroupWriter group, ReadOnlySpan<TRow> rows)
     {
-        Put(group, rows, r => r.MessageId.ToString());
+        // Rows are written sorted by (patient, time, message): a message's rows are adjacent, so its id is formatted once.
+        (Guid Id, string? Text) last = default;
+        Put(group, rows, r => last.Text is not null && last.Id == r.MessageId ? last.Text : (last = (r.MessageId, r.MessageId.ToString())).Text!);
         Put(group, rows, r => r.PatientId);
         Put(group, rows, r => r.Timestamp);
         Put(group, rows, r => r.SiteId);
