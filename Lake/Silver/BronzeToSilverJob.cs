@@ -134,6 +134,11 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
             }
 
             ArrayPool<byte>.Shared.Return(buffer);
+            if (read == 0)
+            {
+                break; // shorter than it was a moment ago: nothing more to take from it in this run
+            }
+
             if (position + read < length)
             {
                 size *= 2; // one line longer than a chunk
@@ -225,5 +230,4 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
 
     [GeneratedRegex(@"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")]
     private static partial Regex HourPartition();
-
 }
