@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using ClinicalTrials.Domain.Messages;
 
@@ -222,13 +222,14 @@ public static partial class ClinicalMessageParser
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}$")]
     private static partial Regex IsoDatePattern();
 
+    /// <summary>Whether an identifier has its required shape (<see cref="ClinicalIds"/>).</summary>
+    private delegate bool IdentifierShape(ReadOnlySpan<char> id);
+
     /// <summary>
     /// Reads typed fields and collects every violation and abnormal flag on the way. A valid message costs no garbage
     /// beyond what it keeps: field paths are built only for a violation, and short strings that are only compared or
     /// parsed (timestamps, codes) are read into a stack buffer instead of a new string.
     /// </summary>
-    private delegate bool IdentifierShape(ReadOnlySpan<char> id);
-
     private sealed class FieldReader(DateTimeOffset receivedAt)
     {
         private const int ScratchChars = 64;
