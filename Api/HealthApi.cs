@@ -1,6 +1,8 @@
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Online;
+using ClinicalTrials.Models.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -16,10 +18,10 @@ public static class HealthApi
 
     public static void MapHealthApi(this IEndpointRouteBuilder app) =>
         app.MapGet("/api/clinical/health", GetHealthAsync).WithTags("Operations").WithName("GetHealth")
-            .WithSummary("Per-component health: journal, grains, disk, online_store.");
+            .WithSummary("Per-component health: journal, grains, disk, online_store, model.");
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
-        IngestJournal journal, IGrainFactory grains, OnlineFeatureStore onlineStore)
+        IngestJournal journal, IGrainFactory grains, OnlineFeatureStore onlineStore, ModelHost models)
     {
         var components = new Dictionary<string, ComponentHealth>
         {
@@ -27,6 +29,7 @@ public static class HealthApi
             ["grains"] = await GrainHealthAsync(grains),
             ["disk"] = DiskHealth(journal.DataDirectory),
             ["online_store"] = OnlineStoreHealth(onlineStore),
+            ["model"] = await ModelHealthAsync(grains, models),
         };
         var status = components.Values.Any(c => c.Status == HealthStatus.Unhealthy) ? HealthStatus.Unhealthy
             : components.Values.Any(c => c.Status == HealthStatus.Degraded) ? HealthStatus.Degraded
@@ -80,6 +83,31 @@ public static class HealthApi
                 $"Redis is connected; {store.PendingPatients} patients waiting. Last write at {store.LastWriteAt?.ToString("O") ?? "(none yet)"}.{dropped}")
             : new ComponentHealth(HealthStatus.Degraded,
                 $"Redis is unavailable ({store.LastError ?? "not connected"}); {store.PendingPatients} patients' latest vectors wait for it.{dropped}");
+    }
+
+    /// <summary>
+    /// Never unhealthy: without a model ingestion and features go on, only <c>/predict</c> answers 503. Degraded while
+    /// no model is in production, or while this silo does not yet serve the one that is (it polls the registry).
+    /// </summary>
+    private static async Task<ComponentHealth> ModelHealthAsync(IGrainFactory grains, ModelHost models)
+    {
+        ModelVersionInfo? production;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            production = await grains.GetGrain<IModelRegistryGrain>(ModelArtifacts.ModelName).GetProductionAsync().WaitAsync(timeout.Token);
+        }
+        catch (Exception e)
+        {
+            return new ComponentHealth(HealthStatus.Degraded, $"The model registry did not answer: {e.Message}");
+        }
+
+        var serving = models.CurrentVersion;
+        return production is null
+            ? new ComponentHealth(HealthStatus.Degraded, "No model is in production: /predict answers 503 until one is trained and promoted.")
+            : serving == production.Version
+                ? new ComponentHealth(HealthStatus.Healthy, $"Serving {serving} (feature version {production.FeatureVersion}), in production since {production.PromotedAt:O}.")
+                : new ComponentHealth(HealthStatus.Degraded, $"{production.Version} is in production; this silo serves {serving ?? "no model"} until it loads it.");
     }
 
     private static ComponentHealth DiskHealth(string dataDirectory)

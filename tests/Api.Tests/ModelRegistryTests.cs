@@ -66,6 +66,10 @@ public sealed class ModelRegistryTests
         Assert.Equal("staging", models[TestModels.ModelB]);
         var after = await (await app.Http.PredictAsync(trial.PatientIds[0])).ExpectAsync(200);
         Assert.Equal(TestModels.ModelA, after.GetProperty("model_version").GetString());
+        var model = (await (await app.Http.GetAsync("/api/clinical/health", TestContext.Current.CancellationToken)).ExpectAsync(200))
+            .GetProperty("components").GetProperty("model");
+        Assert.Equal("healthy", model.GetProperty("status").GetString());
+        Assert.StartsWith($"Serving {TestModels.ModelA} ", model.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
