@@ -64,6 +64,7 @@ internal abstract class ParquetTable<TRow>
     }
 
     public static WriterProperties WriterProperties() => new WriterPropertiesBuilder()
+        .DisableDictionary("message_id").DisableDictionary("timestamp").DisableDictionary("received_at")
         .Compression(Compression.Snappy)
         .CreatedBy("ClinicalTrials.Lake")
         .MaxRowGroupLength(RowGroupSize)
