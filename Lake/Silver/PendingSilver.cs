@@ -256,13 +256,15 @@ internal static class SilverMerge
     }
 
     /// <summary>
-    /// Whether rows sorted for output repeat a (message_id, detail) or a natural key. Rows with the same natural key
-    /// share patient and timestamp, so they sit in one run of the sorted rows; a repeated message id may sit anywhere.
+    /// Whether rows sorted for output repeat a (message_id, detail) or a natural key, or may: a message id found under two
+    /// (patient, timestamp) runs also answers true, and the arrival-order pass sorts it out. Rows with the same natural
+    /// key share patient and timestamp, and so do the rows of one message, so they sit in one run of the sorted rows and
+    /// are compared there; across runs only each message's id is looked up.
     /// </summary>
     private static bool HasDuplicates<TRow>(TRow[] sorted)
         where TRow : ISilverRow
     {
-        var ids = new HashSet<(Guid, string)>(sorted.Length);
+        var messages = new HashSet<Guid>(sorted.Length);
         for (var start = 0; start < sorted.Length;)
         {
             var end = start + 1;
@@ -274,18 +276,22 @@ internal static class SilverMerge
 
             for (var i = start; i < end; i++)
             {
-                if (!ids.Add((sorted[i].MessageId, sorted[i].Detail)))
-                {
-                    return true;
-                }
-
+                var firstOfMessage = true;
                 for (var j = start; j < i; j++)
                 {
-                    if (string.Equals(sorted[i].SiteId, sorted[j].SiteId, StringComparison.Ordinal)
-                        && string.Equals(sorted[i].Detail, sorted[j].Detail, StringComparison.Ordinal))
+                    var sameDetail = string.Equals(sorted[i].Detail, sorted[j].Detail, StringComparison.Ordinal);
+                    if (sameDetail && (sorted[i].MessageId == sorted[j].MessageId
+                                       || string.Equals(sorted[i].SiteId, sorted[j].SiteId, StringComparison.Ordinal)))
                     {
                         return true;
                     }
+
+                    firstOfMessage &= sorted[i].MessageId != sorted[j].MessageId;
+                }
+
+                if (firstOfMessage && !messages.Add(sorted[i].MessageId))
+                {
+                    return true;
                 }
             }
 

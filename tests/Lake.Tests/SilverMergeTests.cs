@@ -38,14 +38,27 @@ public sealed class SilverMergeTests
         }
     }
 
+    [Fact]
+    public void A_message_id_resent_about_another_time_is_kept_once_as_first_received()
+    {
+        var first = NewRow(new Random(5));
+        var resent = first with { Timestamp = first.Timestamp.AddHours(1), ReceivedAt = first.ReceivedAt.AddMinutes(1) };
+
+        var (merged, duplicateIds, duplicateKeys) = SilverMerge.Merge([resent], [first]);
+
+        Assert.Equal([first], merged);
+        Assert.Equal((1, 0), (duplicateIds, duplicateKeys));
+    }
+
     private static LabRow NewRow(Random random) => new(
         Guid.NewGuid(), $"PT0000{random.Next(20):D4}", Day.AddMinutes(random.Next(30)), $"SITE00{random.Next(3)}", 2,
         Day.AddHours(1).AddSeconds(random.Next(600)), new[] { "GLUC", "HGB", "ALT" }[random.Next(3)], random.Next(50, 150), "mg/dL", 1, "mg/dL");
 
-    /// <summary>A retry (same id), another site's copy, or another result of the same message.</summary>
-    private static LabRow Variant(LabRow row, Random random) => random.Next(4) switch
+    /// <summary>A retry (same id), the same id resent about another time, another site's copy, or another result of the same message.</summary>
+    private static LabRow Variant(LabRow row, Random random) => random.Next(5) switch
     {
         0 => row with { ReceivedAt = row.ReceivedAt.AddSeconds(random.Next(-5, 5)) },
+        4 => row with { Timestamp = row.Timestamp.AddMinutes(random.Next(1, 5)), ReceivedAt = row.ReceivedAt.AddSeconds(random.Next(-5, 5)) },
         1 => row with { MessageId = Guid.NewGuid(), ReceivedAt = row.ReceivedAt.AddSeconds(random.Next(-5, 5)) },
         2 => row with { MessageId = Guid.NewGuid(), SiteId = "SITE009" },
         _ => row with { TestCode = "CREAT", Value = random.Next(1, 3) },
