@@ -169,14 +169,15 @@ internal static class SilverMerge
         where TRow : ISilverRow
     {
         var all = new TRow[existing.Count + added.Count];
+        var fill = all.AsSpan(); // span stores skip the per-element array type check
         for (var i = 0; i < existing.Count; i++)
         {
-            all[i] = existing[i];
+            fill[i] = existing[i];
         }
 
         for (var i = 0; i < added.Count; i++)
         {
-            all[existing.Count + i] = added[i];
+            fill[existing.Count + i] = added[i];
         }
 
         SortForOutput(all);
@@ -235,23 +236,38 @@ internal static class SilverMerge
         SortByKey(rows, row => new OutputKey(rank[row.PatientId], row.Timestamp.Ticks, row.MessageId, row.Detail));
     }
 
-    /// <summary>Sorts rows by a key copied out of each once, in a pooled array (a new one would be a large object).</summary>
+    /// <summary>
+    /// Sorts rows by a key copied out of each once. The sort moves keys and row numbers, and the rows are put in their
+    /// places once at the end: moving the rows themselves would check each array store of a generic reference. The
+    /// work arrays are pooled (new ones would be large objects).
+    /// </summary>
     private static void SortByKey<TRow, TKey>(TRow[] rows, Func<TRow, TKey> key)
         where TKey : IComparable<TKey>
     {
         var keys = ArrayPool<TKey>.Shared.Rent(rows.Length);
+        var order = ArrayPool<int>.Shared.Rent(rows.Length);
+        var unsorted = ArrayPool<TRow>.Shared.Rent(rows.Length);
         try
         {
             for (var i = 0; i < rows.Length; i++)
             {
                 keys[i] = key(rows[i]);
+                order[i] = i;
             }
 
-            Array.Sort(keys, rows, 0, rows.Length);
+            Array.Sort(keys, order, 0, rows.Length);
+            rows.CopyTo(unsorted.AsSpan());
+            var sorted = rows.AsSpan();
+            for (var i = 0; i < sorted.Length; i++)
+            {
+                sorted[i] = unsorted[order[i]];
+            }
         }
         finally
         {
             ArrayPool<TKey>.Shared.Return(keys, clearArray: true);
+            ArrayPool<int>.Shared.Return(order);
+            ArrayPool<TRow>.Shared.Return(unsorted, clearArray: true);
         }
     }
 
