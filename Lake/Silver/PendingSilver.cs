@@ -13,12 +13,16 @@ internal sealed class PendingSilver
     private readonly Dictionary<DateOnly, List<DemographicsRow>> _demographics = [];
     private readonly Dictionary<DateOnly, List<AdverseEventRow>> _adverseEvents = [];
 
+    // Each message brings its own copies of patient, site and unit texts; the rows share one instance of each, so the
+    // millions of rows held until the flush are not followed by millions of small strings for the collector to copy.
+    private readonly Dictionary<string, string> _texts = new(StringComparer.Ordinal);
+
     public long Rows { get; private set; }
 
     public void Add(ClinicalMessage message, DateTimeOffset receivedAt)
     {
-        var (id, patient, time, site, phase, received) = (message.MessageId, message.PatientId, SilverRows.Micros(message.Timestamp),
-            message.SiteId, (int)message.StudyPhase, SilverRows.Micros(receivedAt));
+        var (id, patient, time, site, phase, received) = (message.MessageId, Shared(message.PatientId), SilverRows.Micros(message.Timestamp),
+            Shared(message.SiteId), (int)message.StudyPhase, SilverRows.Micros(receivedAt));
         var date = DateOnly.FromDateTime(time);
         switch (message.Payload)
         {
@@ -32,21 +36,32 @@ internal sealed class PendingSilver
                 foreach (var r in labs.Results)
                 {
                     Rows++;
-                    list.Add(new LabRow(id, patient, time, site, phase, received, r.TestCode, r.Value, r.Unit, r.OriginalValue, r.OriginalUnit));
+                    list.Add(new LabRow(id, patient, time, site, phase, received, r.TestCode, r.Value, r.Unit, r.OriginalValue, Shared(r.OriginalUnit)));
                 }
 
                 break;
             case PatientDemographics d:
                 Rows++;
                 For(_demographics, date).Add(new DemographicsRow(id, patient, time, site, phase, received,
-                    d.Age, SilverRows.Wire(d.Gender), d.WeightKg, d.HeightCm, d.EnrollmentDate, d.TrialArm));
+                    d.Age, SilverRows.Wire(d.Gender), d.WeightKg, d.HeightCm, d.EnrollmentDate, Shared(d.TrialArm)));
                 break;
             case AdverseEvent a:
                 Rows++;
                 For(_adverseEvents, date).Add(new AdverseEventRow(id, patient, time, site, phase, received,
-                    a.EventTerm, SilverRows.Wire(a.Severity), a.Serious, SilverRows.Wire(a.RelationToStudyDrug), SilverRows.Micros(a.Onset)));
+                    Shared(a.EventTerm), SilverRows.Wire(a.Severity), a.Serious, SilverRows.Wire(a.RelationToStudyDrug), SilverRows.Micros(a.Onset)));
                 break;
         }
+    }
+
+    private string Shared(string text)
+    {
+        if (_texts.TryGetValue(text, out var shared))
+        {
+            return shared;
+        }
+
+        _texts[text] = text;
+        return text;
     }
 
     public IEnumerable<SilverPartition> Partitions() =>

@@ -84,13 +84,17 @@ internal static class SilverRows
         "M" => Gender.Male, "F" => Gender.Female, "OTHER" => Gender.Other, _ => Gender.Unknown,
     };
 
-    public static string Wire(Severity severity) => severity.ToString().ToUpperInvariant();
+    public static string Wire(Severity severity) => severity switch
+    {
+        Severity.Mild => "MILD", Severity.Moderate => "MODERATE", _ => "SEVERE",
+    };
 
     public static Severity ParseSeverity(string text) => Enum.Parse<Severity>(text, ignoreCase: true);
 
     public static string Wire(DrugRelation relation) => relation switch
     {
-        DrugRelation.NotRelated => "NOT_RELATED", _ => relation.ToString().ToUpperInvariant(),
+        DrugRelation.NotRelated => "NOT_RELATED", DrugRelation.Unlikely => "UNLIKELY", DrugRelation.Possible => "POSSIBLE",
+        DrugRelation.Probable => "PROBABLE", _ => "DEFINITE",
     };
 
     public static DrugRelation ParseRelation(string text) =>
