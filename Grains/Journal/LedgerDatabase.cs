@@ -1,8 +1,10 @@
+using System.Text;
 using System.Text.Json;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace ClinicalTrials.Grains.Journal;
 
@@ -17,7 +19,7 @@ internal sealed class LedgerDatabase : IDisposable
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
-    private readonly SqliteCommand _upsert;
+    private readonly sqlite3_stmt _upsert;
     private readonly SqliteCommand _count;
     private readonly SqliteCommand _reason;
     private readonly SqliteCommand _generation;
@@ -54,7 +56,7 @@ internal sealed class LedgerDatabase : IDisposable
         // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection. It takes a new
         // sequence, as a new row would: patient replays read rows after the snapshot's sequence, and the rejection's
         // old sequence may already lie behind a snapshot that does not include the corrected message.
-        _upsert = Prepare("""
+        _upsert = PrepareStatement("""
             INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations)
             VALUES ($id, $status, $patient, $site, $type, $received, $event, $location, $offset, $length, $violations)
             ON CONFLICT (message_id) DO UPDATE SET
@@ -64,7 +66,7 @@ internal sealed class LedgerDatabase : IDisposable
                 location = excluded.location, offset = excluded.offset, length = excluded.length, violations = excluded.violations
             WHERE messages.status = 2
             RETURNING seq
-            """, "$id", "$status", "$patient", "$site", "$type", "$received", "$event", "$location", "$offset", "$length", "$violations");
+            """);
         _count = Prepare("""
             INSERT INTO counters VALUES ($site, $type, $outcome, $n)
             ON CONFLICT DO UPDATE SET count = count + excluded.count
@@ -80,7 +82,7 @@ internal sealed class LedgerDatabase : IDisposable
     public SqliteTransaction Begin()
     {
         var transaction = _writer.BeginTransaction();
-        foreach (var command in (SqliteCommand[])[_upsert, _count, _reason, _generation])
+        foreach (var command in (SqliteCommand[])[_count, _reason, _generation])
         {
             command.Transaction = transaction;
         }
@@ -88,23 +90,65 @@ internal sealed class LedgerDatabase : IDisposable
         return transaction;
     }
 
-    /// <summary>Writes the message's row; returns its sequence, or 0 when an accepted row already holds the message_id.</summary>
+    /// <summary>
+    /// Writes the message's row; returns its sequence, or 0 when an accepted row already holds the message_id. Bound
+    /// and stepped through SQLite's own interface, inside the transaction <see cref="Begin"/> opened on the same
+    /// connection: Microsoft.Data.Sqlite would allocate a binder per parameter and a reader per execution, for every
+    /// message.
+    /// </summary>
     public long Store(JournalEntry entry, string location, long offset, int length)
     {
-        var p = _upsert.Parameters;
-        p[0].Value = entry.MessageId!.Value.ToByteArray();
-        p[1].Value = entry.IsAccepted ? StatusAccepted : StatusRejected;
-        p[2].Value = (object?)entry.PatientId ?? DBNull.Value;
-        p[3].Value = (object?)entry.SiteId ?? DBNull.Value;
-        p[4].Value = (object?)entry.PayloadType?.WireName() ?? DBNull.Value;
-        p[5].Value = entry.ReceivedAt.ToUnixTimeMilliseconds();
-        p[6].Value = (object?)entry.EventTime?.ToUnixTimeMilliseconds() ?? DBNull.Value;
-        p[7].Value = location;
-        p[8].Value = offset;
-        p[9].Value = length;
-        p[10].Value = entry.IsAccepted ? DBNull.Value : JsonSerializer.Serialize(entry.Violations);
-        return _upsert.ExecuteScalar() is long sequence ? sequence : 0;
+        Span<byte> id = stackalloc byte[16];
+        entry.MessageId!.Value.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
+        try
+        {
+            Check(raw.sqlite3_bind_blob(_upsert, 1, id));
+            Check(raw.sqlite3_bind_int64(_upsert, 2, entry.IsAccepted ? StatusAccepted : StatusRejected));
+            BindText(3, entry.PatientId);
+            BindText(4, entry.SiteId);
+            BindText(5, entry.PayloadType?.WireName());
+            Check(raw.sqlite3_bind_int64(_upsert, 6, entry.ReceivedAt.ToUnixTimeMilliseconds()));
+            Check(entry.EventTime is { } eventTime
+                ? raw.sqlite3_bind_int64(_upsert, 7, eventTime.ToUnixTimeMilliseconds())
+                : raw.sqlite3_bind_null(_upsert, 7));
+            BindText(8, location);
+            Check(raw.sqlite3_bind_int64(_upsert, 9, offset));
+            Check(raw.sqlite3_bind_int64(_upsert, 10, length));
+            BindText(11, entry.IsAccepted ? null : JsonSerializer.Serialize(entry.Violations));
+
+            var step = raw.sqlite3_step(_upsert);
+            var sequence = step == raw.SQLITE_ROW ? raw.sqlite3_column_int64(_upsert, 0) : 0;
+            if (step == raw.SQLITE_ROW)
+            {
+                step = raw.sqlite3_step(_upsert);
+            }
+
+            if (step != raw.SQLITE_DONE)
+            {
+                Check(step);
+            }
+
+            return sequence;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_upsert);
+        }
     }
+
+    private void BindText(int index, string? text)
+    {
+        if (text is null)
+        {
+            Check(raw.sqlite3_bind_null(_upsert, index));
+            return;
+        }
+
+        Span<byte> utf8 = text.Length <= 256 ? stackalloc byte[text.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(text.Length)];
+        Check(raw.sqlite3_bind_text(_upsert, index, utf8[..Encoding.UTF8.GetBytes(text, utf8)]));
+    }
+
+    private void Check(int result) => SqliteException.ThrowExceptionForRC(result, _writer.Handle);
 
     public void AddCount(string site, string payloadType, string outcome, long n)
     {
@@ -246,6 +290,13 @@ internal sealed class LedgerDatabase : IDisposable
         using var command = _writer.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>A statement compiled on the writer's connection; its parameters are numbered in the order they appear.</summary>
+    private sqlite3_stmt PrepareStatement(string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(_writer.Handle, sql, out var statement));
+        return statement;
     }
 
     private SqliteCommand Prepare(string sql, params string[] parameters)
