@@ -2,7 +2,6 @@ using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Online;
-using ClinicalTrials.Models.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -95,7 +94,7 @@ public static class HealthApi
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            production = await grains.GetGrain<IModelRegistryGrain>(ModelArtifacts.ModelName).GetProductionAsync().WaitAsync(timeout.Token);
+            production = await ModelsApi.Registry(grains).GetProductionAsync().WaitAsync(timeout.Token);
         }
         catch (Exception e)
         {

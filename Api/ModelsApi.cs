@@ -104,7 +104,7 @@ public static partial class ModelsApi
             r.RunId, r.StartedAt, r.FinishedAt, r.Status, r.ModelVersion, r.Parameters, Finite(r.Metrics), r.Tags, r.Artifacts, r.Error))]);
     }
 
-    private static IModelRegistryGrain Registry(IGrainFactory grains) => grains.GetGrain<IModelRegistryGrain>(ModelArtifacts.ModelName);
+    internal static IModelRegistryGrain Registry(IGrainFactory grains) => grains.GetGrain<IModelRegistryGrain>(ModelArtifacts.ModelName);
 
     private static ProblemHttpResult Problem(RegistryResult result) => result.Status switch
     {

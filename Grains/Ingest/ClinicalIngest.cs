@@ -120,7 +120,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
             Increment(status switch { IngestStatus.Accepted => _accepted, IngestStatus.Duplicate => _duplicates, _ => _rejected }, type);
             foreach (var violation in parsed.Violations)
             {
-                Increment(_reasons, $"{JournalFields.WithoutListIndex(violation.Field)}:{violation.Rule}");
+                Increment(_reasons, $"{ViolationFields.WithoutListIndex(violation.Field)}:{violation.Rule}");
             }
 
             if (status == IngestStatus.Accepted)

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -199,7 +200,7 @@ public sealed partial class IngestJournal : IDisposable
                     Increment(counts, (site, type, "rejected"), 1);
                     foreach (var violation in entry.Violations)
                     {
-                        Increment(reasons, (site, JournalFields.WithoutListIndex(violation.Field), violation.Rule), 1);
+                        Increment(reasons, (site, ViolationFields.WithoutListIndex(violation.Field), violation.Rule), 1);
                     }
                 }
 

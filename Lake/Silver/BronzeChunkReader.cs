@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Lake.Jobs;
@@ -15,7 +14,7 @@ internal readonly record struct BronzeChunk(byte[] Buffer, int Length)
 /// One core's share of a bronze-to-silver run: validates bronze lines again with the ingest rules
 /// (<see cref="ClinicalMessageParser"/>) into its own pending rows and counts, so the cores share nothing while reading.
 /// </summary>
-internal sealed partial class BronzeChunkReader
+internal sealed class BronzeChunkReader
 {
     // The raw body is parsed at once and not kept: one buffer to unescape it into spares an array per line.
     private readonly byte[] _rawScratch = new byte[64 << 10];
@@ -55,12 +54,9 @@ internal sealed partial class BronzeChunkReader
         }
 
         Outcome.Count("rejected");
-        foreach (var reason in result.Violations.Select(v => $"rejected.{v.Rule}.{Indexes().Replace(v.Field, "[]")}").Distinct())
+        foreach (var reason in result.Violations.Select(v => $"rejected.{v.Rule}.{ViolationFields.WithoutListIndex(v.Field)}").Distinct())
         {
             Outcome.Count(reason);
         }
     }
-
-    [GeneratedRegex(@"\[\d+\]")]
-    private static partial Regex Indexes();
 }
