@@ -53,6 +53,13 @@ internal sealed class BronzeFiles(string dataDirectory) : IDisposable
         }
     }
 
+    /// <summary>Whether the file written earlier at <paramref name="location"/> holds at least <paramref name="length"/> bytes.</summary>
+    public static bool Holds(string dataDirectory, string location, long length)
+    {
+        var file = new FileInfo(Path.Combine(dataDirectory, location));
+        return file.Exists && file.Length >= length;
+    }
+
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> of a file written earlier.</summary>
     public static byte[] Read(string dataDirectory, string location, long offset, int length)
     {

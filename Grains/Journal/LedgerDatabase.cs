@@ -9,8 +9,9 @@ using SQLitePCL;
 namespace ClinicalTrials.Grains.Journal;
 
 /// <summary>
-/// The journal's index, an embedded SQLite database (WAL, synchronous=FULL): one row per message_id with its
-/// status and bronze location, and the counters behind the stats. Written only by the journal's commit loop.
+/// The journal's index, an embedded SQLite database in WAL mode: one row per message_id with its status and bronze
+/// location, and the counters behind the stats. Written only by the journal's commit loop. A commit only writes the
+/// WAL; the journal makes it durable with <see cref="SyncWal"/>, beside the fsync of the bronze lines.
 /// </summary>
 internal sealed class LedgerDatabase : IDisposable
 {
@@ -23,6 +24,8 @@ internal sealed class LedgerDatabase : IDisposable
     private readonly SqliteCommand _count;
     private readonly SqliteCommand _reason;
     private readonly SqliteCommand _generation;
+    private readonly SqliteCommand _verifiedThrough;
+    private readonly FileStream _wal;
 
     public LedgerDatabase(string path)
     {
@@ -31,7 +34,8 @@ internal sealed class LedgerDatabase : IDisposable
         _writer.Open();
         Execute("""
             PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
+            -- Commits write the WAL without syncing it; SyncWal does, at the same time as the bronze files are synced.
+            PRAGMA synchronous = NORMAL;
             -- Random UUID keys touch index pages all over the file; a larger page cache keeps inserts off the disk.
             PRAGMA cache_size = -131072;
             CREATE TABLE IF NOT EXISTS messages (
@@ -41,7 +45,7 @@ internal sealed class LedgerDatabase : IDisposable
                 patient_id TEXT, site_id TEXT, payload_type TEXT,
                 received_at INTEGER NOT NULL, event_time INTEGER,
                 location TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
-                violations TEXT);
+                violations TEXT, flags INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS messages_by_patient ON messages (patient_id, seq) WHERE status = 1;
             CREATE TABLE IF NOT EXISTS counters (
                 site_id TEXT NOT NULL, payload_type TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
@@ -51,19 +55,29 @@ internal sealed class LedgerDatabase : IDisposable
                 PRIMARY KEY (site_id, field, rule)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
             INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+            -- Rows up to this sequence are known to have their bronze lines on disk (see Unverified).
+            INSERT OR IGNORE INTO meta SELECT 'verified_through', coalesce(max(seq), 0) FROM messages;
             """);
+        if (!ColumnExists("messages", "flags"))
+        {
+            // Ledgers written before rows recorded their abnormal-value flags.
+            Execute("ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0");
+        }
+
+        _wal = new FileStream(path + "-wal", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
         // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection. It takes a new
         // sequence, as a new row would: patient replays read rows after the snapshot's sequence, and the rejection's
         // old sequence may already lie behind a snapshot that does not include the corrected message.
         _upsert = PrepareStatement("""
-            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations)
-            VALUES ($id, $status, $patient, $site, $type, $received, $event, $location, $offset, $length, $violations)
+            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags)
+            VALUES ($id, $status, $patient, $site, $type, $received, $event, $location, $offset, $length, $violations, $flags)
             ON CONFLICT (message_id) DO UPDATE SET
                 seq = (SELECT max(seq) FROM messages) + 1,
                 status = excluded.status, patient_id = excluded.patient_id, site_id = excluded.site_id,
                 payload_type = excluded.payload_type, received_at = excluded.received_at, event_time = excluded.event_time,
-                location = excluded.location, offset = excluded.offset, length = excluded.length, violations = excluded.violations
+                location = excluded.location, offset = excluded.offset, length = excluded.length, violations = excluded.violations,
+                flags = excluded.flags
             WHERE messages.status = 2
             RETURNING seq
             """);
@@ -76,13 +90,14 @@ internal sealed class LedgerDatabase : IDisposable
             ON CONFLICT DO UPDATE SET count = count + excluded.count
             """, "$site", "$field", "$rule", "$n");
         _generation = Prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value");
+        _verifiedThrough = Prepare("UPDATE meta SET value = $seq WHERE key = 'verified_through'", "$seq");
     }
 
     /// <summary>Starts the commit's transaction; every write statement joins it.</summary>
     public SqliteTransaction Begin()
     {
         var transaction = _writer.BeginTransaction();
-        foreach (var command in (SqliteCommand[])[_count, _reason, _generation])
+        foreach (var command in (SqliteCommand[])[_count, _reason, _generation, _verifiedThrough])
         {
             command.Transaction = transaction;
         }
@@ -115,6 +130,7 @@ internal sealed class LedgerDatabase : IDisposable
             Check(raw.sqlite3_bind_int64(_upsert, 9, offset));
             Check(raw.sqlite3_bind_int64(_upsert, 10, length));
             BindText(11, entry.IsAccepted ? null : JsonSerializer.Serialize(entry.Violations));
+            Check(raw.sqlite3_bind_int64(_upsert, 12, entry.AbnormalFlags));
 
             var step = raw.sqlite3_step(_upsert);
             var sequence = step == raw.SQLITE_ROW ? raw.sqlite3_column_int64(_upsert, 0) : 0;
@@ -166,6 +182,88 @@ internal sealed class LedgerDatabase : IDisposable
         _reason.Parameters[2].Value = rule;
         _reason.Parameters[3].Value = n;
         _reason.ExecuteNonQuery();
+    }
+
+    /// <summary>Makes every commit so far durable (fsync of the WAL file, which SQLite itself leaves to checkpoints).</summary>
+    public void SyncWal() => _wal.Flush(flushToDisk: true);
+
+    /// <summary>Records that every row up to <paramref name="sequence"/> has its bronze line on disk; call inside a commit.</summary>
+    public void MarkVerified(long sequence)
+    {
+        _verifiedThrough.Parameters[0].Value = sequence;
+        _verifiedThrough.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Rows not yet known to have their bronze lines on disk: those of the last commits before the process stopped.
+    /// The ledger and the bronze files are synced at the same time, so after a power loss such a row may point at
+    /// bytes that never reached the disk (its message was never acknowledged).
+    /// </summary>
+    public List<LedgerRow> Unverified()
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT seq, status, site_id, payload_type, location, offset, length, flags, violations FROM messages
+            WHERE seq > (SELECT value FROM meta WHERE key = 'verified_through') ORDER BY seq
+            """;
+        using var row = command.ExecuteReader();
+        var result = new List<LedgerRow>();
+        while (row.Read())
+        {
+            result.Add(new LedgerRow(
+                row.GetInt64(0),
+                row.GetInt64(1) == StatusAccepted,
+                row.IsDBNull(2) ? "unknown" : row.GetString(2),
+                row.IsDBNull(3) ? "unknown" : row.GetString(3),
+                row.GetString(4),
+                row.GetInt64(5),
+                row.GetInt32(6),
+                row.GetInt32(7),
+                row.IsDBNull(8) ? [] : JsonSerializer.Deserialize<List<Violation>>(row.GetString(8)) ?? []));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Removes <paramref name="rows"/> (unverified rows whose bronze lines are not on disk) and takes them out of the
+    /// counters, in one durable transaction that marks every remaining row verified; returns the highest remaining
+    /// sequence. The removed messages were never acknowledged, so a retry is accepted afresh, with a sequence above
+    /// every acknowledged one.
+    /// </summary>
+    public long Forget(IReadOnlyList<LedgerRow> rows)
+    {
+        using var transaction = Begin();
+        NextGeneration();
+        using var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM messages WHERE seq = $seq";
+        var seq = command.Parameters.Add("$seq", SqliteType.Integer);
+        foreach (var row in rows)
+        {
+            seq.Value = row.Sequence;
+            command.ExecuteNonQuery();
+            AddCount(row.SiteId, row.PayloadType, row.IsAccepted ? "accepted" : "rejected", -1);
+            if (row.Flags > 0)
+            {
+                AddCount(row.SiteId, row.PayloadType, "flagged", -row.Flags);
+            }
+
+            foreach (var violation in row.Violations)
+            {
+                AddReason(row.SiteId, ViolationFields.WithoutListIndex(violation.Field), violation.Rule, -1);
+            }
+        }
+
+        command.Parameters.Clear();
+        command.CommandText = "DELETE FROM counters WHERE count = 0; DELETE FROM rejection_reasons WHERE count = 0";
+        command.ExecuteNonQuery();
+        command.CommandText = "UPDATE meta SET value = (SELECT coalesce(max(seq), 0) FROM messages) WHERE key = 'verified_through' RETURNING value";
+        var verifiedThrough = (long)command.ExecuteScalar()!;
+        transaction.Commit();
+        SyncWal();
+        return verifiedThrough;
     }
 
     /// <summary>Advances the commit generation; call inside the commit's transaction.</summary>
@@ -285,6 +383,15 @@ internal sealed class LedgerDatabase : IDisposable
         return connection;
     }
 
+    private bool ColumnExists(string table, string column)
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM pragma_table_info($table) WHERE name = $column";
+        command.Parameters.AddWithValue("$table", table);
+        command.Parameters.AddWithValue("$column", column);
+        return (long)command.ExecuteScalar()! > 0;
+    }
+
     private void Execute(string sql)
     {
         using var command = _writer.CreateCommand();
@@ -318,6 +425,12 @@ internal sealed class LedgerDatabase : IDisposable
         _count.Dispose();
         _reason.Dispose();
         _generation.Dispose();
+        _verifiedThrough.Dispose();
         _writer.Dispose();
+        _wal.Dispose();
     }
 }
+
+/// <summary>What <see cref="LedgerDatabase.Forget"/> needs of a row to take it out of the ledger and its counters.</summary>
+internal sealed record LedgerRow(
+    long Sequence, bool IsAccepted, string SiteId, string PayloadType, string Location, long Offset, int Length, int Flags, IReadOnlyList<Violation> Violations);
