@@ -227,10 +227,10 @@ internal sealed class LedgerDatabase : IDisposable
     }
 
     /// <summary>
-    /// Removes <paramref name="rows"/> (unverified rows whose bronze lines are not on disk) and takes them out of the
-    /// counters, in one durable transaction that marks every remaining row verified; returns the highest remaining
-    /// sequence. The removed messages were never acknowledged, so a retry is accepted afresh, with a sequence above
-    /// every acknowledged one.
+    /// Removes <paramref name="rows"/> (unverified rows whose bronze lines are not, or not surely, on disk) and takes
+    /// them out of the counters, in one durable transaction that marks every remaining row verified; returns the
+    /// highest remaining sequence. The removed messages were never acknowledged, so a retry is accepted afresh, with a
+    /// sequence above every acknowledged one.
     /// </summary>
     public long Forget(IReadOnlyList<LedgerRow> rows)
     {
