@@ -2,7 +2,6 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
-using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -230,8 +229,7 @@ public sealed partial class IngestJournal : IDisposable
     /// <summary>Writes the group's rows and lines and counts them; returns the highest sequence written.</summary>
     private long AddRows(List<PendingAppend> group, long generation, JournalAppend[][] results)
     {
-        var counts = new Dictionary<(string Site, string Type, string Outcome), long>();
-        var reasons = new Dictionary<(string Site, string Field, string Rule), long>();
+        var changes = new CounterChanges();
         var lastSequence = 0L;
         for (var g = 0; g < group.Count; g++)
         {
@@ -248,44 +246,20 @@ public sealed partial class IngestJournal : IDisposable
                 var sequence = entry.MessageId is null ? 0 : _ledger.Store(entry, location, offset, entry.Line.Length);
                 if (entry.IsAccepted && sequence == 0)
                 {
-                    Increment(counts, (site, type, "duplicate"), 1);
+                    changes.Add(site, type, "duplicate", 1);
                     results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, generation, 0);
                     continue;
                 }
 
                 lastSequence = Math.Max(lastSequence, sequence);
                 _bronze.Append(entry.Partition, entry.Line);
-                if (entry.IsAccepted)
-                {
-                    Increment(counts, (site, type, "accepted"), 1);
-                    if (entry.AbnormalFlags > 0)
-                    {
-                        Increment(counts, (site, type, "flagged"), entry.AbnormalFlags);
-                    }
-                }
-                else
-                {
-                    Increment(counts, (site, type, "rejected"), 1);
-                    foreach (var violation in entry.Violations)
-                    {
-                        Increment(reasons, (site, ViolationFields.WithoutListIndex(violation.Field), violation.Rule), 1);
-                    }
-                }
+                changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Violations);
 
                 results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, generation, sequence);
             }
         }
 
-        foreach (var ((site, type, outcome), n) in counts)
-        {
-            _ledger.AddCount(site, type, outcome, n);
-        }
-
-        foreach (var ((site, field, rule), n) in reasons)
-        {
-            _ledger.AddReason(site, field, rule, n);
-        }
-
+        changes.WriteTo(_ledger);
         return lastSequence;
     }
 
@@ -319,10 +293,6 @@ public sealed partial class IngestJournal : IDisposable
             return e;
         }
     }
-
-    private static void Increment<TKey>(Dictionary<TKey, long> counts, TKey key, long n)
-        where TKey : notnull =>
-        counts[key] = counts.GetValueOrDefault(key) + n;
 
     /// <summary>Finishes every queued append, then closes the files.</summary>
     public void Dispose()

@@ -240,21 +240,15 @@ internal sealed class LedgerDatabase : IDisposable
         command.Transaction = transaction;
         command.CommandText = "DELETE FROM messages WHERE seq = $seq";
         var seq = command.Parameters.Add("$seq", SqliteType.Integer);
+        var changes = new CounterChanges();
         foreach (var row in rows)
         {
             seq.Value = row.Sequence;
             command.ExecuteNonQuery();
-            AddCount(row.SiteId, row.PayloadType, row.IsAccepted ? "accepted" : "rejected", -1);
-            if (row.Flags > 0)
-            {
-                AddCount(row.SiteId, row.PayloadType, "flagged", -row.Flags);
-            }
-
-            foreach (var violation in row.Violations)
-            {
-                AddReason(row.SiteId, ViolationFields.WithoutListIndex(violation.Field), violation.Rule, -1);
-            }
+            changes.AddStored(row.SiteId, row.PayloadType, row.IsAccepted, row.Flags, row.Violations, sign: -1);
         }
+
+        changes.WriteTo(this);
 
         command.Parameters.Clear();
         command.CommandText = "DELETE FROM counters WHERE count = 0; DELETE FROM rejection_reasons WHERE count = 0";

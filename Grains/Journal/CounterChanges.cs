@@ -1,0 +1,55 @@
+using ClinicalTrials.Domain.Validation;
+
+namespace ClinicalTrials.Grains.Journal;
+
+/// <summary>
+/// What a commit changes in the ledger's counters, summed per key before it is written: one place says what a
+/// stored message counts for, whether a commit adds it or a recovery takes it back.
+/// </summary>
+internal sealed class CounterChanges
+{
+    private readonly Dictionary<(string Site, string Type, string Outcome), long> _counts = [];
+    private readonly Dictionary<(string Site, string Field, string Rule), long> _reasons = [];
+
+    public void Add(string site, string type, string outcome, long n) =>
+        _counts[(site, type, outcome)] = _counts.GetValueOrDefault((site, type, outcome)) + n;
+
+    /// <summary>
+    /// Counts one stored message: accepted (with its abnormal values flagged) or rejected (with its reasons, keyed
+    /// without list positions). A <paramref name="sign"/> of -1 takes it back out.
+    /// </summary>
+    public void AddStored(string site, string type, bool accepted, int abnormalFlags, IReadOnlyList<Violation> violations, int sign = 1)
+    {
+        if (accepted)
+        {
+            Add(site, type, "accepted", sign);
+            if (abnormalFlags > 0)
+            {
+                Add(site, type, "flagged", sign * abnormalFlags);
+            }
+
+            return;
+        }
+
+        Add(site, type, "rejected", sign);
+        foreach (var violation in violations)
+        {
+            var key = (site, ViolationFields.WithoutListIndex(violation.Field), violation.Rule);
+            _reasons[key] = _reasons.GetValueOrDefault(key) + sign;
+        }
+    }
+
+    /// <summary>Writes the changes inside the ledger transaction that is open.</summary>
+    public void WriteTo(LedgerDatabase ledger)
+    {
+        foreach (var ((site, type, outcome), n) in _counts)
+        {
+            ledger.AddCount(site, type, outcome, n);
+        }
+
+        foreach (var ((site, field, rule), n) in _reasons)
+        {
+            ledger.AddReason(site, field, rule, n);
+        }
+    }
+}
