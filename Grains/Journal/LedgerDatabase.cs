@@ -46,7 +46,10 @@ internal sealed class LedgerDatabase : IDisposable
                 received_at INTEGER NOT NULL, event_time INTEGER,
                 location TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
                 violations TEXT, flags INTEGER NOT NULL DEFAULT 0);
-            CREATE INDEX IF NOT EXISTS messages_by_patient ON messages (patient_id, seq) WHERE status = 1;
+            -- A patient's rows, grouped by sequence block first: a commit then adds to the index entries of the latest
+            -- block only, a few hundred pages, where an index on (patient_id, seq) would touch a page per patient.
+            DROP INDEX IF EXISTS messages_by_patient;
+            CREATE INDEX IF NOT EXISTS messages_by_block_patient ON messages (seq >> 16, patient_id, seq) WHERE status = 1;
             CREATE TABLE IF NOT EXISTS counters (
                 site_id TEXT NOT NULL, payload_type TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
                 PRIMARY KEY (site_id, payload_type, outcome)) WITHOUT ROWID;
@@ -296,20 +299,32 @@ internal sealed class LedgerDatabase : IDisposable
     public List<(long Sequence, long ReceivedAt, string Location, long Offset, int Length)> PatientMessages(string patientId, long afterSequence)
     {
         using var connection = OpenReader();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT coalesce(max(seq), 0) FROM messages";
+        var lastSequence = (long)command.ExecuteScalar()!;
+
+        // One index seek per sequence block (65,536 rows) since the snapshot: one or two for a recent snapshot.
         command.CommandText = """
             SELECT seq, received_at, location, offset, length FROM messages
-            WHERE patient_id = $patient AND status = 1 AND seq > $after ORDER BY seq
+            WHERE (seq >> 16) = $block AND patient_id = $patient AND status = 1 AND seq > $after ORDER BY seq
             """;
+        var block = command.Parameters.Add("$block", SqliteType.Integer);
         command.Parameters.AddWithValue("$patient", patientId);
         command.Parameters.AddWithValue("$after", afterSequence);
-        using var row = command.ExecuteReader();
         var result = new List<(long, long, string, long, int)>();
-        while (row.Read())
+        for (var b = afterSequence >> 16; b <= lastSequence >> 16; b++)
         {
-            result.Add((row.GetInt64(0), row.GetInt64(1), row.GetString(2), row.GetInt64(3), row.GetInt32(4)));
+            block.Value = b;
+            using var row = command.ExecuteReader();
+            while (row.Read())
+            {
+                result.Add((row.GetInt64(0), row.GetInt64(1), row.GetString(2), row.GetInt64(3), row.GetInt32(4)));
+            }
         }
 
+        transaction.Commit();
         return result;
     }
 

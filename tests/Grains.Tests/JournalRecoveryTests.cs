@@ -22,16 +22,18 @@ public sealed class JournalRecoveryTests : IDisposable
 
     public void Dispose() => _data.Dispose();
 
-    private static IngestJournal Open(string directory) =>
+    internal static IngestJournal Open(string directory) =>
         new(Options.Create(new JournalOptions { DataDirectory = directory }), NullLogger<IngestJournal>.Instance);
 
-    private JournalEntry Accepted(int abnormalFlags = 0)
+    /// <summary>An accepted vital-signs message of <paramref name="patient"/>, as a grain hands it to the journal.</summary>
+    internal static JournalEntry AcceptedEntry(string patient, string site, int abnormalFlags = 0)
     {
-        var patient = NewPatientId();
         var at = DateTimeOffset.UtcNow.AddMinutes(-5);
-        var raw = Encoding.UTF8.GetBytes(Vitals(patient, _site, at, 72).ToJsonString());
-        return new JournalEntry(Guid.NewGuid(), DateTimeOffset.UtcNow, patient, _site, PayloadType.VitalSigns, at, raw, [], abnormalFlags);
+        var raw = Encoding.UTF8.GetBytes(Vitals(patient, site, at, 72).ToJsonString());
+        return new JournalEntry(Guid.NewGuid(), DateTimeOffset.UtcNow, patient, site, PayloadType.VitalSigns, at, raw, [], abnormalFlags);
     }
+
+    private JournalEntry Accepted(int abnormalFlags = 0) => AcceptedEntry(NewPatientId(), _site, abnormalFlags);
 
     private JournalEntry Rejected() => new(
         Guid.NewGuid(), DateTimeOffset.UtcNow, NewPatientId(), _site, PayloadType.VitalSigns, null, "{\"heart_rate\": 900}"u8.ToArray(),
