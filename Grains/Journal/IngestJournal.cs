@@ -241,7 +241,7 @@ public sealed partial class IngestJournal : IDisposable
                 var site = entry.SiteId ?? "unknown";
                 var type = entry.PayloadType?.WireName() ?? "unknown";
                 var (location, offset) = _bronze.Next(entry.Partition, entry.Line.Length);
-                // The row goes in first: the ledger's unique message_id decides whether this is a duplicate (also of
+                // The row goes in first: the ledger decides whether the message_id is a duplicate (also of
                 // an entry earlier in this commit), and a duplicate's line is never written.
                 var sequence = entry.MessageId is null ? 0 : _ledger.Store(entry, location, offset, entry.Line.Length);
                 if (entry.IsAccepted && sequence == 0)

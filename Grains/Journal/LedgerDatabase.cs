@@ -10,8 +10,10 @@ namespace ClinicalTrials.Grains.Journal;
 
 /// <summary>
 /// The journal's index, an embedded SQLite database in WAL mode: one row per message_id with its status and bronze
-/// location, and the counters behind the stats. Written only by the journal's commit loop. A commit only writes the
-/// WAL; the journal makes it durable with <see cref="SyncWal"/>, beside the fsync of the bronze lines.
+/// location, and the counters behind the stats. Rows are found by message_id through an in-memory filter of the ids
+/// in each block of sequences and an index ordered by block (see <see cref="Store"/>). Written only by the journal's
+/// commit loop. A commit only writes the WAL; the journal makes it durable with <see cref="SyncWal"/>, beside the
+/// fsync of the bronze lines.
 /// </summary>
 internal sealed class LedgerDatabase : IDisposable
 {
@@ -20,7 +22,11 @@ internal sealed class LedgerDatabase : IDisposable
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
-    private readonly sqlite3_stmt _upsert;
+    private readonly sqlite3_stmt _insert;
+    private readonly sqlite3_stmt _replace;
+    private readonly sqlite3_stmt _locate;
+    private readonly MessageIdFilter _ids;
+    private readonly List<long> _candidateBlocks = [];
     private readonly SqliteCommand _count;
     private readonly SqliteCommand _reason;
     private readonly SqliteCommand _generation;
@@ -36,24 +42,32 @@ internal sealed class LedgerDatabase : IDisposable
             PRAGMA journal_mode = WAL;
             -- Commits write the WAL without syncing it; SyncWal does, at the same time as the bronze files are synced.
             PRAGMA synchronous = NORMAL;
-            -- Random UUID keys touch index pages all over the file; a larger page cache keeps inserts off the disk.
+            -- 128 MB of page cache: the latest blocks' index pages, which every commit adds to, stay in memory.
             PRAGMA cache_size = -131072;
             -- The journal's timer checkpoints every 200 ms from another connection. The writer's own checkpoint, which
             -- runs inside a commit and delays every acknowledgement waiting on it, is only the backstop (40 MB of WAL):
             -- at the default 1,000 pages it still ran inside commits on a large ledger.
             PRAGMA wal_autocheckpoint = 10000;
-            CREATE TABLE IF NOT EXISTS messages (
-                seq INTEGER PRIMARY KEY,
-                message_id BLOB NOT NULL UNIQUE,
-                status INTEGER NOT NULL,
-                patient_id TEXT, site_id TEXT, payload_type TEXT,
-                received_at INTEGER NOT NULL, event_time INTEGER,
-                location TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
-                violations TEXT, flags INTEGER NOT NULL DEFAULT 0);
-            -- A patient's rows, grouped by sequence block first: a commit then adds to the index entries of the latest
-            -- block only, a few hundred pages, where an index on (patient_id, seq) would touch a page per patient.
+            """);
+        Execute(MessagesTable("messages"));
+        if (!ColumnExists("messages", "flags"))
+        {
+            // Ledgers written before rows recorded their abnormal-value flags.
+            Execute("ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0");
+        }
+
+        if (HasUniqueMessageId())
+        {
+            DropUniqueMessageId();
+        }
+
+        Execute($"""
+            -- Both indexes group rows by sequence block first, so that a commit adds to the entries of the latest block
+            -- only (a few hundred pages) where an index on message_id or on (patient_id, seq) would touch pages all
+            -- over the file. Whether a message_id is new is decided by the filter, then this index (see Store).
+            CREATE INDEX IF NOT EXISTS messages_by_block_id ON messages (seq >> {MessageIdFilter.BlockShift}, message_id);
             DROP INDEX IF EXISTS messages_by_patient;
-            CREATE INDEX IF NOT EXISTS messages_by_block_patient ON messages (seq >> 16, patient_id, seq) WHERE status = 1;
+            CREATE INDEX IF NOT EXISTS messages_by_block_patient ON messages (seq >> {MessageIdFilter.BlockShift}, patient_id, seq) WHERE status = 1;
             CREATE TABLE IF NOT EXISTS counters (
                 site_id TEXT NOT NULL, payload_type TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
                 PRIMARY KEY (site_id, payload_type, outcome)) WITHOUT ROWID;
@@ -65,29 +79,26 @@ internal sealed class LedgerDatabase : IDisposable
             -- Rows up to this sequence are known to have their bronze lines on disk (see Unverified).
             INSERT OR IGNORE INTO meta SELECT 'verified_through', coalesce(max(seq), 0) FROM messages;
             """);
-        if (!ColumnExists("messages", "flags"))
-        {
-            // Ledgers written before rows recorded their abnormal-value flags.
-            Execute("ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0");
-        }
+        _ids = LoadMessageIds();
 
         _wal = new FileStream(path + "-wal", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
+        _insert = PrepareStatement("""
+            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            RETURNING seq
+            """);
         // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection. It takes a new
         // sequence, as a new row would: patient replays read rows after the snapshot's sequence, and the rejection's
         // old sequence may already lie behind a snapshot that does not include the corrected message.
-        _upsert = PrepareStatement("""
-            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags)
-            VALUES ($id, $status, $patient, $site, $type, $received, $event, $location, $offset, $length, $violations, $flags)
-            ON CONFLICT (message_id) DO UPDATE SET
-                seq = (SELECT max(seq) FROM messages) + 1,
-                status = excluded.status, patient_id = excluded.patient_id, site_id = excluded.site_id,
-                payload_type = excluded.payload_type, received_at = excluded.received_at, event_time = excluded.event_time,
-                location = excluded.location, offset = excluded.offset, length = excluded.length, violations = excluded.violations,
-                flags = excluded.flags
-            WHERE messages.status = 2
+        _replace = PrepareStatement("""
+            UPDATE messages SET seq = (SELECT max(seq) FROM messages) + 1,
+                message_id = ?1, status = ?2, patient_id = ?3, site_id = ?4, payload_type = ?5, received_at = ?6,
+                event_time = ?7, location = ?8, offset = ?9, length = ?10, violations = ?11, flags = ?12
+            WHERE seq = ?13
             RETURNING seq
             """);
+        _locate = PrepareStatement($"SELECT seq, status FROM messages WHERE (seq >> {MessageIdFilter.BlockShift}) = ?1 AND message_id = ?2");
         _count = Prepare("""
             INSERT INTO counters VALUES ($site, $type, $outcome, $n)
             ON CONFLICT DO UPDATE SET count = count + excluded.count
@@ -98,6 +109,67 @@ internal sealed class LedgerDatabase : IDisposable
             """, "$site", "$field", "$rule", "$n");
         _generation = Prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value");
         _verifiedThrough = Prepare("UPDATE meta SET value = $seq WHERE key = 'verified_through'", "$seq");
+    }
+
+    private static string MessagesTable(string name) => $"""
+        CREATE TABLE IF NOT EXISTS {name} (
+            seq INTEGER PRIMARY KEY,
+            message_id BLOB NOT NULL,
+            status INTEGER NOT NULL,
+            patient_id TEXT, site_id TEXT, payload_type TEXT,
+            received_at INTEGER NOT NULL, event_time INTEGER,
+            location TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+            violations TEXT, flags INTEGER NOT NULL DEFAULT 0)
+        """;
+
+    private bool HasUniqueMessageId()
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM pragma_index_list('messages') WHERE origin = 'u'";
+        return (long)command.ExecuteScalar()! > 0;
+    }
+
+    /// <summary>
+    /// Ledgers written before the message_id filter declared message_id UNIQUE; SQLite cannot drop a constraint, so
+    /// the table is copied into one without it, in one transaction.
+    /// </summary>
+    private void DropUniqueMessageId()
+    {
+        using var transaction = _writer.BeginTransaction();
+        using var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            {MessagesTable("messages_copy")};
+            INSERT INTO messages_copy
+                SELECT seq, message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags
+                FROM messages;
+            DROP TABLE messages;
+            ALTER TABLE messages_copy RENAME TO messages;
+            """;
+        command.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    /// <summary>Reads every message_id of the ledger into a new filter.</summary>
+    private MessageIdFilter LoadMessageIds()
+    {
+        var filter = new MessageIdFilter();
+        var statement = PrepareStatement("SELECT seq, message_id FROM messages");
+        using (statement)
+        {
+            int step;
+            while ((step = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            {
+                filter.Add(raw.sqlite3_column_int64(statement, 0), new Guid(raw.sqlite3_column_blob(statement, 1)));
+            }
+
+            if (step != raw.SQLITE_DONE)
+            {
+                Check(step);
+            }
+        }
+
+        return filter;
     }
 
     /// <summary>Starts the commit's transaction; every write statement joins it.</summary>
@@ -113,62 +185,124 @@ internal sealed class LedgerDatabase : IDisposable
     }
 
     /// <summary>
-    /// Writes the message's row; returns its sequence, or 0 when an accepted row already holds the message_id. Bound
+    /// Writes the message's row; returns its sequence, or 0 when an accepted row already holds the message_id (looked up
+    /// only in the blocks the in-memory filter cannot rule out, so a new id costs no index look-up at all). Bound
     /// and stepped through SQLite's own interface, inside the transaction <see cref="Begin"/> opened on the same
     /// connection: Microsoft.Data.Sqlite would allocate a binder per parameter and a reader per execution, for every
     /// message.
     /// </summary>
     public long Store(JournalEntry entry, string location, long offset, int length)
     {
-        Span<byte> id = stackalloc byte[16];
-        entry.MessageId!.Value.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
+        var messageId = entry.MessageId!.Value;
+        var existing = Locate(messageId);
+        if (existing is { IsAccepted: true })
+        {
+            return 0;
+        }
+
+        var statement = existing is null ? _insert : _replace;
         try
         {
-            Check(raw.sqlite3_bind_blob(_upsert, 1, id));
-            Check(raw.sqlite3_bind_int64(_upsert, 2, entry.IsAccepted ? StatusAccepted : StatusRejected));
-            BindText(3, entry.PatientId);
-            BindText(4, entry.SiteId);
-            BindText(5, entry.PayloadType?.WireName());
-            Check(raw.sqlite3_bind_int64(_upsert, 6, entry.ReceivedAt.ToUnixTimeMilliseconds()));
+            Span<byte> id = stackalloc byte[16];
+            messageId.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
+            Check(raw.sqlite3_bind_blob(statement, 1, id));
+            Check(raw.sqlite3_bind_int64(statement, 2, entry.IsAccepted ? StatusAccepted : StatusRejected));
+            BindText(statement, 3, entry.PatientId);
+            BindText(statement, 4, entry.SiteId);
+            BindText(statement, 5, entry.PayloadType?.WireName());
+            Check(raw.sqlite3_bind_int64(statement, 6, entry.ReceivedAt.ToUnixTimeMilliseconds()));
             Check(entry.EventTime is { } eventTime
-                ? raw.sqlite3_bind_int64(_upsert, 7, eventTime.ToUnixTimeMilliseconds())
-                : raw.sqlite3_bind_null(_upsert, 7));
-            BindText(8, location);
-            Check(raw.sqlite3_bind_int64(_upsert, 9, offset));
-            Check(raw.sqlite3_bind_int64(_upsert, 10, length));
-            BindText(11, entry.IsAccepted ? null : JsonSerializer.Serialize(entry.Violations));
-            Check(raw.sqlite3_bind_int64(_upsert, 12, entry.AbnormalFlags));
-
-            var step = raw.sqlite3_step(_upsert);
-            var sequence = step == raw.SQLITE_ROW ? raw.sqlite3_column_int64(_upsert, 0) : 0;
-            if (step == raw.SQLITE_ROW)
+                ? raw.sqlite3_bind_int64(statement, 7, eventTime.ToUnixTimeMilliseconds())
+                : raw.sqlite3_bind_null(statement, 7));
+            BindText(statement, 8, location);
+            Check(raw.sqlite3_bind_int64(statement, 9, offset));
+            Check(raw.sqlite3_bind_int64(statement, 10, length));
+            BindText(statement, 11, entry.IsAccepted ? null : JsonSerializer.Serialize(entry.Violations));
+            Check(raw.sqlite3_bind_int64(statement, 12, entry.AbnormalFlags));
+            if (existing is not null)
             {
-                step = raw.sqlite3_step(_upsert);
+                Check(raw.sqlite3_bind_int64(statement, 13, existing.Value.Sequence));
             }
 
-            if (step != raw.SQLITE_DONE)
-            {
-                Check(step);
-            }
-
+            var sequence = StepReturningSequence(statement);
+            _ids.Add(sequence, messageId);
             return sequence;
         }
         finally
         {
-            raw.sqlite3_reset(_upsert);
+            raw.sqlite3_reset(statement);
         }
     }
 
-    private void BindText(int index, string? text)
+    /// <summary>The row holding <paramref name="messageId"/>, looked up in the blocks its filter cannot rule out.</summary>
+    private (long Sequence, bool IsAccepted)? Locate(Guid messageId)
+    {
+        _ids.Candidates(messageId, _candidateBlocks);
+        if (_candidateBlocks.Count == 0)
+        {
+            return null;
+        }
+
+        Span<byte> id = stackalloc byte[16];
+        messageId.TryWriteBytes(id);
+        try
+        {
+            Check(raw.sqlite3_bind_blob(_locate, 2, id));
+            foreach (var block in _candidateBlocks)
+            {
+                Check(raw.sqlite3_bind_int64(_locate, 1, block));
+                var step = raw.sqlite3_step(_locate);
+                if (step == raw.SQLITE_ROW)
+                {
+                    return (raw.sqlite3_column_int64(_locate, 0), raw.sqlite3_column_int64(_locate, 1) == StatusAccepted);
+                }
+
+                if (step != raw.SQLITE_DONE)
+                {
+                    Check(step);
+                }
+
+                raw.sqlite3_reset(_locate);
+            }
+
+            return null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_locate);
+        }
+    }
+
+    /// <summary>Steps an INSERT or UPDATE … RETURNING seq that writes one row; returns the row's sequence.</summary>
+    private long StepReturningSequence(sqlite3_stmt statement)
+    {
+        var step = raw.sqlite3_step(statement);
+        if (step != raw.SQLITE_ROW)
+        {
+            Check(step);
+            throw new InvalidOperationException("The statement wrote no row.");
+        }
+
+        var sequence = raw.sqlite3_column_int64(statement, 0);
+        step = raw.sqlite3_step(statement);
+        if (step != raw.SQLITE_DONE)
+        {
+            Check(step);
+        }
+
+        return sequence;
+    }
+
+    private void BindText(sqlite3_stmt statement, int index, string? text)
     {
         if (text is null)
         {
-            Check(raw.sqlite3_bind_null(_upsert, index));
+            Check(raw.sqlite3_bind_null(statement, index));
             return;
         }
 
         Span<byte> utf8 = text.Length <= 256 ? stackalloc byte[text.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(text.Length)];
-        Check(raw.sqlite3_bind_text(_upsert, index, utf8[..Encoding.UTF8.GetBytes(text, utf8)]));
+        Check(raw.sqlite3_bind_text(statement, index, utf8[..Encoding.UTF8.GetBytes(text, utf8)]));
     }
 
     private void Check(int result) => SqliteException.ThrowExceptionForRC(result, _writer.Handle);
@@ -274,9 +408,13 @@ internal sealed class LedgerDatabase : IDisposable
     {
         using var connection = OpenReader();
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
+            WITH RECURSIVE blocks (block) AS (
+                SELECT coalesce(max(seq), 0) >> {MessageIdFilter.BlockShift} FROM messages
+                UNION ALL SELECT block - 1 FROM blocks WHERE block > 0)
             SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations
-            FROM messages WHERE message_id = $id
+            FROM blocks JOIN messages ON (seq >> {MessageIdFilter.BlockShift}) = block AND message_id = $id
+            LIMIT 1
             """;
         command.Parameters.AddWithValue("$id", messageId.ToByteArray());
         using var row = command.ExecuteReader();
@@ -310,15 +448,15 @@ internal sealed class LedgerDatabase : IDisposable
         var lastSequence = (long)command.ExecuteScalar()!;
 
         // One index seek per sequence block (65,536 rows) since the snapshot: one or two for a recent snapshot.
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT seq, received_at, location, offset, length FROM messages
-            WHERE (seq >> 16) = $block AND patient_id = $patient AND status = 1 AND seq > $after ORDER BY seq
+            WHERE (seq >> {MessageIdFilter.BlockShift}) = $block AND patient_id = $patient AND status = 1 AND seq > $after ORDER BY seq
             """;
         var block = command.Parameters.Add("$block", SqliteType.Integer);
         command.Parameters.AddWithValue("$patient", patientId);
         command.Parameters.AddWithValue("$after", afterSequence);
         var result = new List<(long, long, string, long, int)>();
-        for (var b = afterSequence >> 16; b <= lastSequence >> 16; b++)
+        for (var b = afterSequence >> MessageIdFilter.BlockShift; b <= lastSequence >> MessageIdFilter.BlockShift; b++)
         {
             block.Value = b;
             using var row = command.ExecuteReader();
@@ -434,7 +572,9 @@ internal sealed class LedgerDatabase : IDisposable
 
     public void Dispose()
     {
-        _upsert.Dispose();
+        _insert.Dispose();
+        _replace.Dispose();
+        _locate.Dispose();
         _count.Dispose();
         _reason.Dispose();
         _generation.Dispose();

@@ -148,7 +148,7 @@ public sealed class JournalRecoveryTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            // The schema of the previous build: no flags column, no verified_through; the row's bronze file is gone
+            // The schema of earlier builds: message_id UNIQUE, no flags column, no verified_through; the row's bronze file is gone
             // (retention), which must not make the new build take it for a lost line.
             command.CommandText = """
                 PRAGMA journal_mode = WAL;
@@ -167,8 +167,8 @@ public sealed class JournalRecoveryTests : IDisposable
         using var journal = Open(directory);
 
         Assert.Equal(IngestStatus.Accepted, (await journal.FindAsync(messageId))!.Status);
-        var appended = await journal.AppendAsync([Accepted(abnormalFlags: 1)]);
-        Assert.Equal(2, Assert.Single(appended).Sequence);
+        var appended = await journal.AppendAsync([Accepted(abnormalFlags: 1), Accepted() with { MessageId = messageId }]);
+        Assert.Equal([(IngestStatus.Accepted, 2L), (IngestStatus.Duplicate, 0L)], appended.Select(a => (a.Status, a.Sequence)));
     }
 
     [Fact]
