@@ -25,6 +25,26 @@ public sealed class JournalRecoveryTests : IDisposable
     internal static IngestJournal Open(string directory) =>
         new(Options.Create(new JournalOptions { DataDirectory = directory }), NullLogger<IngestJournal>.Instance);
 
+    /// <summary>
+    /// Creates a ledger in <paramref name="directory"/> whose last row, written by an earlier run, is an accepted
+    /// message of another patient at <paramref name="sequence"/>; the journal is not open.
+    /// </summary>
+    internal static void CreateLedgerEndingAt(string directory, long sequence, Guid messageId)
+    {
+        Open(directory).Dispose();
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, "ledger.db")};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO messages (seq, message_id, status, patient_id, site_id, payload_type, received_at, location, offset, length)
+            VALUES ($seq, $id, 1, 'PT0THER00', 'SITE001', 'vital_signs', 0, 'raw/elsewhere.ndjson', 0, 1);
+            UPDATE meta SET value = $seq WHERE key = 'verified_through';
+            """;
+        command.Parameters.AddWithValue("$seq", sequence);
+        command.Parameters.AddWithValue("$id", messageId.ToByteArray());
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>An accepted vital-signs message of <paramref name="patient"/>, as a grain hands it to the journal.</summary>
     internal static JournalEntry AcceptedEntry(string patient, string site, int abnormalFlags = 0)
     {

@@ -1,7 +1,6 @@
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
-using Microsoft.Data.Sqlite;
 using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
@@ -57,19 +56,7 @@ public sealed class MessageIdDedupTests : IDisposable
     {
         // A ledger whose next sequences cross from the first block into the second, its last row written earlier.
         var earlier = Guid.NewGuid();
-        JournalRecoveryTests.Open(_data.Path).Dispose();
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_data.Path, "ledger.db")};Pooling=false"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO messages (seq, message_id, status, patient_id, site_id, payload_type, received_at, location, offset, length)
-                VALUES (65533, $id, 1, 'PT0THER00', 'SITE001', 'vital_signs', 0, 'raw/elsewhere.ndjson', 0, 1);
-                UPDATE meta SET value = 65533 WHERE key = 'verified_through';
-                """;
-            command.Parameters.AddWithValue("$id", earlier.ToByteArray());
-            command.ExecuteNonQuery();
-        }
+        JournalRecoveryTests.CreateLedgerEndingAt(_data.Path, 65533, earlier);
 
         var (patient, site) = (NewPatientId(), NewSiteId());
         var entries = Enumerable.Range(0, 4).Select(_ => JournalRecoveryTests.AcceptedEntry(patient, site)).ToArray();
@@ -83,13 +70,16 @@ public sealed class MessageIdDedupTests : IDisposable
             Assert.Equal([65534L, 65535, 65536, 65537, 65538], appends.Select(a => a.Sequence));
 
             // The first copies lie in block 0 (written before this journal opened) and in block 1 (by this journal);
-            // the same id twice in one commit counts once.
-            var again = await journal.AppendAsync([entries[0] with { MessageId = earlier }, entries[1], entries[3], entries[3]]);
-            Assert.All(again, a => Assert.Equal(IngestStatus.Duplicate, a.Status));
+            // a new id twice in one commit is stored once.
+            var fresh = JournalRecoveryTests.AcceptedEntry(patient, site);
+            var again = await journal.AppendAsync([entries[0] with { MessageId = earlier }, entries[1], entries[3], fresh, fresh]);
+            Assert.Equal(
+                [IngestStatus.Duplicate, IngestStatus.Duplicate, IngestStatus.Duplicate, IngestStatus.Accepted, IngestStatus.Duplicate],
+                again.Select(a => a.Status));
 
             // The rejected id, sent again corrected, replaces the rejection with a new sequence.
             var corrected = Assert.Single(await journal.AppendAsync([JournalRecoveryTests.AcceptedEntry(patient, site) with { MessageId = rejected.MessageId }]));
-            Assert.Equal((IngestStatus.Accepted, 65539L), (corrected.Status, corrected.Sequence));
+            Assert.Equal((IngestStatus.Accepted, 65540L), (corrected.Status, corrected.Sequence));
         }
 
         using var reopened = JournalRecoveryTests.Open(_data.Path);

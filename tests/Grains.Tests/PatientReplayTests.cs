@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.Data.Sqlite;
 using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
@@ -15,18 +14,7 @@ public sealed class PatientReplayTests : IDisposable
     public async Task Replay_reads_every_block_after_the_snapshot()
     {
         // A ledger whose next sequences cross from the first block into the second.
-        JournalRecoveryTests.Open(_data.Path).Dispose();
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_data.Path, "ledger.db")};Pooling=false"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO messages (seq, message_id, status, patient_id, site_id, payload_type, received_at, location, offset, length)
-                VALUES (65533, randomblob(16), 1, 'PT0THER00', 'SITE001', 'vital_signs', 0, 'raw/elsewhere.ndjson', 0, 1);
-                UPDATE meta SET value = 65533 WHERE key = 'verified_through';
-                """;
-            command.ExecuteNonQuery();
-        }
+        JournalRecoveryTests.CreateLedgerEndingAt(_data.Path, 65533, Guid.NewGuid());
 
         using var journal = JournalRecoveryTests.Open(_data.Path);
         var (patient, site) = (NewPatientId(), NewSiteId());
