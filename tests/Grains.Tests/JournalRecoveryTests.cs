@@ -168,8 +168,8 @@ public sealed class JournalRecoveryTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            // The schema of earlier builds: message_id UNIQUE, no flags column, no verified_through; the row's bronze file is gone
-            // (retention), which must not make the new build take it for a lost line.
+            // The schema of earlier builds: message_id UNIQUE, no flags column, no verified_through; the row's bronze
+            // file is gone (retention), which must not make the new build take it for a lost line.
             command.CommandText = """
                 PRAGMA journal_mode = WAL;
                 CREATE TABLE messages (
