@@ -28,6 +28,13 @@ public static class ClinicalGrainsExtensions
     public static ISiloBuilder AddClinicalGrains(this ISiloBuilder silo)
     {
         silo.Services.AddSingleton<IngestJournal>();
+        // The journal opens with the silo, not in its first request: opening recovers the last commit, rebuilds the
+        // message_id filters and upgrades an older ledger, which can take seconds; a broken data directory fails the start.
+        silo.AddStartupTask((services, _) =>
+        {
+            services.GetRequiredService<IngestJournal>();
+            return Task.CompletedTask;
+        });
         silo.Services.AddSingleton<ClinicalIngest>();
         silo.Services.AddSingleton<OnlineFeatureStore>();
         silo.Services.AddHostedService(services => services.GetRequiredService<OnlineFeatureStore>());
