@@ -240,7 +240,8 @@ public sealed partial class IngestJournal : IDisposable
                 var entry = entries[i];
                 var site = entry.SiteId ?? "unknown";
                 var type = entry.PayloadType?.WireName() ?? "unknown";
-                var (location, offset) = _bronze.Next(entry.Partition, entry.Line.Length);
+                var partition = entry.Partition; // formatted from the entry's time on each read
+                var (location, offset) = _bronze.Next(partition, entry.Line.Length);
                 // The row goes in first: the ledger decides whether the message_id is a duplicate (also of
                 // an entry earlier in this commit), and a duplicate's line is never written.
                 var sequence = entry.MessageId is null ? 0 : _ledger.Store(entry, location, offset, entry.Line.Length);
@@ -252,7 +253,7 @@ public sealed partial class IngestJournal : IDisposable
                 }
 
                 lastSequence = Math.Max(lastSequence, sequence);
-                _bronze.Append(entry.Partition, entry.Line);
+                _bronze.Append(partition, entry.Line);
                 changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Violations);
 
                 results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, generation, sequence);
