@@ -29,7 +29,8 @@ public static class ClinicalGrainsExtensions
     {
         silo.Services.AddSingleton<IngestJournal>();
         // The journal opens with the silo, not in its first request: opening recovers the last commit, rebuilds the
-        // message_id filters and upgrades an older ledger, which can take seconds; a broken data directory fails the start.
+        // message_id filters and upgrades an older ledger, which can take seconds; a broken data directory fails the
+        // start.
         silo.AddStartupTask((services, _) =>
         {
             services.GetRequiredService<IngestJournal>();
