@@ -163,10 +163,7 @@ internal sealed class LedgerDatabase : IDisposable
                 filter.Add(raw.sqlite3_column_int64(statement, 0), new Guid(raw.sqlite3_column_blob(statement, 1)));
             }
 
-            if (step != raw.SQLITE_DONE)
-            {
-                Check(step);
-            }
+            Check(step);
         }
 
         return filter;
@@ -194,7 +191,9 @@ internal sealed class LedgerDatabase : IDisposable
     public long Store(JournalEntry entry, string location, long offset, int length)
     {
         var messageId = entry.MessageId!.Value;
-        var existing = Locate(messageId);
+        Span<byte> id = stackalloc byte[16];
+        messageId.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
+        var existing = Locate(messageId, id);
         if (existing is { IsAccepted: true })
         {
             return 0;
@@ -203,8 +202,6 @@ internal sealed class LedgerDatabase : IDisposable
         var statement = existing is null ? _insert : _replace;
         try
         {
-            Span<byte> id = stackalloc byte[16];
-            messageId.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
             Check(raw.sqlite3_bind_blob(statement, 1, id));
             Check(raw.sqlite3_bind_int64(statement, 2, entry.IsAccepted ? StatusAccepted : StatusRejected));
             BindText(statement, 3, entry.PatientId);
@@ -234,8 +231,11 @@ internal sealed class LedgerDatabase : IDisposable
         }
     }
 
-    /// <summary>The row holding <paramref name="messageId"/>, looked up in the blocks its filter cannot rule out.</summary>
-    private (long Sequence, bool IsAccepted)? Locate(Guid messageId)
+    /// <summary>
+    /// The row holding <paramref name="messageId"/> (stored as the bytes <paramref name="id"/>), looked up in the blocks
+    /// its filter cannot rule out.
+    /// </summary>
+    private (long Sequence, bool IsAccepted)? Locate(Guid messageId, ReadOnlySpan<byte> id)
     {
         _ids.Candidates(messageId, _candidateBlocks);
         if (_candidateBlocks.Count == 0)
@@ -243,8 +243,6 @@ internal sealed class LedgerDatabase : IDisposable
             return null;
         }
 
-        Span<byte> id = stackalloc byte[16];
-        messageId.TryWriteBytes(id);
         try
         {
             Check(raw.sqlite3_bind_blob(_locate, 2, id));
@@ -257,11 +255,7 @@ internal sealed class LedgerDatabase : IDisposable
                     return (raw.sqlite3_column_int64(_locate, 0), raw.sqlite3_column_int64(_locate, 1) == StatusAccepted);
                 }
 
-                if (step != raw.SQLITE_DONE)
-                {
-                    Check(step);
-                }
-
+                Check(step);
                 raw.sqlite3_reset(_locate);
             }
 
@@ -284,12 +278,7 @@ internal sealed class LedgerDatabase : IDisposable
         }
 
         var sequence = raw.sqlite3_column_int64(statement, 0);
-        step = raw.sqlite3_step(statement);
-        if (step != raw.SQLITE_DONE)
-        {
-            Check(step);
-        }
-
+        Check(raw.sqlite3_step(statement));
         return sequence;
     }
 
@@ -305,6 +294,7 @@ internal sealed class LedgerDatabase : IDisposable
         Check(raw.sqlite3_bind_text(statement, index, utf8[..Encoding.UTF8.GetBytes(text, utf8)]));
     }
 
+    /// <summary>Throws for SQLite's error codes; OK, ROW and DONE pass.</summary>
     private void Check(int result) => SqliteException.ThrowExceptionForRC(result, _writer.Handle);
 
     public void AddCount(string site, string payloadType, string outcome, long n)
