@@ -12,6 +12,7 @@ internal sealed class BronzeFiles(string dataDirectory) : IDisposable
     private readonly string _runId = $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
     private readonly Dictionary<string, Part> _open = new(StringComparer.Ordinal);
     private readonly HashSet<Part> _dirty = [];
+    private readonly List<FileStream> _toSync = [];
 
     /// <summary>Where the next line of <paramref name="length"/> bytes appended to the partition will go.</summary>
     public (string Location, long Offset) Next(string partition, int length)
@@ -32,25 +33,36 @@ internal sealed class BronzeFiles(string dataDirectory) : IDisposable
         _dirty.Add(part);
     }
 
-    /// <summary>Makes every line appended since the last call durable (one fsync per touched file).</summary>
-    public void Sync()
+    /// <summary>
+    /// The files appended to since the last call. The caller makes them durable (flush and fsync) before anything
+    /// refers to their new lines, and appends nothing meanwhile. The list is reused by the next call.
+    /// </summary>
+    public IReadOnlyList<FileStream> TakeDirty()
     {
+        _toSync.Clear();
         foreach (var part in _dirty)
         {
-            part.Stream.Flush(flushToDisk: true);
+            _toSync.Add(part.Stream);
         }
 
         _dirty.Clear();
-        if (_open.Count > 256)
-        {
-            // Hour partitions roll over; close the old ones instead of holding descriptors forever.
-            foreach (var part in _open.Values)
-            {
-                part.Stream.Dispose();
-            }
+        return _toSync;
+    }
 
-            _open.Clear();
+    /// <summary>Closes every part once too many are open (hour partitions roll over); call after their sync.</summary>
+    public void CloseWhenManyOpen()
+    {
+        if (_open.Count <= 256)
+        {
+            return;
         }
+
+        foreach (var part in _open.Values)
+        {
+            part.Stream.Dispose();
+        }
+
+        _open.Clear();
     }
 
     /// <summary>Whether the file written earlier at <paramref name="location"/> holds at least <paramref name="length"/> bytes.</summary>

@@ -23,11 +23,11 @@ public sealed class JournalOptions
 /// <summary>
 /// The durable record of every received message. Appends from all grains and requests are queued and made durable
 /// together by one writer (group commit): bronze/quarantine lines are written and the ledger rows and counters
-/// committed in one SQLite transaction, then the bronze files and the ledger's WAL are fsynced at the same time. An
+/// committed in one SQLite transaction, then every touched bronze file and the ledger's WAL are fsynced at once. An
 /// append completes only after both, so whatever a caller acknowledges has survived the process and the machine.
 /// <para>
-/// Syncing both at once halves the wait, but a power loss during the syncs may keep ledger rows whose bronze lines
-/// were lost. Every commit therefore records in the ledger how far the rows are verified (the previous commit's),
+/// Syncing them all at once shortens the wait, but a power loss during the syncs may keep ledger rows whose bronze
+/// lines were lost. Every commit therefore records in the ledger how far the rows are verified (the previous commit's),
 /// and opening the journal removes the rows after that point whose lines are not on disk (<see cref="Recover"/>).
 /// </para>
 /// </summary>
@@ -41,7 +41,7 @@ public sealed partial class IngestJournal : IDisposable
     private readonly ILogger<IngestJournal> _logger;
     private readonly LedgerDatabase _ledger;
     private readonly BronzeFiles _bronze;
-    private readonly SyncThread _bronzeSync;
+    private readonly FileSyncWorkers _bronzeSync = new(4, "ingest-journal-sync");
     private readonly Thread _writer;
     private readonly Timer _checkpoints;
 
@@ -59,7 +59,6 @@ public sealed partial class IngestJournal : IDisposable
         Directory.CreateDirectory(_dataDirectory);
         _ledger = new LedgerDatabase(Path.Combine(_dataDirectory, "ledger.db"));
         _bronze = new BronzeFiles(_dataDirectory);
-        _bronzeSync = new SyncThread(_bronze.Sync, "ingest-journal-sync");
         _verifiedThrough = Recover();
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "ingest-journal" };
         _writer.Start();
@@ -201,7 +200,7 @@ public sealed partial class IngestJournal : IDisposable
             }
 
             lastSequence = AddRows(group, generation, results);
-            _bronzeSync.Start();
+            _bronzeSync.Start(_bronze.TakeDirty());
             try
             {
                 transaction.Commit();
@@ -213,9 +212,10 @@ public sealed partial class IngestJournal : IDisposable
             }
         }
 
-        // The bronze fsync has been running since Start; the ledger's runs beside it.
+        // The bronze fsyncs have been running since Start; the ledger's runs beside them.
         var walError = Capture(_ledger.SyncWal);
         var bronzeError = _bronzeSync.Wait();
+        _bronze.CloseWhenManyOpen();
         if ((walError ?? bronzeError) is { } error)
         {
             TakeBackUnsyncedRows();
