@@ -3,7 +3,7 @@ namespace ClinicalTrials.Grains.Journal;
 /// <summary>
 /// Threads that fsync files side by side for the journal's writer. One commit touches several bronze files (one per
 /// payload type and hour); fsyncing them one after another waits out one disk flush after another, while fsyncs
-/// started together share them (on the benchmark VM: p99 1.4–1.8 ms for four files at once, 2.8–4.1 ms in turn).
+/// started together share them (on the benchmark VM: p99 1.4–1.7 ms for four files at once, 2.8–4.1 ms in turn).
 /// Start and Wait alternate, from one thread.
 /// </summary>
 internal sealed class FileSyncWorkers : IDisposable
