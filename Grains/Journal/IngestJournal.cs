@@ -24,7 +24,8 @@ public sealed class JournalOptions
 /// The durable record of every received message. Appends from all grains and requests are queued and made durable
 /// together by one writer (group commit): bronze/quarantine lines are written and the ledger rows and counters
 /// committed in one SQLite transaction, then every touched bronze file and the ledger's WAL are fsynced at once. An
-/// append completes only after both, so whatever a caller acknowledges has survived the process and the machine.
+/// append completes only after all these syncs, so whatever a caller acknowledges has survived the process and the
+/// machine.
 /// <para>
 /// Syncing them all at once shortens the wait, but a power loss during the syncs may keep ledger rows whose bronze
 /// lines were lost. Every commit therefore records in the ledger how far the rows are verified (the previous commit's),
