@@ -16,7 +16,7 @@ public sealed class JournalOptions
     /// <summary>Root of the data directory: bronze, quarantine, the ledger and grain state live under it.</summary>
     public string DataDirectory { get; set; } = "data";
 
-    /// <summary>Most entries made durable by one commit (one pair of fsyncs, run at the same time).</summary>
+    /// <summary>Most entries made durable by one commit (one round of fsyncs, all run at the same time).</summary>
     public int MaxEntriesPerCommit { get; set; } = 20_000;
 }
 
@@ -42,7 +42,7 @@ public sealed partial class IngestJournal : IDisposable
     private readonly ILogger<IngestJournal> _logger;
     private readonly LedgerDatabase _ledger;
     private readonly BronzeFiles _bronze;
-    private readonly FileSyncWorkers _bronzeSync = new(4, "ingest-journal-sync");
+    private readonly FileSyncWorkers _bronzeSync;
     private readonly Thread _writer;
     private readonly Timer _checkpoints;
 
@@ -61,6 +61,7 @@ public sealed partial class IngestJournal : IDisposable
         _ledger = new LedgerDatabase(Path.Combine(_dataDirectory, "ledger.db"));
         _bronze = new BronzeFiles(_dataDirectory);
         _verifiedThrough = Recover();
+        _bronzeSync = new FileSyncWorkers(4, "ingest-journal-sync"); // its threads start only once opening has succeeded
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "ingest-journal" };
         _writer.Start();
         _checkpoints = new Timer(_ => Checkpoint(), null, CheckpointInterval, CheckpointInterval);
