@@ -4,65 +4,100 @@ namespace ClinicalTrials.Grains.Journal;
 /// The append-only NDJSON files of the bronze and quarantine layers under the data directory. One writer (the
 /// journal's commit loop) appends; each process run starts new part files, so a line torn by a crash is never
 /// followed by new data in the same file.
+/// <para>
+/// A commit's lines wait in memory (<see cref="BronzePart"/>) until the commit writes them at the part's durable end,
+/// so a failed commit's lines can be dropped whole (<see cref="Abandon"/>): nothing of it reaches the disk later, and
+/// no later line is written after a torn one. A full disk once did both through a stream's own buffer.
+/// </para>
 /// </summary>
 internal sealed class BronzeFiles(string dataDirectory) : IDisposable
 {
     private const long MaxPartBytes = 256L * 1024 * 1024;
 
     private readonly string _runId = $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
-    private readonly Dictionary<string, Part> _open = new(StringComparer.Ordinal);
-    private readonly HashSet<Part> _dirty = [];
-    private readonly List<FileStream> _toSync = [];
+    private readonly Dictionary<string, BronzePart> _open = new(StringComparer.Ordinal);
+    private readonly List<BronzePart> _dirty = [];
+    private readonly List<BronzePart> _rolledOver = [];
+    private readonly HashSet<BronzePart> _torn = [];
 
     /// <summary>Where the next line of <paramref name="length"/> bytes appended to the partition will go.</summary>
     public (string Location, long Offset) Next(string partition, int length)
     {
-        if (!_open.TryGetValue(partition, out var part) || part.Stream.Position + length > MaxPartBytes)
+        if (!_open.TryGetValue(partition, out var part) || part.End + length > MaxPartBytes)
         {
-            part = OpenPart(partition, part is null ? 0 : part.Number + 1);
+            part = OpenPart(partition, part);
         }
 
-        return (part.Location, part.Stream.Position);
+        return (part.Location, part.End);
     }
 
-    /// <summary>Appends one line at the position <see cref="Next"/> gave.</summary>
+    /// <summary>Appends one line at the position <see cref="Next"/> gave; it reaches the file when the commit writes it.</summary>
     public void Append(string partition, ReadOnlySpan<byte> line)
     {
         var part = _open[partition];
-        part.Stream.Write(line);
-        _dirty.Add(part);
+        if (!part.IsDirty)
+        {
+            _dirty.Add(part);
+        }
+
+        part.Add(line);
     }
 
-    /// <summary>
-    /// The files appended to since the last call. The caller makes them durable (flush and fsync) before anything
-    /// refers to their new lines, and appends nothing meanwhile. The list is reused by the next call.
-    /// </summary>
-    public IReadOnlyList<FileStream> TakeDirty()
+    /// <summary>The parts this commit appended to: the caller writes and fsyncs each (<see cref="BronzePart.WriteAndSync"/>).</summary>
+    public IReadOnlyList<BronzePart> Dirty => _dirty;
+
+    /// <summary>The commit succeeded: its lines are durable.</summary>
+    public void Committed()
     {
-        _toSync.Clear();
         foreach (var part in _dirty)
         {
-            _toSync.Add(part.Stream);
+            part.Committed();
         }
 
         _dirty.Clear();
-        return _toSync;
+        CloseRolledOver();
+        if (_open.Count > 256)
+        {
+            // Hour partitions roll over: close them all rather than keep one handle per hour ever written.
+            foreach (var part in _open.Values)
+            {
+                part.Dispose();
+            }
+
+            _open.Clear();
+        }
     }
 
-    /// <summary>Closes every part once too many are open (hour partitions roll over); call after their sync.</summary>
-    public void CloseWhenManyOpen()
+    /// <summary>
+    /// The commit failed: its lines are dropped, and what of them was written is cut off again. A part that cannot be
+    /// cut is kept for <see cref="Repair"/>, which must succeed before the next commit writes anything.
+    /// </summary>
+    public void Abandon()
     {
-        if (_open.Count <= 256)
+        foreach (var part in _dirty)
         {
-            return;
+            try
+            {
+                part.Abandon();
+            }
+            catch (IOException)
+            {
+                _torn.Add(part);
+            }
         }
 
-        foreach (var part in _open.Values)
-        {
-            part.Stream.Dispose();
-        }
+        _dirty.Clear();
+        CloseRolledOver();
+    }
 
-        _open.Clear();
+    /// <summary>Cuts the parts a failed commit could not cut; throws while one still cannot be.</summary>
+    public void Repair()
+    {
+        foreach (var part in _torn.ToList())
+        {
+            part.Abandon();
+            _torn.Remove(part);
+        }
     }
 
     /// <summary>Whether the file written earlier at <paramref name="location"/> holds at least <paramref name="length"/> bytes.</summary>
@@ -92,33 +127,39 @@ internal sealed class BronzeFiles(string dataDirectory) : IDisposable
         return buffer;
     }
 
-    private Part OpenPart(string partition, int number)
+    private BronzePart OpenPart(string partition, BronzePart? previous)
     {
-        if (_open.Remove(partition, out var previous))
+        if (previous is not null)
         {
-            previous.Stream.Flush(flushToDisk: true);
-            _dirty.Remove(previous);
-            previous.Stream.Dispose();
+            // Its lines of this commit are still to be written: it closes once the commit is over.
+            _open.Remove(partition);
+            _rolledOver.Add(previous);
         }
 
-        var location = $"{partition}/part-{_runId}-{number:D3}.ndjson";
-        var path = Path.Combine(dataDirectory, location);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
-        var part = new Part(location, number, stream);
+        var location = $"{partition}/part-{_runId}-{(previous is null ? 0 : previous.Number + 1):D3}.ndjson";
+        var part = new BronzePart(dataDirectory, location, previous is null ? 0 : previous.Number + 1);
         _open[partition] = part;
         return part;
     }
 
+    private void CloseRolledOver()
+    {
+        foreach (var part in _rolledOver.Where(part => !_torn.Contains(part)))
+        {
+            part.Dispose();
+        }
+
+        _rolledOver.RemoveAll(part => !_torn.Contains(part));
+    }
+
     public void Dispose()
     {
-        foreach (var part in _open.Values)
+        foreach (var part in _open.Values.Concat(_rolledOver))
         {
-            part.Stream.Dispose();
+            part.Dispose();
         }
 
         _open.Clear();
+        _rolledOver.Clear();
     }
-
-    private sealed record Part(string Location, int Number, FileStream Stream);
 }

@@ -39,6 +39,18 @@ internal sealed class CounterChanges
         }
     }
 
+    /// <summary>The duplicates this commit counted, to take back out: no row records them.</summary>
+    public CounterChanges DuplicatesTakenBack()
+    {
+        var taken = new CounterChanges();
+        foreach (var ((site, type, outcome), n) in _counts.Where(count => count.Key.Outcome == "duplicate"))
+        {
+            taken.Add(site, type, outcome, -n);
+        }
+
+        return taken;
+    }
+
     /// <summary>Writes the changes inside the ledger transaction that is open.</summary>
     public void WriteTo(LedgerDatabase ledger)
     {

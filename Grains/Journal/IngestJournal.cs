@@ -31,10 +31,20 @@ public sealed class JournalOptions
 /// lines were lost. Every commit therefore records in the ledger how far the rows are verified (the previous commit's),
 /// and opening the journal removes the rows after that point whose lines are not on disk (<see cref="Recover"/>).
 /// </para>
+/// <para>
+/// A commit that fails at any step (a full disk, an I/O error) leaves nothing behind that could later be taken for
+/// stored: its bronze lines are cut off again and its ledger rows rolled back or taken back. Until both have succeeded
+/// no further commit starts (every append fails, 503), so the verified point never falls behind an acknowledged
+/// commit; each later append, and each health probe (<see cref="CheckWritableAsync"/>), tries the repair again.
+/// Readers see only the rows of completed commits.
+/// </para>
 /// </summary>
 public sealed partial class IngestJournal : IDisposable
 {
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>What a probe writes: more than one small commit needs, so a disk that takes it takes commits too.</summary>
+    private const int ProbeBytes = 256 * 1024;
 
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly string _dataDirectory;
@@ -45,23 +55,35 @@ public sealed partial class IngestJournal : IDisposable
     private readonly FileSyncWorkers _bronzeSync;
     private readonly Thread _writer;
     private readonly Timer _checkpoints;
+    private readonly JournalFaults _faults;
 
-    /// <summary>Every ledger row up to this sequence has its bronze line on disk.</summary>
+    /// <summary>
+    /// Every ledger row up to this sequence belongs to a completed commit and has its bronze line on disk; readers on
+    /// other threads see only these rows.
+    /// </summary>
     private long _verifiedThrough;
 
-    /// <summary>A commit failed after its rows were written and they could not be removed: stop marking rows verified.</summary>
-    private bool _unverifiedRowsKept;
+    /// <summary>
+    /// The counts of a commit that failed after its rows were committed, while its rows are not yet removed (no commit
+    /// may start meanwhile); null when nothing is to be taken back.
+    /// </summary>
+    private CounterChanges? _takeBack;
 
-    public IngestJournal(IOptions<JournalOptions> options, ILogger<IngestJournal> logger)
+    /// <summary>Opens the journal in the configured data directory, recovering from an earlier run's last commit.</summary>
+    /// <param name="options">Where the data directory is.</param>
+    /// <param name="logger">Commit failures and recoveries.</param>
+    /// <param name="faults">Only fault-injection tests pass one.</param>
+    public IngestJournal(IOptions<JournalOptions> options, ILogger<IngestJournal> logger, JournalFaults? faults = null)
     {
         _dataDirectory = Path.GetFullPath(options.Value.DataDirectory);
         _maxEntriesPerCommit = options.Value.MaxEntriesPerCommit;
         _logger = logger;
+        _faults = faults ?? JournalFaults.None;
         Directory.CreateDirectory(_dataDirectory);
         _ledger = new LedgerDatabase(Path.Combine(_dataDirectory, "ledger.db"));
         _bronze = new BronzeFiles(_dataDirectory);
         _verifiedThrough = Recover();
-        _bronzeSync = new FileSyncWorkers(4, "ingest-journal-sync"); // its threads start only once opening has succeeded
+        _bronzeSync = new FileSyncWorkers(4, "ingest-journal-sync", _faults); // its threads start only once opening has succeeded
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "ingest-journal" };
         _writer.Start();
         _checkpoints = new Timer(_ => Checkpoint(), null, CheckpointInterval, CheckpointInterval);
@@ -69,7 +91,7 @@ public sealed partial class IngestJournal : IDisposable
 
     public string DataDirectory => _dataDirectory;
 
-    /// <summary>The last commit failure, cleared by the next successful commit.</summary>
+    /// <summary>The last commit failure, cleared by the next successful commit or probe.</summary>
     public Exception? LastError { get; private set; }
 
     public DateTimeOffset? LastCommitAt { get; private set; }
@@ -77,6 +99,24 @@ public sealed partial class IngestJournal : IDisposable
     /// <summary>Makes <paramref name="entries"/> durable; the results are in the same order.</summary>
     /// <exception cref="JournalUnavailableException">The commit failed (for example, the disk is full).</exception>
     public Task<JournalAppend[]> AppendAsync(IReadOnlyList<JournalEntry> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return Task.FromResult(Array.Empty<JournalAppend>());
+        }
+
+        return Enqueue(entries);
+    }
+
+    /// <summary>
+    /// Checks, in turn with the commits, that the data directory takes writes: repairs what a failed commit left
+    /// (see the class remarks), then writes and fsyncs a probe file. Success clears <see cref="LastError"/>, so a
+    /// journal that failed on a full disk reports healthy again as soon as space returns, without waiting for traffic.
+    /// </summary>
+    /// <exception cref="JournalUnavailableException">The data directory does not take writes.</exception>
+    public Task CheckWritableAsync() => Enqueue([]);
+
+    private Task<JournalAppend[]> Enqueue(IReadOnlyList<JournalEntry> entries)
     {
         var pending = new PendingAppend(entries, new TaskCompletionSource<JournalAppend[]>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
@@ -87,7 +127,7 @@ public sealed partial class IngestJournal : IDisposable
         return pending.Completion.Task;
     }
 
-    public Task<MessageRecord?> FindAsync(Guid messageId) => Task.Run(() => _ledger.Find(messageId));
+    public Task<MessageRecord?> FindAsync(Guid messageId) => Task.Run(() => _ledger.Find(messageId, Volatile.Read(ref _verifiedThrough)));
 
     public Task<CounterSnapshot> CountersAsync(string? siteId = null) => Task.Run(() => _ledger.Counters(siteId));
 
@@ -98,7 +138,7 @@ public sealed partial class IngestJournal : IDisposable
     {
         var stored = new List<StoredMessage>();
         var removed = 0;
-        foreach (var (sequence, _, location, offset, length) in _ledger.PatientMessages(patientId, afterSequence))
+        foreach (var (sequence, _, location, offset, length) in _ledger.PatientMessages(patientId, afterSequence, Volatile.Read(ref _verifiedThrough)))
         {
             if (!File.Exists(Path.Combine(_dataDirectory, location)))
             {
@@ -140,37 +180,72 @@ public sealed partial class IngestJournal : IDisposable
     private void WriteLoop()
     {
         var group = new List<PendingAppend>();
+        var probes = new List<PendingAppend>();
         while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             group.Clear();
+            probes.Clear();
             var entries = 0;
             while (entries < _maxEntriesPerCommit && _queue.Reader.TryRead(out var pending))
             {
-                group.Add(pending);
+                (pending.Entries.Count == 0 ? probes : group).Add(pending);
                 entries += pending.Entries.Count;
             }
 
-            try
+            if (group.Count > 0)
             {
-                var results = Commit(group);
-                LastError = null;
-                LastCommitAt = DateTimeOffset.UtcNow;
-                for (var i = 0; i < group.Count; i++)
-                {
-                    group[i].Completion.SetResult(results[i]);
-                }
+                Run(group, Commit, "could not make the messages durable", e => LogCommitFailed(_logger, e, entries));
             }
-            catch (Exception e)
+
+            if (probes.Count > 0)
             {
-                LastError = e;
-                LogCommitFailed(_logger, e, entries);
-                var failure = new JournalUnavailableException("The ingest journal could not make the messages durable.", e);
-                foreach (var pending in group)
-                {
-                    pending.Completion.SetException(failure);
-                }
+                Run(probes, Probe, "cannot write to its data directory", e => LogProbeFailed(_logger, e));
             }
         }
+    }
+
+    /// <summary>Runs one commit or probe for <paramref name="group"/> and completes its appends with the outcome.</summary>
+    private void Run(List<PendingAppend> group, Func<List<PendingAppend>, JournalAppend[][]> work, string failure, Action<Exception> logFailure)
+    {
+        try
+        {
+            var results = work(group);
+            LastError = null;
+            LastCommitAt = DateTimeOffset.UtcNow;
+            for (var i = 0; i < group.Count; i++)
+            {
+                group[i].Completion.SetResult(results[i]);
+            }
+        }
+        catch (Exception e)
+        {
+            LastError = e;
+            logFailure(e);
+            var unavailable = new JournalUnavailableException($"The ingest journal {failure}.", e);
+            foreach (var pending in group)
+            {
+                pending.Completion.SetException(unavailable);
+            }
+        }
+    }
+
+    /// <summary>Repairs what a failed commit left, then writes and fsyncs a probe file; answers each probe with no results.</summary>
+    private JournalAppend[][] Probe(List<PendingAppend> probes)
+    {
+        Repair();
+        var path = Path.Combine(_dataDirectory, ".journal-probe");
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+            probe.Write(new byte[ProbeBytes]);
+            probe.Flush(flushToDisk: true);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        return probes.Select(_ => Array.Empty<JournalAppend>()).ToArray();
     }
 
     /// <summary>
@@ -190,46 +265,89 @@ public sealed partial class IngestJournal : IDisposable
 
     private JournalAppend[][] Commit(List<PendingAppend> group)
     {
+        Repair();
         var results = new JournalAppend[group.Count][];
         long lastSequence;
-        using (var transaction = _ledger.Begin())
+        CounterChanges changes;
+        try
         {
+            using var transaction = _ledger.Begin();
             var generation = _ledger.NextGeneration();
-            if (!_unverifiedRowsKept)
-            {
-                // The previous commit's syncs completed before this one began.
-                _ledger.MarkVerified(_verifiedThrough);
-            }
-
-            lastSequence = AddRows(group, generation, results);
-            _bronzeSync.Start(_bronze.TakeDirty());
-            try
-            {
-                transaction.Commit();
-            }
-            catch
-            {
-                _bronzeSync.Wait(); // nothing refers to the lines it syncs
-                throw;
-            }
+            _ledger.MarkVerified(_verifiedThrough); // the previous commit's syncs completed before this one began
+            (lastSequence, changes) = AddRows(group, generation, results);
+            _bronzeSync.Start(_bronze.Dirty);
+            _faults.At(CommitStep.LedgerCommit);
+            transaction.Commit();
+        }
+        catch
+        {
+            // The transaction rolled back, so no row refers to the lines: wait for their writes, then cut them off.
+            _bronzeSync.Wait();
+            _bronze.Abandon();
+            throw;
         }
 
-        // The bronze fsyncs have been running since Start; the ledger's runs beside them.
-        var walError = Capture(_ledger.SyncWal);
+        // The bronze writes and fsyncs have been running since Start; the ledger's runs beside them.
+        var walError = Capture(() =>
+        {
+            _faults.At(CommitStep.WalSync);
+            _ledger.SyncWal();
+        });
         var bronzeError = _bronzeSync.Wait();
-        _bronze.CloseWhenManyOpen();
         if ((walError ?? bronzeError) is { } error)
         {
-            TakeBackUnsyncedRows();
+            // Answered as failed, so neither its lines nor its rows may stay: a retry would otherwise be called a
+            // duplicate of a message that may not be on disk, and silver would read lines the client was told are not.
+            _bronze.Abandon();
+            _takeBack = changes;
+            TryTakeBack();
             ExceptionDispatchInfo.Throw(error);
         }
 
-        _verifiedThrough = Math.Max(_verifiedThrough, lastSequence);
+        _bronze.Committed();
+        Volatile.Write(ref _verifiedThrough, Math.Max(_verifiedThrough, lastSequence));
         return results;
     }
 
-    /// <summary>Writes the group's rows and lines and counts them; returns the highest sequence written.</summary>
-    private long AddRows(List<PendingAppend> group, long generation, JournalAppend[][] results)
+    /// <summary>Finishes what a failed commit could not: cuts its bronze lines off and takes its rows back.</summary>
+    private void Repair()
+    {
+        _faults.At(CommitStep.Repair);
+        _bronze.Repair();
+        if (_takeBack is not null)
+        {
+            TakeBack(_takeBack);
+        }
+    }
+
+    private void TryTakeBack()
+    {
+        try
+        {
+            TakeBack(_takeBack!);
+        }
+        catch (Exception e)
+        {
+            LogTakeBackFailed(_logger, e);
+        }
+    }
+
+    /// <summary>
+    /// Removes the rows of the commit whose syncs failed (the only unverified ones: no commit ran after it), then
+    /// checkpoints the whole WAL into the database file: after a failed fsync the kernel may never write the WAL's
+    /// earlier pages, and a hole in the WAL would lose every commit after it at the next recovery.
+    /// </summary>
+    private void TakeBack(CounterChanges commit)
+    {
+        _faults.At(CommitStep.TakeBack);
+        Volatile.Write(ref _verifiedThrough, _ledger.Forget(_ledger.Unverified(), commit.DuplicatesTakenBack()));
+        _takeBack = new CounterChanges(); // the rows and counts are gone; a retry only checkpoints
+        _ledger.CheckpointFully();
+        _takeBack = null;
+    }
+
+    /// <summary>Writes the group's rows and lines and counts them; returns the highest sequence written and the counts.</summary>
+    private (long LastSequence, CounterChanges Changes) AddRows(List<PendingAppend> group, long generation, JournalAppend[][] results)
     {
         var changes = new CounterChanges();
         var lastSequence = 0L;
@@ -244,6 +362,7 @@ public sealed partial class IngestJournal : IDisposable
                 var type = entry.PayloadType?.WireName() ?? "unknown";
                 var partition = entry.Partition; // formatted from the entry's time on each read
                 var (location, offset) = _bronze.Next(partition, entry.Line.Length);
+                _faults.At(CommitStep.LedgerWrite);
                 // The row goes in first: the ledger decides whether the message_id is a duplicate (also of
                 // an entry earlier in this commit), and a duplicate's line is never written.
                 var sequence = entry.MessageId is null ? 0 : _ledger.Store(entry, location, offset, entry.Line.Length);
@@ -263,25 +382,7 @@ public sealed partial class IngestJournal : IDisposable
         }
 
         changes.WriteTo(_ledger);
-        return lastSequence;
-    }
-
-    /// <summary>
-    /// A commit whose syncs failed is answered as failed, so its rows must go: a retry would otherwise be called a
-    /// duplicate of a message that may not be on disk. If even that fails, rows stay unverified for the next start.
-    /// </summary>
-    private void TakeBackUnsyncedRows()
-    {
-        try
-        {
-            _verifiedThrough = _ledger.Forget(_ledger.Unverified());
-            _unverifiedRowsKept = false;
-        }
-        catch (Exception e)
-        {
-            _unverifiedRowsKept = true;
-            LogTakeBackFailed(_logger, e);
-        }
+        return (lastSequence, changes);
     }
 
     private static Exception? Capture(Action action)
@@ -314,11 +415,14 @@ public sealed partial class IngestJournal : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Removed {Count} ledger rows whose bronze lines did not reach the disk before the process stopped; their messages were never acknowledged")]
     private static partial void LogLostRowsRemoved(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The rows of a commit that could not be synced could not be removed; the journal checks them at its next start")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "The rows of a commit that could not be synced could not be removed yet; no commit starts until they are")]
     private static partial void LogTakeBackFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Journal commit of {Entries} entries failed; their requests are answered 503")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int entries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The journal's data directory does not take writes")]
+    private static partial void LogProbeFailed(ILogger logger, Exception exception);
 
     private sealed record PendingAppend(IReadOnlyList<JournalEntry> Entries, TaskCompletionSource<JournalAppend[]> Completion);
 }
