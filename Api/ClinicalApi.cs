@@ -15,6 +15,9 @@ namespace ClinicalTrials.Api;
 /// <summary>Registers and maps the whole HTTP gateway.</summary>
 public static class ClinicalApi
 {
+    internal const string StorageUnavailableTitle = "Storage unavailable";
+    internal const string StorageUnavailableDetail = "The messages could not be made durable and were not acknowledged. Retry later.";
+
     public static IServiceCollection AddClinicalApi(this IServiceCollection services)
     {
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
@@ -65,8 +68,7 @@ public static class ClinicalApi
         {
             var (status, title, detail) = exception switch
             {
-                JournalUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
-                    "The messages could not be made durable and were not acknowledged. Retry later."),
+                JournalUnavailableException => (StatusCodes.Status503ServiceUnavailable, StorageUnavailableTitle, StorageUnavailableDetail),
                 BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
                 _ => (StatusCodes.Status500InternalServerError, "Internal error", "An unexpected error occurred; it has been logged."),
             };

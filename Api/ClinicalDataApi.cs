@@ -46,6 +46,7 @@ public static class ClinicalDataApi
         {
             IngestStatus.Accepted => TypedResults.Accepted($"/api/clinical/messages/{result.MessageId}", new IngestReply(result.MessageId!.Value, result.Status)),
             IngestStatus.Duplicate => TypedResults.Ok(new IngestReply(result.MessageId!.Value, result.Status)),
+            IngestStatus.Unavailable => StorageUnavailable(null),
             _ => Invalid(result),
         };
     }
@@ -82,6 +83,12 @@ public static class ClinicalDataApi
 
         var results = await ingest.IngestAsync(messages, receivedAt);
         var items = results.Select((r, i) => new BatchItem(i, r.MessageId, r.Status, r.Violations.Count == 0 ? null : r.Violations)).ToList();
+        if (items.Any(r => r.Status == IngestStatus.Unavailable))
+        {
+            // Some patients' messages may be stored already: say which, so that "duplicate" on the retry is no surprise.
+            return StorageUnavailable(items);
+        }
+
         return TypedResults.Ok(new BatchReply(
             items.Count(r => r.Status == IngestStatus.Accepted),
             items.Count(r => r.Status == IngestStatus.Duplicate),
@@ -169,6 +176,16 @@ public static class ClinicalDataApi
             new Dictionary<string, string[]> { ["$"] = [$"{rule}: {message}"] },
             title: "The batch is invalid",
             extensions: new Dictionary<string, object?> { ["violations"] = new[] { new Violation("$", rule, message) } });
+
+    /// <summary>503: the journal could not store the message, or some of the batch (<paramref name="items"/> says which).</summary>
+    private static ProblemHttpResult StorageUnavailable(IReadOnlyList<BatchItem>? items) =>
+        TypedResults.Problem(
+            items is null
+                ? ClinicalApi.StorageUnavailableDetail
+                : "Some messages could not be made durable: 'results' gives each message's status; those 'unavailable' were not stored. Retry the batch later.",
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: ClinicalApi.StorageUnavailableTitle,
+            extensions: items is null ? null : new Dictionary<string, object?> { ["results"] = items });
 
     private static ProblemHttpResult TooLarge(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large");

@@ -26,4 +26,7 @@ public enum IngestStatus
     Accepted,
     Duplicate,
     Rejected,
+
+    /// <summary>Not stored: the journal could not make it durable (a batch answers 503 and lists which ones). Retry it.</summary>
+    Unavailable,
 }

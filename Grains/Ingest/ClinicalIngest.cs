@@ -9,7 +9,8 @@ namespace ClinicalTrials.Grains.Ingest;
 /// <summary>
 /// The one ingest path. HTTP and every broker hand their messages here: valid messages go to their patient's
 /// grain (which has them stored once), rejected ones to quarantine, and the outcomes to the sites' grains.
-/// Returns when every message's outcome is durable.
+/// Returns when every message's outcome is durable. Each patient's messages are committed on their own, so when the
+/// journal fails some of a batch may be stored and the rest not: those are <see cref="IngestStatus.Unavailable"/>.
 /// </summary>
 public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
 {
@@ -54,7 +55,17 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
         async Task IngestForPatientAsync(string patientId, List<int> indexes)
         {
             var batch = indexes.Select(i => new IngestMessage(messages[i].Parsed.Message!, messages[i].Raw.ToArray(), receivedAt)).ToImmutableArray();
-            var patientOutcomes = await grains.Patient(patientId).IngestAsync(batch);
+            ImmutableArray<IngestOutcome> patientOutcomes;
+            try
+            {
+                patientOutcomes = await grains.Patient(patientId).IngestAsync(batch);
+            }
+            catch (JournalUnavailableException)
+            {
+                Unavailable(indexes);
+                return;
+            }
+
             for (var k = 0; k < indexes.Count; k++)
             {
                 var i = indexes[k];
@@ -67,13 +78,33 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
         async Task QuarantineAsync()
         {
             var entries = rejected.Select(i => JournalEntry.Rejected(messages[i].Parsed, messages[i].Raw, receivedAt)).ToArray();
-            var appends = await journal.AppendAsync(entries);
+            JournalAppend[] appends;
+            try
+            {
+                appends = await journal.AppendAsync(entries);
+            }
+            catch (JournalUnavailableException)
+            {
+                Unavailable(rejected);
+                return;
+            }
+
             for (var k = 0; k < rejected.Count; k++)
             {
                 var i = rejected[k];
                 var parsed = messages[i].Parsed;
                 outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Rejected, appends[k].Location, appends[k].Generation), messages[i]);
                 results[i] = new IngestResult(parsed.MessageId, IngestStatus.Rejected, appends[k].Location, parsed.Violations);
+            }
+        }
+
+        void Unavailable(List<int> indexes)
+        {
+            foreach (var i in indexes)
+            {
+                var parsed = messages[i].Parsed;
+                outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Unavailable, null, 0), messages[i]);
+                results[i] = new IngestResult(parsed.MessageId, IngestStatus.Unavailable, null, []);
             }
         }
     }
@@ -83,7 +114,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
         var tallies = new Dictionary<(string Site, long Generation), SiteTallyBuilder>();
         foreach (var (outcome, message) in outcomes)
         {
-            if (message.Parsed.SiteId is not { } site)
+            if (message.Parsed.SiteId is not { } site || outcome.Status == IngestStatus.Unavailable)
             {
                 continue;
             }
