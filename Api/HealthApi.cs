@@ -24,7 +24,7 @@ public static class HealthApi
     {
         var components = new Dictionary<string, ComponentHealth>
         {
-            ["journal"] = JournalHealth(journal),
+            ["journal"] = await JournalHealthAsync(journal),
             ["grains"] = await GrainHealthAsync(grains),
             ["disk"] = DiskHealth(journal.DataDirectory),
             ["online_store"] = OnlineStoreHealth(onlineStore),
@@ -39,18 +39,38 @@ public static class HealthApi
             : TypedResults.Ok(report);
     }
 
-    private static ComponentHealth JournalHealth(IngestJournal journal)
+    /// <summary>
+    /// Unhealthy when the ledger does not read or the data directory does not take a probe write now. A journal whose
+    /// last commit failed but whose disk takes writes again is degraded, not unhealthy: a load balancer routing on
+    /// this would otherwise never send it the traffic whose next commit clears the failure.
+    /// </summary>
+    private static async Task<ComponentHealth> JournalHealthAsync(IngestJournal journal)
     {
         try
         {
             journal.CanRead();
-            return journal.LastError is { } error
-                ? new ComponentHealth(HealthStatus.Unhealthy, $"Last commit failed: {error.InnerException?.Message ?? error.Message}")
-                : new ComponentHealth(HealthStatus.Healthy, journal.LastCommitAt is { } at ? $"Last commit at {at:O}." : "No commit yet.");
         }
         catch (Exception e)
         {
             return new ComponentHealth(HealthStatus.Unhealthy, $"The ledger cannot be read: {e.Message}");
+        }
+
+        try
+        {
+            await journal.CheckWritableAsync().WaitAsync(TimeSpan.FromSeconds(5));
+            var lastCommit = journal.LastCommitAt is { } at ? $"Last commit at {at:O}." : "No commit yet.";
+            return journal.LastError is { } error
+                ? new ComponentHealth(HealthStatus.Degraded,
+                    $"The last commit failed ({error.InnerException?.Message ?? error.Message}); the data directory takes writes again. {lastCommit}")
+                : new ComponentHealth(HealthStatus.Healthy, lastCommit);
+        }
+        catch (JournalUnavailableException e)
+        {
+            return new ComponentHealth(HealthStatus.Unhealthy, $"The data directory does not take writes: {e.InnerException?.Message ?? e.Message}");
+        }
+        catch (TimeoutException)
+        {
+            return new ComponentHealth(HealthStatus.Unhealthy, "The journal did not take a probe write within 5 s.");
         }
     }
 
@@ -109,9 +129,10 @@ public static class HealthApi
                 : new ComponentHealth(HealthStatus.Degraded, $"{production.Version} is in production; this silo serves {serving ?? "no model"} until it loads it.");
     }
 
+    /// <summary>The free space of the filesystem the data directory is on (its own mount, not the root's).</summary>
     private static ComponentHealth DiskHealth(string dataDirectory)
     {
-        var free = new DriveInfo(Path.GetPathRoot(dataDirectory)!).AvailableFreeSpace;
+        var free = new DriveInfo(dataDirectory).AvailableFreeSpace;
         return new ComponentHealth(free < LowDiskBytes ? HealthStatus.Degraded : HealthStatus.Healthy, $"{free / (1024 * 1024)} MiB free under {dataDirectory}.");
     }
 }

@@ -91,7 +91,7 @@ public sealed partial class IngestJournal : IDisposable
 
     public string DataDirectory => _dataDirectory;
 
-    /// <summary>The last commit failure, cleared by the next successful commit or probe.</summary>
+    /// <summary>The last commit failure, cleared by the next successful commit.</summary>
     public Exception? LastError { get; private set; }
 
     public DateTimeOffset? LastCommitAt { get; private set; }
@@ -110,8 +110,8 @@ public sealed partial class IngestJournal : IDisposable
 
     /// <summary>
     /// Checks, in turn with the commits, that the data directory takes writes: repairs what a failed commit left
-    /// (see the class remarks), then writes and fsyncs a probe file. Success clears <see cref="LastError"/>, so a
-    /// journal that failed on a full disk reports healthy again as soon as space returns, without waiting for traffic.
+    /// (see the class remarks), then writes and fsyncs a probe file. A journal that failed on a full disk passes it as
+    /// soon as space returns, without waiting for traffic; <see cref="LastError"/> stays until a commit succeeds.
     /// </summary>
     /// <exception cref="JournalUnavailableException">The data directory does not take writes.</exception>
     public Task CheckWritableAsync() => Enqueue([]);
@@ -194,22 +194,21 @@ public sealed partial class IngestJournal : IDisposable
 
             if (group.Count > 0)
             {
-                Run(group, Commit, "could not make the messages durable", e => LogCommitFailed(_logger, e, entries));
+                RunCommit(group, entries);
             }
 
             if (probes.Count > 0)
             {
-                Run(probes, Probe, "cannot write to its data directory", e => LogProbeFailed(_logger, e));
+                RunProbe(probes);
             }
         }
     }
 
-    /// <summary>Runs one commit or probe for <paramref name="group"/> and completes its appends with the outcome.</summary>
-    private void Run(List<PendingAppend> group, Func<List<PendingAppend>, JournalAppend[][]> work, string failure, Action<Exception> logFailure)
+    private void RunCommit(List<PendingAppend> group, int entries)
     {
         try
         {
-            var results = work(group);
+            var results = Commit(group);
             LastError = null;
             LastCommitAt = DateTimeOffset.UtcNow;
             for (var i = 0; i < group.Count; i++)
@@ -220,17 +219,35 @@ public sealed partial class IngestJournal : IDisposable
         catch (Exception e)
         {
             LastError = e;
-            logFailure(e);
-            var unavailable = new JournalUnavailableException($"The ingest journal {failure}.", e);
-            foreach (var pending in group)
-            {
-                pending.Completion.SetException(unavailable);
-            }
+            LogCommitFailed(_logger, e, entries);
+            Fail(group, new JournalUnavailableException("The ingest journal could not make the messages durable.", e));
         }
     }
 
-    /// <summary>Repairs what a failed commit left, then writes and fsyncs a probe file; answers each probe with no results.</summary>
-    private JournalAppend[][] Probe(List<PendingAppend> probes)
+    private void RunProbe(List<PendingAppend> probes)
+    {
+        try
+        {
+            Probe();
+            probes.ForEach(probe => probe.Completion.SetResult([]));
+        }
+        catch (Exception e)
+        {
+            LogProbeFailed(_logger, e);
+            Fail(probes, new JournalUnavailableException("The ingest journal cannot write to its data directory.", e));
+        }
+    }
+
+    private static void Fail(List<PendingAppend> group, JournalUnavailableException failure)
+    {
+        foreach (var pending in group)
+        {
+            pending.Completion.SetException(failure);
+        }
+    }
+
+    /// <summary>Repairs what a failed commit left, then writes and fsyncs a probe file.</summary>
+    private void Probe()
     {
         Repair();
         var path = Path.Combine(_dataDirectory, ".journal-probe");
@@ -244,8 +261,6 @@ public sealed partial class IngestJournal : IDisposable
         {
             File.Delete(path);
         }
-
-        return probes.Select(_ => Array.Empty<JournalAppend>()).ToArray();
     }
 
     /// <summary>

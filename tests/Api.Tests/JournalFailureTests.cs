@@ -23,10 +23,12 @@ public sealed class JournalFailureTests
         var failed = await (await app.Http.PostAsync("/api/clinical/data", Json(message), cancellation)).ExpectAsync(503);
         Assert.Equal("Storage unavailable", failed.GetProperty("title").GetString());
         await (await app.Http.GetAsync($"/api/clinical/messages/{IdOf(message)}", cancellation)).ExpectAsync(404);
-        using var unhealthy = await app.Http.GetAsync("/api/clinical/health", cancellation);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, unhealthy.StatusCode);
-        var journal = (await unhealthy.ReadJsonAsync()).GetProperty("components").GetProperty("journal");
-        Assert.Equal("unhealthy", journal.GetProperty("status").GetString());
+
+        // The data directory itself still takes writes: degraded (still routed to), not unhealthy, until a commit succeeds.
+        var degraded = await (await app.Http.GetAsync("/api/clinical/health", cancellation)).ExpectAsync(200);
+        var journal = degraded.GetProperty("components").GetProperty("journal");
+        Assert.Equal("degraded", journal.GetProperty("status").GetString());
+        Assert.Contains("The last commit failed", journal.GetProperty("detail").GetString());
 
         File.Delete(blocker);
         var retried = await (await app.Http.PostAsync("/api/clinical/data", Json(message), cancellation)).ExpectAsync(202);
