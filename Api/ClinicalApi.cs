@@ -1,5 +1,6 @@
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.Configuration;
@@ -57,7 +58,8 @@ public static class ClinicalApi
 
     /// <summary>
     /// Failures that are not the client's fault still get a problem+json answer that says what to do:
-    /// a journal that cannot commit is 503 (retry later; nothing was acknowledged).
+    /// a journal that cannot commit is 503 (retry later; nothing was acknowledged), and so is a lake storage (S3) that
+    /// cannot be reached (models, promotion, pipeline status).
     /// </summary>
     private sealed class FailureToProblem(IProblemDetailsService problems) : IExceptionHandler
     {
@@ -67,6 +69,8 @@ public static class ClinicalApi
             {
                 JournalUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Storage unavailable",
                     "The messages could not be made durable and were not acknowledged. Retry later."),
+                LakeStorageUnavailableException lake => (StatusCodes.Status503ServiceUnavailable, "Lake storage unavailable",
+                    $"{lake.Message} Retry later."),
                 BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
                 _ => (StatusCodes.Status500InternalServerError, "Internal error", "An unexpected error occurred; it has been logged."),
             };
