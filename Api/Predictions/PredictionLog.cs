@@ -44,6 +44,9 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long the start waits for the database before leaving it to the writer.</summary>
+    private static readonly TimeSpan StartAttempt = TimeSpan.FromSeconds(2);
+
     /// <summary>While the database is away, one warning per this many failed attempts (the first one included).</summary>
     private const int WarnEvery = 60;
 
@@ -52,6 +55,7 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
     private Task _writer = Task.CompletedTask;
     private long _pending;
     private volatile string? _lastError = "not connected yet";
+    private bool _tablesCreated;
 
     /// <summary>Predictions queued and not yet written.</summary>
     public long Pending => Interlocked.Read(ref _pending);
@@ -90,22 +94,47 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
         return true;
     }
 
-    /// <summary>Starts the writer; the database is not touched here, so the silo starts without it.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Tries once, briefly, to create the tables, so that they exist before the first request whenever the database is
+    /// there; then starts the writer, which keeps trying. The silo starts whether or not the database answers.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         LogStarted(logger, store.Description);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(StartAttempt);
+        try
+        {
+            await store.InitializeAsync(attempt.Token);
+            _tablesCreated = true;
+            _lastError = null;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            _lastError = e.Message;
+            LogWriteFailed(logger, "create the tables at start", 1, 0, e.Message);
+        }
+
         _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
-        return Task.CompletedTask;
     }
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Drains the queue: by now the server has stopped, so nothing new arrives. Gives up when the host's shutdown time is up.</summary>
+    /// <summary>
+    /// Drains the queue: by now the server has stopped, so nothing new arrives. Gives up when the host's shutdown time is
+    /// up. It may run twice (WebApplicationFactory stops its host twice), so the second run must find everything usable.
+    /// </summary>
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
         _queue.Writer.TryComplete();
+        if (Pending == 0)
+        {
+            // Nothing to write: do not wait for a database that is away only to create its tables.
+            await _abandon.CancelAsync();
+        }
+
         try
         {
             await _writer.WaitAsync(cancellationToken);
@@ -117,7 +146,6 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
         }
 
         await store.DisposeAsync();
-        _abandon.Dispose();
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -128,7 +156,11 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
     {
         try
         {
-            await RetryAsync("create the tables", () => store.InitializeAsync(_abandon.Token));
+            if (!_tablesCreated)
+            {
+                await RetryAsync("create the tables", () => store.InitializeAsync(_abandon.Token));
+            }
+
             var batch = new List<PendingPrediction>(options.Value.MaxBatch);
             var buffer = new ArrayBufferWriter<byte>(8192);
             while (await _queue.Reader.WaitToReadAsync())
@@ -147,7 +179,10 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
         }
         catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
         {
-            LogLostAtShutdown(logger, Pending, _lastError ?? "");
+            if (Pending > 0)
+            {
+                LogLostAtShutdown(logger, Pending, _lastError ?? "");
+            }
         }
     }
 
