@@ -24,7 +24,7 @@ public static partial class ModelsApi
         models.MapGet("/", ListAsync).WithName("ListModels")
             .WithSummary("Every model version, newest first, with its stage, metrics and creation time.");
         models.MapPost("/", RegisterAsync).WithName("RegisterModel")
-            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging.");
+            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging: 201; 200 when exactly these files are stored already; 409 when the version exists with other files.");
         models.MapPost("/{version}/promote", PromoteAsync).WithName("PromoteModel")
             .WithSummary("Makes a version the production model; it is loaded and checked first, and serving swaps to it atomically.");
         models.MapPost("/rollback", RollbackAsync).WithName("RollbackModel")
@@ -36,7 +36,7 @@ public static partial class ModelsApi
     private static async Task<Ok<IReadOnlyList<ModelVersionResponse>>> ListAsync(IGrainFactory grains) =>
         TypedResults.Ok<IReadOnlyList<ModelVersionResponse>>([.. (await Registry(grains).ListAsync()).Select(ModelVersionResponse.From)]);
 
-    private static async Task<Results<Created<ModelVersionResponse>, ProblemHttpResult, ValidationProblem>> RegisterAsync(
+    private static async Task<Results<Created<ModelVersionResponse>, Ok<ModelVersionResponse>, ProblemHttpResult, ValidationProblem>> RegisterAsync(
         ModelUpload? upload, IGrainFactory grains, ModelStore store, CancellationToken cancellationToken)
     {
         if (upload?.Version is not { } version || !ModelArtifacts.IsValidVersion(version))
@@ -86,15 +86,16 @@ public static partial class ModelsApi
             return Invalid($"files.{ModelArtifacts.Onnx}", e.Message);
         }
 
-        if (!await store.TryWriteNewAsync(version, files, cancellationToken))
+        var written = await store.WriteAsync(version, files, cancellationToken);
+        if (written == ModelWrite.Conflict)
         {
             return TypedResults.Problem(ModelStore.AlreadyExists(version), statusCode: StatusCodes.Status409Conflict, title: "Model version exists");
         }
 
         var result = await Registry(grains).RegisterAsync(version, ModelArtifacts.OnnxHash(files[ModelArtifacts.Onnx]));
-        return result.Model is { } model
-            ? TypedResults.Created($"/api/models/{version}", ModelVersionResponse.From(model))
-            : Problem(result);
+        return result.Model is not { } model ? Problem(result)
+            : written == ModelWrite.Written ? TypedResults.Created($"/api/models/{version}", ModelVersionResponse.From(model))
+            : TypedResults.Ok(ModelVersionResponse.From(model));
     }
 
     private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> PromoteAsync(string version, IGrainFactory grains)

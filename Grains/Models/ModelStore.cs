@@ -45,15 +45,24 @@ public sealed class ModelStore(LakeContext lake)
         ?? throw new InvalidDataException($"Model {version} has no {ModelArtifacts.Onnx} in the model store.");
 
     /// <summary>
-    /// Writes an uploaded version's artifacts, metadata.json last so no reader sees a half-written model; false (and
-    /// nothing written) when the version already has a metadata.json, since versions are immutable. A version whose
-    /// earlier upload failed part-way (no metadata.json yet) is written over.
+    /// Writes an uploaded version's artifacts, metadata.json last so no reader sees a half-written model. Versions are
+    /// immutable: when the version already has a metadata.json nothing is written, and the answer says whether the stored
+    /// files are exactly these (a retried upload, or the trainer's own copy in a shared data directory) or not. A version
+    /// whose earlier upload failed part-way (no metadata.json yet) is written over.
     /// </summary>
-    public async Task<bool> TryWriteNewAsync(string version, IReadOnlyDictionary<string, byte[]> files, CancellationToken cancellationToken)
+    public async Task<ModelWrite> WriteAsync(string version, IReadOnlyDictionary<string, byte[]> files, CancellationToken cancellationToken)
     {
         if (await lake.Storage.GetBytesAsync(Key(version, ModelArtifacts.Metadata), cancellationToken) is not null)
         {
-            return false;
+            foreach (var (name, bytes) in files)
+            {
+                if (await lake.Storage.GetBytesAsync(Key(version, name), cancellationToken) is not { } stored || !stored.AsSpan().SequenceEqual(bytes))
+                {
+                    return ModelWrite.Conflict;
+                }
+            }
+
+            return ModelWrite.AlreadyStored;
         }
 
         foreach (var (name, bytes) in files.Where(f => f.Key != ModelArtifacts.Metadata))
@@ -62,13 +71,26 @@ public sealed class ModelStore(LakeContext lake)
         }
 
         await lake.Storage.PutBytesAsync(Key(version, ModelArtifacts.Metadata), files[ModelArtifacts.Metadata], cancellationToken);
-        return true;
+        return ModelWrite.Written;
     }
 
-    /// <summary>Why a second upload of <paramref name="version"/> is refused.</summary>
+    /// <summary>Why an upload of <paramref name="version"/> with other content is refused.</summary>
     public static string AlreadyExists(string version) =>
-        $"Model version {version} already exists and versions are immutable; upload the new model under a new version.";
+        $"Model version {version} already exists with other content and versions are immutable; upload the new model under a new version.";
 
     private static string Key(string version, string file) =>
         ModelArtifacts.IsValidVersion(version) ? $"{LakeLayout.Models}{version}/{file}" : throw new ArgumentException($"'{version}' is not a model version.", nameof(version));
+}
+
+/// <summary>What <see cref="ModelStore.WriteAsync"/> did.</summary>
+public enum ModelWrite
+{
+    /// <summary>The version was new; its files are stored.</summary>
+    Written,
+
+    /// <summary>The version exists with exactly these files; nothing was written.</summary>
+    AlreadyStored,
+
+    /// <summary>The version exists with other files; nothing was written.</summary>
+    Conflict,
 }

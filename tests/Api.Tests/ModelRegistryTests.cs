@@ -117,7 +117,7 @@ public sealed class ModelRegistryTests
     }
 
     [Fact]
-    public async Task A_second_upload_of_a_version_is_409_and_the_model_keeps_its_files_and_scores()
+    public async Task A_second_upload_of_a_version_with_other_files_is_409_and_the_model_keeps_its_files_and_scores()
     {
         using var data = new DataDirectory();
         await using var app = await ClinicalApp.StartAsync(data.Path);
@@ -129,10 +129,12 @@ public sealed class ModelRegistryTests
         var stored = await File.ReadAllBytesAsync(onnxPath, TestContext.Current.CancellationToken);
 
         var conflict = await (await UploadAsync(app.Http, trial, TestModels.ModelB, "v1")).ExpectAsync(409);
-        var same = await (await UploadAsync(app.Http, trial, TestModels.ModelA, "v1")).ExpectAsync(409);
+        var otherMetadata = await (await UploadAsync(app.Http, trial, TestModels.ModelA, "v1", m => m["run_id"] = "another-run")).ExpectAsync(409);
+        var retried = await (await UploadAsync(app.Http, trial, TestModels.ModelA, "v1")).ExpectAsync(200);
 
         Assert.Contains("immutable", conflict.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.Contains("immutable", same.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("immutable", otherMetadata.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("production", retried.GetProperty("stage").GetString());
         Assert.Equal(stored, await File.ReadAllBytesAsync(onnxPath, TestContext.Current.CancellationToken));
         Assert.Equal(ModelArtifacts.OnnxHash(stored), created.GetProperty("onnx_sha256").GetString());
         var after = await (await app.Http.PredictAsync(trial.PatientIds[0])).ExpectAsync(200);
