@@ -16,7 +16,7 @@ public sealed partial class ModelRegistryGrain(
     TimeProvider time,
     ILogger<ModelRegistryGrain> logger) : Grain, IModelRegistryGrain
 {
-    /// <summary>Versions found in the store that cannot be registered; warned about once per activation.</summary>
+    /// <summary>Versions found in the store that cannot be registered (or hashed); warned about once per activation.</summary>
     private readonly HashSet<string> _skipped = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -161,7 +161,7 @@ public sealed partial class ModelRegistryGrain(
             }
         }
 
-        foreach (var legacy in state.State.Versions.Where(v => v.OnnxSha256 is null).ToList())
+        foreach (var legacy in state.State.Versions.Where(v => v.OnnxSha256 is null && !_skipped.Contains(v.Version)).ToList())
         {
             try
             {
@@ -170,7 +170,9 @@ public sealed partial class ModelRegistryGrain(
             }
             catch (InvalidDataException e)
             {
-                LogSkipped(logger, legacy.Version, e.Message);
+                // Without a hash the model host refuses to load it, which is right for a model whose file is gone.
+                _skipped.Add(legacy.Version);
+                LogNoHash(logger, legacy.Version, e.Message);
             }
         }
 
@@ -214,6 +216,9 @@ public sealed partial class ModelRegistryGrain(
 
     [LoggerMessage(LogLevel.Warning, "Model {Version} in the model store is skipped and not registered: {Reason}")]
     private static partial void LogSkipped(ILogger logger, string version, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "Model {Version} was registered before hashes were recorded and its hash cannot be taken now, so it will not be loaded: {Reason}")]
+    private static partial void LogNoHash(ILogger logger, string version, string reason);
 
     [LoggerMessage(LogLevel.Warning, "The model store could not be read at activation; the registry serves what it recorded: {Reason}")]
     private static partial void LogStoreUnavailable(ILogger logger, string reason);
