@@ -1,5 +1,6 @@
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.Configuration;
@@ -29,7 +30,8 @@ public static class ClinicalApi
             .Validate(t => t.IsValid, "Predictions:Thresholds: Medium and High must lie in (0, 1) with Medium < High.")
             .ValidateOnStart();
         services.AddOptions<PredictionLogOptions>().BindConfiguration(PredictionLogOptions.Section)
-            .Validate(o => o.MaxBatch > 0, "Predictions:Log:MaxBatch must be positive.")
+            .Validate(o => o.MaxBatch > 0 && o.MaxPending >= PredictionApi.MaxBatchPatients,
+                $"Predictions:Log:MaxBatch must be positive and MaxPending at least {PredictionApi.MaxBatchPatients} (one batch request).")
             .ValidateOnStart();
 
         // The prediction log and the experiment runs share one database: PostgreSQL when ConnectionStrings:Postgres
@@ -60,7 +62,8 @@ public static class ClinicalApi
 
     /// <summary>
     /// Failures that are not the client's fault still get a problem+json answer that says what to do:
-    /// a journal that cannot commit is 503 (retry later; nothing was acknowledged).
+    /// a journal that cannot commit is 503 (retry later; nothing was acknowledged), and so is a lake storage (S3) that
+    /// cannot be reached (models, promotion, pipeline status) or a tracking database that is away (prediction log, runs).
     /// </summary>
     private sealed class FailureToProblem(IProblemDetailsService problems) : IExceptionHandler
     {
@@ -69,6 +72,10 @@ public static class ClinicalApi
             var (status, title, detail) = exception switch
             {
                 JournalUnavailableException => (StatusCodes.Status503ServiceUnavailable, StorageUnavailableTitle, StorageUnavailableDetail),
+                LakeStorageUnavailableException lake => (StatusCodes.Status503ServiceUnavailable, "Lake storage unavailable",
+                    $"{lake.Message} Retry later."),
+                TrackingStoreUnavailableException tracking => (StatusCodes.Status503ServiceUnavailable, "Tracking database unavailable",
+                    $"{tracking.Message} Retry later; predictions are logged once it returns."),
                 BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
                 _ => (StatusCodes.Status500InternalServerError, "Internal error", "An unexpected error occurred; it has been logged."),
             };

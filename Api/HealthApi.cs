@@ -1,3 +1,4 @@
+using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
@@ -17,10 +18,10 @@ public static class HealthApi
 
     public static void MapHealthApi(this IEndpointRouteBuilder app) =>
         app.MapGet("/api/clinical/health", GetHealthAsync).WithTags("Operations").WithName("GetHealth")
-            .WithSummary("Per-component health: journal, grains, disk, online_store, model.");
+            .WithSummary("Per-component health: journal, grains, disk, online_store, model, prediction_log.");
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
-        IngestJournal journal, IGrainFactory grains, OnlineFeatureStore onlineStore, ModelHost models)
+        IngestJournal journal, IGrainFactory grains, OnlineFeatureStore onlineStore, ModelHost models, PredictionLog predictionLog)
     {
         var components = new Dictionary<string, ComponentHealth>
         {
@@ -29,6 +30,7 @@ public static class HealthApi
             ["disk"] = DiskHealth(journal.DataDirectory),
             ["online_store"] = OnlineStoreHealth(onlineStore),
             ["model"] = await ModelHealthAsync(grains, models),
+            ["prediction_log"] = PredictionLogHealth(predictionLog),
         };
         var status = components.Values.Any(c => c.Status == HealthStatus.Unhealthy) ? HealthStatus.Unhealthy
             : components.Values.Any(c => c.Status == HealthStatus.Degraded) ? HealthStatus.Degraded
@@ -103,6 +105,15 @@ public static class HealthApi
             : new ComponentHealth(HealthStatus.Degraded,
                 $"Redis is unavailable ({store.LastError ?? "not connected"}); {store.PendingPatients} patients' latest vectors wait for it.{dropped}");
     }
+
+    /// <summary>
+    /// Never unhealthy: ingestion does not depend on the log database. Degraded while it cannot be written: predictions
+    /// wait in memory, and once <see cref="PredictionLog.MaxPending"/> wait, <c>/predict</c> answers 503.
+    /// </summary>
+    private static ComponentHealth PredictionLogHealth(PredictionLog log) => log.LastError is { } error
+        ? new ComponentHealth(HealthStatus.Degraded,
+            $"{log.Description} cannot be written ({error}); {log.Pending} predictions wait for it, /predict answers 503 at {log.MaxPending}.")
+        : new ComponentHealth(HealthStatus.Healthy, $"{log.Description}; {log.Pending} predictions waiting.");
 
     /// <summary>
     /// Never unhealthy: without a model ingestion and features go on, only <c>/predict</c> answers 503. Degraded while

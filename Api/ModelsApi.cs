@@ -1,7 +1,9 @@
 using System.Text.RegularExpressions;
+using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Models.Metadata;
+using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,7 +24,7 @@ public static partial class ModelsApi
         models.MapGet("/", ListAsync).WithName("ListModels")
             .WithSummary("Every model version, newest first, with its stage, metrics and creation time.");
         models.MapPost("/", RegisterAsync).WithName("RegisterModel")
-            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging.");
+            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging: 201; 200 when exactly these files are stored already; 409 when the version exists with other files.");
         models.MapPost("/{version}/promote", PromoteAsync).WithName("PromoteModel")
             .WithSummary("Makes a version the production model; it is loaded and checked first, and serving swaps to it atomically.");
         models.MapPost("/rollback", RollbackAsync).WithName("RollbackModel")
@@ -34,7 +36,7 @@ public static partial class ModelsApi
     private static async Task<Ok<IReadOnlyList<ModelVersionResponse>>> ListAsync(IGrainFactory grains) =>
         TypedResults.Ok<IReadOnlyList<ModelVersionResponse>>([.. (await Registry(grains).ListAsync()).Select(ModelVersionResponse.From)]);
 
-    private static async Task<Results<Created<ModelVersionResponse>, ProblemHttpResult, ValidationProblem>> RegisterAsync(
+    private static async Task<Results<Created<ModelVersionResponse>, Ok<ModelVersionResponse>, ProblemHttpResult, ValidationProblem>> RegisterAsync(
         ModelUpload? upload, IGrainFactory grains, ModelStore store, CancellationToken cancellationToken)
     {
         if (upload?.Version is not { } version || !ModelArtifacts.IsValidVersion(version))
@@ -58,14 +60,16 @@ public static partial class ModelsApi
             files[name] = Convert.FromBase64String(base64!);
         }
 
+        // Everything is checked before anything is stored: a refused upload leaves no files behind.
         ModelMetadata metadata;
         try
         {
             metadata = ModelJson.ReadMetadata(files[ModelArtifacts.Metadata]);
+            OnnxModel.CheckFeatures(metadata, FeatureCatalogue.Version, FeatureCatalogue.Names);
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or ModelRefusedException)
         {
-            return Invalid($"files.{ModelArtifacts.Metadata}", $"metadata.json cannot be read: {e.Message}");
+            return Invalid($"files.{ModelArtifacts.Metadata}", e.Message);
         }
 
         if (metadata.Version != version)
@@ -73,11 +77,25 @@ public static partial class ModelsApi
             return Invalid("version", $"'version' is {version} but metadata.json says {metadata.Version}.");
         }
 
-        await store.WriteAsync(version, files, cancellationToken);
-        var result = await Registry(grains).RegisterAsync(version);
-        return result.Model is { } model
-            ? TypedResults.Created($"/api/models/{version}", ModelVersionResponse.From(model))
-            : Problem(result);
+        try
+        {
+            OnnxModel.LoadWithoutFeatureCheck(metadata, files[ModelArtifacts.Onnx]).Dispose();
+        }
+        catch (ModelRefusedException e)
+        {
+            return Invalid($"files.{ModelArtifacts.Onnx}", e.Message);
+        }
+
+        var written = await store.WriteAsync(version, files, cancellationToken);
+        if (written == ModelWrite.Conflict)
+        {
+            return TypedResults.Problem(ModelStore.AlreadyExists(version), statusCode: StatusCodes.Status409Conflict, title: "Model version exists");
+        }
+
+        var result = await Registry(grains).RegisterAsync(version, ModelArtifacts.OnnxHash(files[ModelArtifacts.Onnx]));
+        return result.Model is not { } model ? Problem(result)
+            : written == ModelWrite.Written ? TypedResults.Created($"/api/models/{version}", ModelVersionResponse.From(model))
+            : TypedResults.Ok(ModelVersionResponse.From(model));
     }
 
     private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> PromoteAsync(string version, IGrainFactory grains)
@@ -127,13 +145,13 @@ public static partial class ModelsApi
 /// <summary>Body of <c>POST /api/models</c>: the version and its artifacts by file name, base64.</summary>
 public sealed record ModelUpload(string? Version, IReadOnlyDictionary<string, string?>? Files);
 
-/// <summary>A registered model version.</summary>
+/// <summary>A registered model version; <paramref name="OnnxSha256"/> is the content hash recorded at registration.</summary>
 public sealed record ModelVersionResponse(
     string Version, string Stage, DateTimeOffset CreatedAt, DateTimeOffset RegisteredAt, DateTimeOffset? PromotedAt, string FeatureVersion,
-    IReadOnlyDictionary<string, double?> Metrics)
+    IReadOnlyDictionary<string, double?> Metrics, string? OnnxSha256)
 {
     public static ModelVersionResponse From(ModelVersionInfo m) =>
-        new(m.Version, m.Stage, m.CreatedAt, m.RegisteredAt, m.PromotedAt, m.FeatureVersion, ModelsApi.Finite(m.Metrics));
+        new(m.Version, m.Stage, m.CreatedAt, m.RegisteredAt, m.PromotedAt, m.FeatureVersion, ModelsApi.Finite(m.Metrics), m.OnnxSha256);
 }
 
 /// <summary>A training run.</summary>

@@ -15,7 +15,7 @@ public static class PipelineApi
     {
         var group = app.MapGroup("/api/pipeline").WithTags("Pipeline");
         group.MapPost("/jobs/{name}/run", RunAsync).WithName("RunPipelineJob")
-            .WithSummary("Runs a job (bronze-to-silver, offline-features, retention) and answers when it ends, with the run's record. from/to (YYYY-MM-DD) ask for a backfill.");
+            .WithSummary($"Runs a job (bronze-to-silver, offline-features, retention) and answers when it ends, with the run's record. from/to (YYYY-MM-DD, at most {JobArguments.MaxDays} days, to no later than tomorrow) ask for a backfill.");
         group.MapGet("/jobs", ListJobs).WithName("ListPipelineJobs").WithSummary("Every job with its latest runs (start, end, rows in/out, status).");
         group.MapGet("/status", GetStatusAsync).WithName("GetPipelineStatus").WithSummary("Files, rows and latest partition of each layer.");
     }
@@ -30,11 +30,10 @@ public static class PipelineApi
         }
 
         var errors = new Dictionary<string, string[]>();
-        var fromDate = Date(from, "from", errors);
-        var toDate = Date(to, "to", errors);
-        if (fromDate > toDate)
+        var arguments = new JobArguments(Date(from, "from", errors), Date(to, "to", errors));
+        if (errors.Count == 0 && arguments.Problem(jobs.Lake.Today) is { } problem)
         {
-            errors["to"] = ["range: 'to' must not be before 'from'."];
+            errors[problem.Field] = [problem.Rule];
         }
 
         if (errors.Count > 0)
@@ -42,7 +41,7 @@ public static class PipelineApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        return TypedResults.Ok(await grains.GetGrain<IJobGrain>(name).RunAsync(fromDate, toDate));
+        return TypedResults.Ok(await grains.GetGrain<IJobGrain>(name).RunAsync(arguments.From, arguments.To));
     }
 
     private static Ok<PipelineJobsResponse> ListJobs(PipelineJobs jobs, int? limit) =>

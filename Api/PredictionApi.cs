@@ -50,7 +50,8 @@ public static class PredictionApi
             return TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
         }
 
-        return TypedResults.Ok(Answer(score, version, started, log, thresholds.Value));
+        var (answer, pending) = Answer(score, version, started, thresholds.Value);
+        return log.TryLog([pending]) ? TypedResults.Ok(answer) : LogFull(log);
     }
 
     private static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult, ValidationProblem>> PredictBatchAsync(
@@ -76,8 +77,10 @@ public static class PredictionApi
             return NoModel();
         }
 
-        var answers = outcome.Scores.Where(s => s.Found).Select(s => Answer(s, version, started, log, thresholds.Value)).ToList();
-        return TypedResults.Ok(new BatchPredictionResponse(version, answers, [.. outcome.Scores.Where(s => !s.Found).Select(s => s.PatientId)]));
+        var answers = outcome.Scores.Where(s => s.Found).Select(s => Answer(s, version, started, thresholds.Value)).ToList();
+        return log.TryLog([.. answers.Select(a => a.Pending)])
+            ? TypedResults.Ok(new BatchPredictionResponse(version, [.. answers.Select(a => a.Answer)], [.. outcome.Scores.Where(s => !s.Found).Select(s => s.PatientId)]))
+            : LogFull(log);
     }
 
     private static async Task<Results<Ok<IReadOnlyList<LoggedPrediction>>, ValidationProblem>> ListAsync(
@@ -99,14 +102,20 @@ public static class PredictionApi
             JsonDocument.Parse(r.FeaturesUsed).RootElement.Clone()))]);
     }
 
-    private static PredictionResponse Answer(PatientScore score, string version, long started, PredictionLog log, RiskThresholds thresholds)
+    /// <summary>The answer and its log record; an answer is given only once its record is queued (see <see cref="PredictionLog.TryLog"/>).</summary>
+    private static (PredictionResponse Answer, PendingPrediction Pending) Answer(PatientScore score, string version, long started, RiskThresholds thresholds)
     {
         var risk = thresholds.Classify(score.Probability).ToString().ToUpperInvariant();
         var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        log.Log(new PendingPrediction(Guid.NewGuid(), score.PatientId, DateTimeOffset.UtcNow, score.Probability, risk, version, latency,
-            score.FeatureVersion, score.FeaturesAsOf, score.Features));
-        return new PredictionResponse(score.PatientId, score.Probability, risk, version, score.FeaturesAsOf);
+        return (new PredictionResponse(score.PatientId, score.Probability, risk, version, score.FeaturesAsOf),
+            new PendingPrediction(Guid.NewGuid(), score.PatientId, DateTimeOffset.UtcNow, score.Probability, risk, version, latency,
+                score.FeatureVersion, score.FeaturesAsOf, score.Features));
     }
+
+    /// <summary>Every prediction answered must be logged: while the log database is away and the backlog is full, none is answered.</summary>
+    private static ProblemHttpResult LogFull(PredictionLog log) => TypedResults.Problem(
+        $"The prediction log ({log.Description}) is unavailable and {log.Pending} predictions already wait for it (the most it holds is {log.MaxPending}); retry later.",
+        statusCode: StatusCodes.Status503ServiceUnavailable, title: "Prediction log full");
 
     private static ValidationProblem InvalidField(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: $"Invalid {field}");

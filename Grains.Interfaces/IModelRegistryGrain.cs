@@ -5,16 +5,21 @@ namespace ClinicalTrials.Grains.Interfaces;
 /// <summary>
 /// The model registry of one prediction task (keyed by model name, e.g. <c>adverse-event-24h</c>): which versions exist,
 /// which one is in production, and the history that a rollback returns to. A version's files live in the model store
-/// (<c>models/{version}/</c>); a folder that appears there with a readable <c>metadata.json</c> is adopted as
-/// <c>staging</c>. Promotion loads the model first, so a model the platform cannot serve (other features, a broken
+/// (<c>models/{version}/</c>); a folder that appears there with a complete <c>metadata.json</c> and a <c>model.onnx</c>
+/// is adopted as <c>staging</c> (any other folder is skipped with a logged warning; it never stops the registry). Promotion loads the model first, so a model the platform cannot serve (other features, a broken
 /// graph) never reaches production.
 /// </summary>
 [Alias("model-registry")]
 public interface IModelRegistryGrain : IGrainWithStringKey
 {
-    /// <summary>Registers a version whose artifacts are in the model store, as staging. Registering it again changes nothing.</summary>
+    /// <summary>
+    /// Registers a version whose artifacts are in the model store, as staging, recording the hash of its model.onnx.
+    /// <paramref name="onnxSha256"/> is the hash of the model.onnx the caller stored: when the store holds another one, or
+    /// the version is already registered with another one, the answer is <see cref="RegistryStatus.Conflict"/> (versions
+    /// are immutable). Registering the same content again changes nothing.
+    /// </summary>
     [Alias("register")]
-    Task<RegistryResult> RegisterAsync(string version);
+    Task<RegistryResult> RegisterAsync(string version, string onnxSha256);
 
     /// <summary>Every version, newest first, after adopting any new folder in the model store.</summary>
     [Alias("list")]
@@ -51,6 +56,10 @@ public static class ModelStages
 /// <param name="FeatureVersion">The feature version it was trained on.</param>
 /// <param name="Metrics">Headline metrics, e.g. <c>test.auroc</c>.</param>
 /// <param name="PromotedAt">When it last became production.</param>
+/// <param name="OnnxSha256">
+/// SHA-256 of its <c>model.onnx</c>, recorded at registration; the model host refuses to load a file without it. Null
+/// only in a registry written before hashes were recorded, until the registry next activates and records it.
+/// </param>
 [GenerateSerializer, Immutable, Alias("model-version")]
 public sealed record ModelVersionInfo(
     [property: Id(0)] string Version,
@@ -59,7 +68,8 @@ public sealed record ModelVersionInfo(
     [property: Id(3)] DateTimeOffset RegisteredAt,
     [property: Id(4)] string FeatureVersion,
     [property: Id(5)] ImmutableSortedDictionary<string, double> Metrics,
-    [property: Id(6)] DateTimeOffset? PromotedAt);
+    [property: Id(6)] DateTimeOffset? PromotedAt,
+    [property: Id(7)] string? OnnxSha256);
 
 /// <summary>How a registry operation ended.</summary>
 public enum RegistryStatus

@@ -47,22 +47,17 @@ public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, IL
 
     internal static void Release(LoadedModel model) => model.Release();
 
-    /// <summary>Loads and checks a version without serving it; throws <see cref="ModelRefusedException"/> for a model this platform cannot serve.</summary>
-    public async Task<ModelMetadata> CheckAsync(string version)
-    {
-        var (model, _) = await LoadAsync(version);
-        var metadata = model.Metadata;
-        model.Dispose();
-        return metadata;
-    }
-
-    /// <summary>Serves <paramref name="version"/> from now on (loaded and checked first); a no-op when it is already current.</summary>
-    public async Task ActivateAsync(string version)
+    /// <summary>
+    /// Serves <paramref name="version"/> from now on (loaded and checked first, including its recorded content hash);
+    /// a no-op when it is already current.
+    /// </summary>
+    /// <exception cref="ModelRefusedException">The model cannot be served here; the current one stays.</exception>
+    public async Task ActivateAsync(ModelVersionInfo version)
     {
         await _loading.WaitAsync();
         try
         {
-            if (CurrentVersion == version)
+            if (CurrentVersion == version.Version)
             {
                 return;
             }
@@ -70,7 +65,7 @@ public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, IL
             var (model, elapsed) = await LoadAsync(version);
             var previous = Interlocked.Exchange(ref _current, new LoadedModel(model));
             previous?.Retire();
-            LogSwapped(logger, previous?.Model.Version ?? "(none)", version, elapsed.TotalMilliseconds);
+            LogSwapped(logger, previous?.Model.Version ?? "(none)", version.Version, elapsed.TotalMilliseconds);
         }
         finally
         {
@@ -87,7 +82,7 @@ public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, IL
             var production = await grains.GetGrain<IModelRegistryGrain>(ModelArtifacts.ModelName).GetProductionAsync();
             if (production is not null && production.Version != CurrentVersion)
             {
-                await ActivateAsync(production.Version);
+                await ActivateAsync(production);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -113,20 +108,56 @@ public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, IL
         base.Dispose();
     }
 
-    private async Task<(OnnxModel Model, TimeSpan Elapsed)> LoadAsync(string version)
+    private async Task<(OnnxModel Model, TimeSpan Elapsed)> LoadAsync(ModelVersionInfo version)
     {
         var started = TimeProvider.System.GetTimestamp();
-        var metadata = await store.TryReadMetadataAsync(version)
-            ?? throw new ModelRefusedException($"Model {version} has no readable metadata.json in the model store.");
-        var model = OnnxModel.Load(metadata, await store.ReadOnnxAsync(version));
+        ModelMetadata metadata;
+        byte[] onnx;
+        try
+        {
+            metadata = await store.ReadMetadataAsync(version.Version);
+            onnx = await store.ReadOnnxAsync(version.Version);
+        }
+        catch (InvalidDataException e)
+        {
+            throw Refuse(version.Version, e.Message);
+        }
+
+        // The registry recorded the hash of the file it registered: any other file under that version is not that model,
+        // and serving it would credit its scores to the wrong model in the prediction log.
+        var hash = ModelArtifacts.OnnxHash(onnx);
+        if (hash != version.OnnxSha256)
+        {
+            throw Refuse(version.Version,
+                $"Model {version.Version}: {ModelArtifacts.Onnx} has SHA-256 {hash}, but {version.OnnxSha256 ?? "(none)"} was recorded at registration; the file was changed after registration and will not be served.");
+        }
+
+        OnnxModel model;
+        try
+        {
+            model = OnnxModel.Load(metadata, onnx);
+        }
+        catch (ModelRefusedException e)
+        {
+            throw Refuse(version.Version, e.Message);
+        }
 
         // One warm-up call, so the first real prediction does not pay for ONNX Runtime's lazy initialisation.
         model.Score(new double[metadata.FeatureNames.Count]);
         return (model, TimeProvider.System.GetElapsedTime(started));
     }
 
+    private ModelRefusedException Refuse(string version, string reason)
+    {
+        LogRefused(logger, version, reason);
+        return new ModelRefusedException(reason);
+    }
+
     [LoggerMessage(LogLevel.Information, "Production model swapped from {Previous} to {Version} (loaded in {Milliseconds:0.0} ms).")]
     private static partial void LogSwapped(ILogger logger, string previous, string version, double milliseconds);
+
+    [LoggerMessage(LogLevel.Warning, "Model {Version} refused at load: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string version, string reason);
 
     [LoggerMessage(LogLevel.Warning, "Could not refresh the production model: {Reason}")]
     private static partial void LogRefreshFailed(ILogger logger, string reason);

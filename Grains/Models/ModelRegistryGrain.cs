@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Storage;
+using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Scoring;
 using Microsoft.Extensions.Logging;
@@ -15,21 +16,53 @@ public sealed partial class ModelRegistryGrain(
     TimeProvider time,
     ILogger<ModelRegistryGrain> logger) : Grain, IModelRegistryGrain
 {
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => AdoptNewVersionsAsync();
+    /// <summary>Versions found in the store that cannot be registered (or hashed); warned about once per activation.</summary>
+    private readonly HashSet<string> _skipped = new(StringComparer.Ordinal);
 
-    public async Task<RegistryResult> RegisterAsync(string version)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await AdoptNewVersionsAsync();
+        }
+        catch (LakeStorageUnavailableException e)
+        {
+            // The registry still answers what it knows (production, rollback); listing retries the store.
+            LogStoreUnavailable(logger, e.Message);
+        }
+    }
+
+    public async Task<RegistryResult> RegisterAsync(string version, string onnxSha256)
     {
         if (Find(version) is { } known)
         {
-            return new RegistryResult(RegistryStatus.Ok, null, known);
+            return known.OnnxSha256 == onnxSha256
+                ? new RegistryResult(RegistryStatus.Ok, null, known)
+                : new RegistryResult(RegistryStatus.Conflict, ModelStore.AlreadyExists(version), null);
         }
 
-        if (!ModelArtifacts.IsValidVersion(version) || await store.TryReadMetadataAsync(version) is not { } metadata)
+        if (!ModelArtifacts.IsValidVersion(version))
         {
-            return new RegistryResult(RegistryStatus.NotFound, $"Model {version} has no readable metadata.json in the model store.", null);
+            return new RegistryResult(RegistryStatus.NotFound, $"'{version}' is not a model version.", null);
         }
 
-        var info = Add(metadata);
+        ModelVersionInfo info;
+        try
+        {
+            info = await ReadAsync(version);
+        }
+        catch (InvalidDataException e)
+        {
+            return new RegistryResult(RegistryStatus.NotFound, e.Message, null);
+        }
+
+        if (info.OnnxSha256 != onnxSha256)
+        {
+            return new RegistryResult(RegistryStatus.Conflict,
+                $"The {ModelArtifacts.Onnx} stored for model {version} is not the one uploaded (another upload of the same version?); it is not registered.", null);
+        }
+
+        Add(info);
         await state.WriteStateAsync();
         return new RegistryResult(RegistryStatus.Ok, null, info);
     }
@@ -56,7 +89,7 @@ public sealed partial class ModelRegistryGrain(
         // Load it here first: a model this platform cannot serve must never become production.
         try
         {
-            await host.ActivateAsync(version);
+            await host.ActivateAsync(target);
         }
         catch (ModelRefusedException e)
         {
@@ -89,7 +122,7 @@ public sealed partial class ModelRegistryGrain(
 
         try
         {
-            await host.ActivateAsync(previous.Version);
+            await host.ActivateAsync(previous);
         }
         catch (ModelRefusedException e)
         {
@@ -106,35 +139,65 @@ public sealed partial class ModelRegistryGrain(
 
     public Task<ModelVersionInfo?> GetProductionAsync() => Task.FromResult(Production());
 
-    /// <summary>Registers every complete folder in the model store the registry does not know yet (the trainer's direct path).</summary>
+    /// <summary>
+    /// Registers every complete folder in the model store the registry does not know yet (the trainer's direct path), and
+    /// records the content hash of versions registered before hashes were. A folder that cannot be registered is skipped
+    /// with a warning naming the version and the reason: one bad folder must not take the registry down.
+    /// </summary>
     private async Task AdoptNewVersionsAsync()
     {
-        var added = false;
-        foreach (var version in (await store.ListVersionsAsync()).Where(v => Find(v) is null))
+        var changed = false;
+        foreach (var version in (await store.ListVersionsAsync()).Where(v => Find(v) is null && !_skipped.Contains(v)))
         {
-            if (await store.TryReadMetadataAsync(version) is { } metadata && metadata.Version == version)
+            try
             {
-                Add(metadata);
-                added = true;
+                Add(await ReadAsync(version));
+                changed = true;
+            }
+            catch (InvalidDataException e)
+            {
+                _skipped.Add(version);
+                LogSkipped(logger, version, e.Message);
             }
         }
 
-        if (added)
+        foreach (var legacy in state.State.Versions.Where(v => v.OnnxSha256 is null && !_skipped.Contains(v.Version)).ToList())
+        {
+            try
+            {
+                Replace(legacy with { OnnxSha256 = ModelArtifacts.OnnxHash(await store.ReadOnnxAsync(legacy.Version)) });
+                changed = true;
+            }
+            catch (InvalidDataException e)
+            {
+                // Without a hash the model host refuses to load it, which is right for a model whose file is gone.
+                _skipped.Add(legacy.Version);
+                LogNoHash(logger, legacy.Version, e.Message);
+            }
+        }
+
+        if (changed)
         {
             await state.WriteStateAsync();
         }
     }
 
-    private ModelVersionInfo Add(ModelMetadata metadata)
+    /// <summary>A stored version as the registry would record it; throws <see cref="InvalidDataException"/> naming what is wrong.</summary>
+    private async Task<ModelVersionInfo> ReadAsync(string version)
     {
+        var metadata = await store.ReadMetadataAsync(version);
+        var hash = ModelArtifacts.OnnxHash(await store.ReadOnnxAsync(version));
         var metrics = metadata.Metrics.SelectMany(split => new[]
         {
             ($"{split.Key}.auroc", split.Value.Auroc), ($"{split.Key}.auprc", split.Value.Auprc), ($"{split.Key}.brier", split.Value.Brier),
         }).ToImmutableSortedDictionary(m => m.Item1, m => m.Item2, StringComparer.Ordinal);
-        var info = new ModelVersionInfo(metadata.Version, ModelStages.Staging, metadata.CreatedAt, time.GetUtcNow(), metadata.FeatureVersion, metrics, null);
+        return new ModelVersionInfo(version, ModelStages.Staging, metadata.CreatedAt, time.GetUtcNow(), metadata.FeatureVersion, metrics, null, hash);
+    }
+
+    private void Add(ModelVersionInfo info)
+    {
         state.State.Versions.Add(info);
-        LogRegistered(logger, metadata.Version);
-        return info;
+        LogRegistered(logger, info.Version, info.OnnxSha256!);
     }
 
     private ModelVersionInfo? Find(string version) => state.State.Versions.Find(v => v.Version == version);
@@ -148,8 +211,17 @@ public sealed partial class ModelRegistryGrain(
         return updated;
     }
 
-    [LoggerMessage(LogLevel.Information, "Model {Version} registered as staging.")]
-    private static partial void LogRegistered(ILogger logger, string version);
+    [LoggerMessage(LogLevel.Information, "Model {Version} registered as staging (model.onnx SHA-256 {Hash}).")]
+    private static partial void LogRegistered(ILogger logger, string version, string hash);
+
+    [LoggerMessage(LogLevel.Warning, "Model {Version} in the model store is skipped and not registered: {Reason}")]
+    private static partial void LogSkipped(ILogger logger, string version, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "Model {Version} was registered before hashes were recorded and its hash cannot be taken now, so it will not be loaded: {Reason}")]
+    private static partial void LogNoHash(ILogger logger, string version, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "The model store could not be read at activation; the registry serves what it recorded: {Reason}")]
+    private static partial void LogStoreUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(LogLevel.Information, "Model {Version} promoted to production.")]
     private static partial void LogPromoted(ILogger logger, string version);

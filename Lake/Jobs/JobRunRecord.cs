@@ -15,10 +15,42 @@ public sealed record JobRunRecord(
     IReadOnlyDictionary<string, long> Details,
     string? Error);
 
-/// <summary>What a job run is asked to do: an optional date range (a backfill); null means the job's own incremental choice.</summary>
+/// <summary>
+/// What a job run is asked to do: an optional date range (a backfill; <see cref="To"/> defaults to <see cref="From"/>);
+/// null means the job's own incremental choice.
+/// </summary>
 public sealed record JobArguments(DateOnly? From = null, DateOnly? To = null)
 {
+    /// <summary>
+    /// Most days one backfill may cover. A run holds its request (and the job grain) until it ends, and a year of
+    /// hourly vectors is already the larger part of an hour on one core; longer ranges are run as several backfills.
+    /// </summary>
+    public const int MaxDays = 366;
+
     public static readonly JobArguments Incremental = new();
+
+    /// <summary>Null when the range can be run; otherwise the field (<c>from</c> or <c>to</c>) and the broken rule.</summary>
+    /// <param name="today">Today (UTC): no data can be dated after tomorrow, so a later <c>to</c> is a mistake.</param>
+    public (string Field, string Rule)? Problem(DateOnly today)
+    {
+        if (From is not { } from)
+        {
+            return To is null ? null : ("from", "required: 'to' needs 'from'.");
+        }
+
+        var to = To ?? from;
+        if (to < from)
+        {
+            return ("to", "range: 'to' must not be before 'from'.");
+        }
+
+        if (to.DayNumber - from.DayNumber + 1 > MaxDays)
+        {
+            return ("to", $"range: 'from' to 'to' may cover at most {MaxDays} days; run a longer backfill as several.");
+        }
+
+        return to > today.AddDays(1) ? ("to", "range: 'to' must not be after tomorrow (UTC).") : null;
+    }
 }
 
 /// <summary>What a job reports when it ends.</summary>

@@ -45,23 +45,23 @@ public sealed class S3LakeStorage : ILakeStorage, IDisposable
     {
         LakeLayout.CheckKey(key);
         // Chunked (aws-chunked) uploads are stored with their framing by servers that do not speak it (s3rver).
-        await _client.PutObjectAsync(new PutObjectRequest
+        await CallAsync(() => _client.PutObjectAsync(new PutObjectRequest
         {
             BucketName = _bucket, Key = key, FilePath = sourcePath, UseChunkEncoding = false,
-        }, cancellationToken);
+        }, cancellationToken), cancellationToken);
     }
 
     public async Task PutBytesAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         LakeLayout.CheckKey(key);
         using var stream = new MemoryStream(content.ToArray(), writable: false);
-        await _client.PutObjectAsync(new PutObjectRequest
+        await CallAsync(() => _client.PutObjectAsync(new PutObjectRequest
         {
             BucketName = _bucket, Key = key, InputStream = stream, UseChunkEncoding = false,
-        }, cancellationToken);
+        }, cancellationToken), cancellationToken);
     }
 
-    public async Task<byte[]?> GetBytesAsync(string key, CancellationToken cancellationToken = default)
+    public Task<byte[]?> GetBytesAsync(string key, CancellationToken cancellationToken = default) => CallAsync(async () =>
     {
         try
         {
@@ -74,9 +74,9 @@ public sealed class S3LakeStorage : ILakeStorage, IDisposable
         {
             return null;
         }
-    }
+    }, cancellationToken);
 
-    public async Task<LocalFileLease?> OpenLocalAsync(string key, CancellationToken cancellationToken = default)
+    public Task<LocalFileLease?> OpenLocalAsync(string key, CancellationToken cancellationToken = default) => CallAsync(async () =>
     {
         var path = Path.Combine(ScratchDirectory, $"{Guid.NewGuid():N}.download");
         try
@@ -93,14 +93,14 @@ public sealed class S3LakeStorage : ILakeStorage, IDisposable
         {
             return null;
         }
-    }
+    }, cancellationToken);
 
     public async IAsyncEnumerable<LakeObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix };
         while (true)
         {
-            var response = await _client.ListObjectsV2Async(request, cancellationToken);
+            var response = await CallAsync(() => _client.ListObjectsV2Async(request, cancellationToken), cancellationToken);
             foreach (var item in (response.S3Objects ?? []).OrderBy(o => o.Key, StringComparer.Ordinal))
             {
                 yield return new LakeObject(item.Key, item.Size ?? 0, item.LastModified is { } at ? new DateTimeOffset(at.ToUniversalTime()) : DateTimeOffset.MinValue);
@@ -116,7 +116,7 @@ public sealed class S3LakeStorage : ILakeStorage, IDisposable
     }
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default) =>
-        await _client.DeleteObjectAsync(_bucket, key, cancellationToken);
+        await CallAsync(() => _client.DeleteObjectAsync(_bucket, key, cancellationToken), cancellationToken);
 
     /// <summary>Creates the bucket when it does not exist (tests and first start against an empty server).</summary>
     public async Task EnsureBucketAsync(CancellationToken cancellationToken = default)
@@ -131,4 +131,34 @@ public sealed class S3LakeStorage : ILakeStorage, IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>Runs one call to the server, turning "the server cannot be reached" into <see cref="LakeStorageUnavailableException"/>.</summary>
+    private async Task<T> CallAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (IsUnreachable(e, cancellationToken))
+        {
+            throw new LakeStorageUnavailableException(Description, e);
+        }
+    }
+
+    /// <summary>
+    /// No connection (refused, reset, DNS), the SDK's own timeout (a cancellation nobody asked for), or a 5xx answer;
+    /// not a 4xx, which says the request itself was wrong.
+    /// </summary>
+    private static bool IsUnreachable(Exception e, CancellationToken cancellationToken) =>
+        (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        || (e is AmazonServiceException { StatusCode: >= HttpStatusCode.InternalServerError })
+        || Chain(e).Any(x => x is HttpRequestException or System.Net.Sockets.SocketException);
+
+    private static IEnumerable<Exception> Chain(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            yield return x;
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
 namespace ClinicalTrials.Models.Metadata;
@@ -25,6 +26,12 @@ public static partial class ModelArtifacts
 
         return Path.Combine(dataDirectory, "models", version);
     }
+
+    /// <summary>
+    /// The content hash of a model: SHA-256 of its <c>model.onnx</c>, lower-case hex. The registry records it when a
+    /// version is registered and the model host refuses to load a file that no longer has it.
+    /// </summary>
+    public static string OnnxHash(ReadOnlySpan<byte> onnx) => Convert.ToHexStringLower(SHA256.HashData(onnx));
 
     /// <summary>Versions are folder names and URL segments, so they are restricted to a safe alphabet.</summary>
     public static bool IsValidVersion(string? version) => version is not null && VersionPattern().IsMatch(version);

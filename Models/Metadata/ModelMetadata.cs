@@ -30,7 +30,44 @@ public sealed record ModelMetadata(
     IReadOnlyDictionary<string, EvaluationMetrics> Metrics,
     IReadOnlyDictionary<string, string> Parameters,
     string? CodeCommit,
-    string RunId);
+    string RunId)
+{
+    /// <summary>
+    /// Null when the metadata can describe a servable model; otherwise the first broken rule, naming its field. Covers what
+    /// the JSON reader cannot: values inside lists and dictionaries, and the shape of names.
+    /// </summary>
+    public string? Problem()
+    {
+        if (!ModelArtifacts.IsValidVersion(Version))
+        {
+            return "'version' must be 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit.";
+        }
+
+        var blank = new[] { ("model_name", ModelName), ("feature_version", FeatureVersion), ("onnx_input", OnnxInput), ("onnx_output", OnnxOutput), ("run_id", RunId) }
+            .FirstOrDefault(f => string.IsNullOrWhiteSpace(f.Item2)).Item1;
+        if (blank is not null)
+        {
+            return $"'{blank}' must not be empty.";
+        }
+
+        if (FeatureNames.Count == 0 || FeatureNames.Any(string.IsNullOrWhiteSpace))
+        {
+            return "'feature_names' must list at least one feature, none of them empty.";
+        }
+
+        if (FeatureNames.Distinct(StringComparer.Ordinal).Count() != FeatureNames.Count)
+        {
+            return "'feature_names' must not name a feature twice.";
+        }
+
+        if (Metrics.Any(m => m.Value is null) || Parameters.Any(p => p.Value is null))
+        {
+            return "'metrics' and 'parameters' must not hold null values.";
+        }
+
+        return null;
+    }
+}
 
 /// <summary>The training data behind a model.</summary>
 /// <param name="Source">Where the rows came from (e.g. the offline feature store).</param>

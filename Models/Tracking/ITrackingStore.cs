@@ -16,14 +16,23 @@ public interface ITrackingStore : IAsyncDisposable
     Task WritePredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken cancellationToken = default);
 
     /// <summary>The latest predictions, newest first; only <paramref name="patientId"/>'s when given.</summary>
+    /// <exception cref="TrackingStoreUnavailableException">The database cannot be reached or has no tables yet.</exception>
     Task<IReadOnlyList<PredictionRecord>> ReadPredictionsAsync(string? patientId, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Records a run (a run id recorded again replaces the earlier row).</summary>
     Task RecordRunAsync(ExperimentRun run, CancellationToken cancellationToken = default);
 
     /// <summary>The latest runs, newest first.</summary>
+    /// <exception cref="TrackingStoreUnavailableException">The database cannot be reached or has no tables yet.</exception>
     Task<IReadOnlyList<ExperimentRun>> ListRunsAsync(int limit, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// The tracking database cannot be reached, or is not ready (no database or tables yet): nothing was wrong with the
+/// request; retry later (the API answers 503).
+/// </summary>
+public sealed class TrackingStoreUnavailableException(string store, Exception inner)
+    : Exception($"The tracking database ({store}) is unavailable: {inner.Message}", inner);
 
 /// <summary>Chooses the engine from configuration, as the silo and the trainer both do.</summary>
 public static class TrackingStore

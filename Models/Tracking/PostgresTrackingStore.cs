@@ -59,6 +59,19 @@ public sealed class PostgresTrackingStore(string connectionString) : ITrackingSt
 
     public async Task WritePredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            await CopyPredictionsAsync(predictions, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // A retry of a batch whose COPY committed although its answer was lost: one COPY is all-or-nothing, so the
+            // whole batch is in already.
+        }
+    }
+
+    private async Task CopyPredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken cancellationToken)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var importer = await connection.BeginBinaryImportAsync(
             "COPY predictions (id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, features_used) FROM STDIN (FORMAT BINARY)",
@@ -79,7 +92,10 @@ public sealed class PostgresTrackingStore(string connectionString) : ITrackingSt
         await importer.CompleteAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<PredictionRecord>> ReadPredictionsAsync(string? patientId, int limit, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<PredictionRecord>> ReadPredictionsAsync(string? patientId, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync(() => QueryPredictionsAsync(patientId, limit, cancellationToken));
+
+    private async Task<IReadOnlyList<PredictionRecord>> QueryPredictionsAsync(string? patientId, int limit, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""
             SELECT id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, features_used::text
@@ -126,7 +142,10 @@ public sealed class PostgresTrackingStore(string connectionString) : ITrackingSt
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<ExperimentRun>> ListRunsAsync(int limit, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ExperimentRun>> ListRunsAsync(int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync(() => QueryRunsAsync(limit, cancellationToken));
+
+    private async Task<IReadOnlyList<ExperimentRun>> QueryRunsAsync(int limit, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand("""
             SELECT run_id, started_at, finished_at, status, model_version, parameters::text, metrics::text, tags::text, artifacts::text, error
@@ -149,4 +168,22 @@ public sealed class PostgresTrackingStore(string connectionString) : ITrackingSt
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    /// <summary>
+    /// A read, with "cannot answer now" told apart from a fault: no connection, the server shutting down or refusing
+    /// (57P), no such database (3D000) or no tables yet (42P01: the prediction log creates them when it first connects).
+    /// </summary>
+    private async Task<T> ReadAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (NpgsqlException e) when (e is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.UndefinedTable }
+            || e is PostgresException p && p.SqlState.StartsWith("57P", StringComparison.Ordinal)
+            || e is not PostgresException && e.IsTransient)
+        {
+            throw new TrackingStoreUnavailableException(Description, e);
+        }
+    }
 }

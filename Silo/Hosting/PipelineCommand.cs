@@ -47,7 +47,14 @@ public static class PipelineCommand
             return 2;
         }
 
-        var record = await jobs.RunAsync(args[1], new JobArguments(Date(builder.Configuration["from"]), Date(builder.Configuration["to"])));
+        var arguments = new JobArguments(Date(builder.Configuration["from"]), Date(builder.Configuration["to"]));
+        if (arguments.Problem(lake.Today) is { } problem)
+        {
+            await Console.Error.WriteLineAsync($"--{problem.Field}: {problem.Rule}");
+            return 2;
+        }
+
+        var record = await jobs.RunAsync(args[1], arguments);
         var json = new JsonSerializerOptions { WriteIndented = true };
         ApiJson.Configure(json);
         Console.WriteLine(JsonSerializer.Serialize(record, json));

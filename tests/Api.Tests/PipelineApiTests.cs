@@ -81,4 +81,45 @@ public sealed class PipelineApiTests : IAsyncLifetime
         var problem = await (await Http.PostAsync("/api/pipeline/jobs/offline-features/run?from=yesterday", null, ct)).ExpectAsync(400);
         Assert.True(problem.GetProperty("errors").TryGetProperty("from", out _));
     }
+
+    [Theory]
+    [InlineData("from=0001-01-01&to=9999-12-31", "to", "at most 366 days")]
+    [InlineData("from=2026-03-01&to=2027-03-02", "to", "at most 366 days")]
+    [InlineData("from=2026-03-07&to=2026-03-01", "to", "must not be before 'from'")]
+    [InlineData("to=2026-03-01", "from", "'to' needs 'from'")]
+    [InlineData("from=9999-12-31", "to", "must not be after tomorrow")]
+    public async Task A_backfill_range_that_cannot_run_is_400_naming_the_field_and_rule(string query, string field, string rule)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var runsBefore = (await (await Http.GetAsync("/api/pipeline/jobs", ct)).ExpectAsync(200)).GetProperty("jobs")[1].GetProperty("runs").GetArrayLength();
+
+        var problem = await (await Http.PostAsync($"/api/pipeline/jobs/offline-features/run?{query}", null, ct)).ExpectAsync(400);
+
+        Assert.Contains(rule, string.Join(" ", problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString())), StringComparison.Ordinal);
+        var runsAfter = (await (await Http.GetAsync("/api/pipeline/jobs", ct)).ExpectAsync(200)).GetProperty("jobs")[1].GetProperty("runs").GetArrayLength();
+        Assert.Equal(runsBefore, runsAfter);
+    }
+
+    [Fact]
+    public async Task With_s3_unreachable_models_promotion_and_status_are_503_problems()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var data = new DataDirectory();
+        await using var app = await ClinicalApp.StartAsync(data.Path, new Dictionary<string, string>
+        {
+            ["Pipeline:ScheduleEnabled"] = "false",
+            ["Storage:Provider"] = "S3",
+            ["Storage:S3:ServiceUrl"] = $"http://127.0.0.1:{FreePorts.Next()}",
+            ["Storage:S3:Bucket"] = "lake",
+            ["Storage:S3:AccessKey"] = "key",
+            ["Storage:S3:SecretKey"] = "secret",
+        });
+
+        var models = await (await app.Http.GetAsync("/api/models", ct)).ExpectAsync(503);
+        var promote = await (await app.Http.PromoteAsync("some-model")).ExpectAsync(503);
+        var status = await (await app.Http.GetAsync("/api/pipeline/status", ct)).ExpectAsync(503);
+
+        Assert.All([models, promote, status], p => Assert.Contains("lake storage", p.GetProperty("detail").GetString(), StringComparison.Ordinal));
+        await (await app.Http.PostAsync("/api/clinical/data", Json(Vitals(NewPatientId())), ct)).ExpectAsync(202);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Models.Tracking;
@@ -79,6 +80,77 @@ public sealed class PredictionLogTests
 
         Assert.Contains(definitions, d => d.Contains("(patient_id, \"timestamp\")", StringComparison.Ordinal));
         Assert.Contains(definitions, d => d.EndsWith("(\"timestamp\")", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_its_postgres_database_the_silo_starts_ingests_and_predicts_until_the_bound_then_the_log_catches_up()
+    {
+        const int Bound = 1000;
+        await using var postgres = TestPostgres.Reserve();
+        using var data = new DataDirectory();
+        await using var app = await ClinicalApp.StartAsync(data.Path, new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
+            ["Predictions:Log:MaxPending"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var trial = await TestModels.LoadIntoAsync(app.Http, data.Path, TestModels.ModelA);
+        await (await app.Http.PromoteAsync(TestModels.ModelA)).ExpectAsync(200);
+        var batch = new { patient_ids = trial.PatientIds };
+
+        // Bound / patients batches fill the backlog exactly; the next prediction would go beyond it.
+        Assert.Equal(0, Bound % trial.PatientIds.Count);
+        for (var i = 0; i < Bound / trial.PatientIds.Count; i++)
+        {
+            await (await app.Http.PostAsJsonAsync("/predict/batch", batch, TestContext.Current.CancellationToken)).ExpectAsync(200);
+        }
+
+        var full = await (await app.Http.PredictAsync(trial.PatientIds[0])).ExpectAsync(503);
+        var fullBatch = await (await app.Http.PostAsJsonAsync("/predict/batch", batch, TestContext.Current.CancellationToken)).ExpectAsync(503);
+        var health = await (await app.Http.GetAsync("/api/clinical/health", TestContext.Current.CancellationToken)).ExpectAsync(200);
+        await (await app.Http.GetAsync("/api/predictions?limit=10", TestContext.Current.CancellationToken)).ExpectAsync(503);
+        await (await app.Http.PostAsync("/api/clinical/data", TestMessages.Json(TestMessages.Vitals(trial.PatientIds[0])), TestContext.Current.CancellationToken)).ExpectAsync(202);
+
+        Assert.Equal("Prediction log full", full.GetProperty("title").GetString());
+        Assert.Equal("Prediction log full", fullBatch.GetProperty("title").GetString());
+        Assert.Equal("degraded", health.GetProperty("status").GetString());
+        var log = health.GetProperty("components").GetProperty("prediction_log");
+        Assert.Equal("degraded", log.GetProperty("status").GetString());
+        Assert.Contains($"{Bound} predictions wait", log.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        await postgres.CreateAsync();
+
+        Assert.Equal(Bound, await CountWhenCaughtUpAsync(postgres.ConnectionString, Bound));
+        await (await app.Http.PredictAsync(trial.PatientIds[0])).ExpectAsync(200);
+        var after = await (await app.Http.GetAsync("/api/clinical/health", TestContext.Current.CancellationToken)).ExpectAsync(200);
+        Assert.Equal("healthy", after.GetProperty("components").GetProperty("prediction_log").GetProperty("status").GetString());
+    }
+
+    /// <summary>The rows in the predictions table once it holds <paramref name="expected"/> (or after 20 s, to fail with the count).</summary>
+    private static async Task<long> CountWhenCaughtUpAsync(string connectionString, long expected)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            long count = 0;
+            try
+            {
+                await using var connection = new NpgsqlConnection(connectionString);
+                await connection.OpenAsync(TestContext.Current.CancellationToken);
+                await using var command = new NpgsqlCommand("SELECT count(*) FROM predictions", connection);
+                count = (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+            {
+                // The log has not reached the new database yet.
+            }
+
+            if (count >= expected || deadline.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                return count;
+            }
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
     }
 
     [Theory]

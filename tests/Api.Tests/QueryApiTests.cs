@@ -126,18 +126,19 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
     }
 
     [Fact]
-    public async Task Health_reports_journal_grains_disk_a_disabled_online_store_and_no_model()
+    public async Task Health_reports_journal_grains_disk_a_disabled_online_store_no_model_and_the_prediction_log()
     {
         var health = await (await GetAsync("/api/clinical/health")).ExpectAsync(200);
 
         Assert.Equal("degraded", health.GetProperty("status").GetString());
         var components = health.GetProperty("components");
-        Assert.Equal(["disk", "grains", "journal", "model", "online_store"], components.EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["disk", "grains", "journal", "model", "online_store", "prediction_log"], components.EnumerateObject().Select(c => c.Name).Order());
         Assert.Equal("healthy", components.GetProperty("journal").GetProperty("status").GetString());
         Assert.Equal("healthy", components.GetProperty("grains").GetProperty("status").GetString());
         Assert.Equal("disabled", components.GetProperty("online_store").GetProperty("status").GetString());
         Assert.Equal("degraded", components.GetProperty("model").GetProperty("status").GetString());
         Assert.StartsWith("No model is in production", components.GetProperty("model").GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("healthy", components.GetProperty("prediction_log").GetProperty("status").GetString());
     }
 
     [Fact]

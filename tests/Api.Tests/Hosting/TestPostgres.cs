@@ -5,7 +5,7 @@ namespace ClinicalTrials.Api.Tests.Hosting;
 /// <summary>
 /// PostgreSQL for the tests that need it. <c>scripts/test.sh</c> starts a server (scripts/servers.sh) and sets
 /// <see cref="Variable"/>; with it set, a test that cannot reach PostgreSQL fails. Without it those tests are skipped.
-/// Each test gets a database of its own, dropped afterwards.
+/// Each test gets a database of its own (made at once, or later to play a database that comes back), dropped afterwards.
 /// </summary>
 internal sealed class TestPostgres : IAsyncDisposable
 {
@@ -26,6 +26,14 @@ internal sealed class TestPostgres : IAsyncDisposable
 
     public static async Task<TestPostgres> CreateDatabaseAsync()
     {
+        var postgres = Reserve();
+        await postgres.CreateAsync();
+        return postgres;
+    }
+
+    /// <summary>A database name and its connection string; the database itself is made by <see cref="CreateAsync"/>, later.</summary>
+    public static TestPostgres Reserve()
+    {
         var admin = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(admin))
         {
@@ -33,19 +41,22 @@ internal sealed class TestPostgres : IAsyncDisposable
         }
 
         var database = $"clinical_test_{Guid.NewGuid():N}";
+        return new TestPostgres(admin, database, new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
+    }
+
+    public async Task CreateAsync()
+    {
         try
         {
-            await using var connection = new NpgsqlConnection(admin);
+            await using var connection = new NpgsqlConnection(_admin);
             await connection.OpenAsync(TestContext.Current.CancellationToken);
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
             await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException)
         {
-            Assert.Fail($"PostgreSQL at '{admin}' does not answer ({Variable} says it should): {e.Message}");
+            Assert.Fail($"PostgreSQL at '{_admin}' does not answer ({Variable} says it should): {e.Message}");
         }
-
-        return new TestPostgres(admin, database, new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
     }
 
     public async ValueTask DisposeAsync()
