@@ -14,6 +14,9 @@ namespace ClinicalTrials.Domain.Validation;
 /// </remarks>
 internal static class JsonDefects
 {
+    /// <summary>The most defects reported for one body; the first are enough to correct it.</summary>
+    public const int MaxReported = 20;
+
     /// <summary>The defects of a UTF-8 body, in document order; empty when it has none, or when its syntax breaks first.</summary>
     public static List<Violation> Find(ReadOnlySpan<byte> utf8Json, int maxDepth)
     {
@@ -22,7 +25,8 @@ internal static class JsonDefects
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = maxDepth });
         try
         {
-            while (reader.Read())
+            // A body of one key repeated could otherwise answer with a violation per byte or so.
+            while (violations.Count < MaxReported && reader.Read())
             {
                 switch (reader.TokenType)
                 {

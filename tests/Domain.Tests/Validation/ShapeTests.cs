@@ -261,6 +261,17 @@ public sealed class ShapeTests
     }
 
     [Fact]
+    public void Key_repeated_many_times_is_reported_a_bounded_number_of_times()
+    {
+        var body = "{" + string.Join(",", Enumerable.Repeat("\"k\":0", 60_000)) + "}";
+
+        var result = Parse(body);
+
+        Assert.Equal(JsonDefects.MaxReported, result.Violations.Count);
+        Assert.All(result.Violations, v => Assert.Equal(("k", "duplicate_key"), (v.Field, v.Rule)));
+    }
+
+    [Fact]
     public void Same_key_in_different_objects_is_not_a_duplicate()
     {
         var json = Labs(("GLUC", 90, "mg/dL"), ("HGB", 14, "g/dL"));
