@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Lake.Storage;
@@ -8,13 +9,15 @@ using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Scalar.AspNetCore;
 
 namespace ClinicalTrials.Api;
 
 /// <summary>Registers and maps the whole HTTP gateway.</summary>
-public static class ClinicalApi
+public static partial class ClinicalApi
 {
     internal const string StorageUnavailableTitle = "Storage unavailable";
     internal const string StorageUnavailableDetail = "The messages could not be made durable and were not acknowledged. Retry later.";
@@ -65,7 +68,12 @@ public static class ClinicalApi
     /// a journal that cannot commit is 503 (retry later; nothing was acknowledged), and so is a lake storage (S3) that
     /// cannot be reached (models, promotion, pipeline status) or a tracking database that is away (prediction log, runs).
     /// </summary>
-    private sealed class FailureToProblem(IProblemDetailsService problems) : IExceptionHandler
+    /// <remarks>
+    /// ASP.NET Core does not log an exception that an <see cref="IExceptionHandler"/> handled, so this is the one place
+    /// it is logged, with the trace id the answer carries. The route pattern is logged, not the path (which may hold an
+    /// identifier); bodies never are.
+    /// </remarks>
+    private sealed partial class FailureToProblem(IProblemDetailsService problems, ILogger<FailureToProblem> logger) : IExceptionHandler
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
         {
@@ -79,13 +87,20 @@ public static class ClinicalApi
                 BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
                 _ => (StatusCodes.Status500InternalServerError, "Internal error", "An unexpected error occurred; it has been logged."),
             };
+            var traceId = Activity.Current?.Id ?? context.TraceIdentifier;
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)";
+            LogFailure(logger, status >= 500 ? LogLevel.Error : LogLevel.Information, exception, context.Request.Method, route, status, traceId);
+
             context.Response.StatusCode = status;
             return await problems.TryWriteAsync(new ProblemDetailsContext
             {
                 HttpContext = context,
                 Exception = exception,
-                ProblemDetails = { Status = status, Title = title, Detail = detail },
+                ProblemDetails = { Status = status, Title = title, Detail = detail, Extensions = { ["traceId"] = traceId } },
             });
         }
+
+        [LoggerMessage(Message = "{Method} {Route} failed with {Status}; trace id {TraceId}")]
+        private static partial void LogFailure(ILogger logger, LogLevel level, Exception exception, string method, string route, int status, string traceId);
     }
 }

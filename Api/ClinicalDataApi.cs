@@ -60,27 +60,28 @@ public static class ClinicalDataApi
             return TooLarge($"A batch may be at most {MaxBatchBytes / (1024 * 1024)} MiB.");
         }
 
-        var receivedAt = time.GetUtcNow();
-        List<ReceivedMessage> messages;
+        List<ReadOnlyMemory<byte>> raws;
         try
         {
-            messages = IsJsonArray(request, body.Memory.Span) ? ReadArray(body.Memory, receivedAt) : ReadLines(body.Memory, receivedAt);
+            raws = BatchSplitter.Split(body.Memory, IsJsonArray(request, body.Memory.Span), MaxBatchMessages);
         }
         catch (JsonException e)
         {
             return BatchProblem(Rules.Json, $"The batch is not a valid JSON array: {e.Message} Send NDJSON to have each line judged on its own.");
         }
 
-        if (messages.Count == 0)
+        if (raws.Count == 0)
         {
             return BatchProblem(Rules.Required, "The batch holds no messages.");
         }
 
-        if (messages.Count > MaxBatchMessages)
+        if (raws.Count > MaxBatchMessages)
         {
-            return BatchProblem("max_items", $"A batch may hold at most {MaxBatchMessages} messages; this one holds {messages.Count}.");
+            return BatchProblem("max_items", $"A batch may hold at most {MaxBatchMessages} messages; this one holds more.");
         }
 
+        var receivedAt = time.GetUtcNow();
+        var messages = raws.ConvertAll(raw => ReceivedMessage.Parse(raw, receivedAt));
         var results = await ingest.IngestAsync(messages, receivedAt);
         var items = results.Select((r, i) => new BatchItem(i, r.MessageId, r.Status, r.Violations.Count == 0 ? null : r.Violations)).ToList();
         if (items.Any(r => r.Status == IngestStatus.Unavailable))
@@ -123,35 +124,6 @@ public static class ClinicalDataApi
 
         var first = body.TrimStart(" \t\r\n"u8);
         return first.Length > 0 && first[0] == (byte)'[';
-    }
-
-    private static List<ReceivedMessage> ReadArray(ReadOnlyMemory<byte> body, DateTimeOffset receivedAt)
-    {
-        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
-        if (document.RootElement.ValueKind != JsonValueKind.Array)
-        {
-            throw new JsonException("The top-level value must be an array.");
-        }
-
-        return document.RootElement.EnumerateArray().Select(e => ReceivedMessage.FromElement(e, receivedAt)).ToList();
-    }
-
-    private static List<ReceivedMessage> ReadLines(ReadOnlyMemory<byte> body, DateTimeOffset receivedAt)
-    {
-        var messages = new List<ReceivedMessage>();
-        var memory = body;
-        while (!memory.IsEmpty)
-        {
-            var end = memory.Span.IndexOf((byte)'\n');
-            var line = end < 0 ? memory : memory[..end];
-            memory = end < 0 ? ReadOnlyMemory<byte>.Empty : memory[(end + 1)..];
-            if (!line.Span.Trim(" \t\r"u8).IsEmpty)
-            {
-                messages.Add(ReceivedMessage.Parse(line, receivedAt));
-            }
-        }
-
-        return messages;
     }
 
     private static ValidationProblem Invalid(IngestResult result)

@@ -18,7 +18,7 @@ public static class RegistryApi
         app.MapGet("/api/patients/{patientId}/features", GetFeaturesAsync).WithTags("Patients").WithName("GetPatientFeatures")
             .WithSummary("A patient's current feature vector (online features): every catalogue feature by name, null where missing.");
         app.MapGet("/api/sites/{siteId}", GetSiteAsync).WithTags("Sites").WithName("GetSite")
-            .WithSummary("A site's message counts and why its messages were rejected.");
+            .WithSummary("A site's message counts and why its messages were rejected; 404 for a site that never sent one.");
     }
 
     private static async Task<Results<Ok<PatientSummary>, ProblemHttpResult, ValidationProblem>> GetPatientAsync(string patientId, IGrainFactory grains)
@@ -63,8 +63,21 @@ public static class RegistryApi
     private static ProblemHttpResult PatientNotFound(string patientId) =>
         TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
 
-    private static async Task<Ok<SiteSummary>> GetSiteAsync(string siteId, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.Site(siteId).GetSummaryAsync());
+    private static async Task<Results<Ok<SiteSummary>, ProblemHttpResult, ValidationProblem>> GetSiteAsync(string siteId, IGrainFactory grains)
+    {
+        if (!ClinicalIds.IsSiteId(siteId))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["site_id"] = [$"format: 'site_id' must be {ClinicalIds.SiteIdShape}."] },
+                title: "Invalid site_id");
+        }
+
+        var summary = await grains.Site(siteId).GetSummaryAsync();
+        // The counts, not LastReceivedAt: the grain reloads counts from the journal after a restart, not that time.
+        return summary.Accepted.IsEmpty && summary.Duplicates.IsEmpty && summary.Rejected.IsEmpty
+            ? TypedResults.Problem($"No message was ever received from site {siteId}.", statusCode: StatusCodes.Status404NotFound, title: "Site not found")
+            : TypedResults.Ok(summary);
+    }
 }
 
 /// <summary>A patient's current features: every feature of the catalogue version by name, null where the value is missing (NaN).</summary>

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 using ClinicalTrials.Domain.Messages;
 
 namespace ClinicalTrials.Domain.Validation;
@@ -19,33 +20,52 @@ public static partial class ClinicalMessageParser
 
     public const int MaxTextLength = 200;
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 16 };
+    private const int MaxDepth = 16;
+
+    // A key given twice would leave the message's meaning to whichever copy a reader takes: refuse it.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth, AllowDuplicateProperties = false };
 
     /// <summary>Parses and validates <paramref name="utf8Json"/> as received at <paramref name="receivedAt"/>.</summary>
+    /// <remarks>
+    /// A body with a defect of encoding or shape (not UTF-8, a lone surrogate escape, a duplicate key) is rejected
+    /// with no identity read from it: which message, site or patient it belongs to cannot be known for sure.
+    /// </remarks>
     public static ParseResult Parse(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt)
     {
+        if (!Utf8.IsValid(utf8Json.Span))
+        {
+            return Rejected([new Violation("$", Rules.Json, "The body is not valid UTF-8; JSON text must be UTF-8.")]);
+        }
+
         JsonDocument document;
         try
         {
             document = JsonDocument.Parse(utf8Json, DocumentOptions);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return Rejected(new Violation("$", Rules.Json, $"The body is not valid JSON: {e.Message}"));
+            // The document names a duplicate key but not where it is, and fails on a lone surrogate in a key.
+            var defects = JsonDefects.Find(utf8Json.Span, MaxDepth);
+            return Rejected(defects.Count > 0 ? defects : [new Violation("$", Rules.Json, $"The body is not valid JSON: {e.Message}")]);
         }
 
         using (document)
         {
+            // Only an escape can hide a lone surrogate, and escapes are rare: the scan runs only when there is one.
+            if (utf8Json.Span.IndexOf("\\u"u8) >= 0 && JsonDefects.Find(utf8Json.Span, MaxDepth) is { Count: > 0 } defects)
+            {
+                return Rejected(defects);
+            }
+
             return Parse(document.RootElement, receivedAt);
         }
     }
 
-    /// <summary>Validates an already parsed JSON element (one element of a batch array).</summary>
-    public static ParseResult Parse(JsonElement root, DateTimeOffset receivedAt)
+    private static ParseResult Parse(JsonElement root, DateTimeOffset receivedAt)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            return Rejected(new Violation("$", Rules.Type, "A message must be a JSON object."));
+            return Rejected([new Violation("$", Rules.Type, "A message must be a JSON object.")]);
         }
 
         var reader = new FieldReader(receivedAt);
@@ -108,7 +128,7 @@ public static partial class ClinicalMessageParser
     private static IEnumerable<string> PayloadNames(JsonElement root) =>
         PayloadTypes.All.Select(t => t.WireName()).Where(name => root.TryGetProperty(name, out _));
 
-    private static ParseResult Rejected(Violation violation) => new(null, [violation], null, null, null, null);
+    private static ParseResult Rejected(IReadOnlyList<Violation> violations) => new(null, violations, null, null, null, null);
 
     private static PatientDemographics? ReadDemographics(FieldReader reader, JsonElement body, string path, string? patientId)
     {

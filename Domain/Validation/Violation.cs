@@ -29,4 +29,5 @@ public static class Rules
     public const string UnknownTest = "unknown_test";
     public const string UnknownUnit = "unknown_unit";
     public const string Consistency = "consistency";
+    public const string DuplicateKey = "duplicate_key";
 }

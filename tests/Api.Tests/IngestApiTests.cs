@@ -26,6 +26,36 @@ public sealed class IngestApiTests(ClinicalAppFixture app) : IClassFixture<Clini
     }
 
     [Fact]
+    public async Task Body_that_is_not_utf8_is_a_problem_and_kept_in_quarantine_as_base64()
+    {
+        byte[] body = [.. Encoding.UTF8.GetBytes(AdverseEvent("Naus").ToJsonString()[..^3]), 0xE9, .. "e\"}}"u8]; // "Naus\xe9e"
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        var problem = await (await _http.PostAsync("/api/clinical/data", content, TestContext.Current.CancellationToken)).ExpectAsync(400);
+
+        Assert.Equal([("$", "json")], problem.Violations());
+        var line = Directory.EnumerateFiles(Path.Combine(app.DataPath, "quarantine"), "*.ndjson", SearchOption.AllDirectories)
+            .SelectMany(File.ReadAllLines)
+            .Single(l => l.Contains(Convert.ToBase64String(body), StringComparison.Ordinal));
+        Assert.Contains("\"raw_base64\":", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Message_with_a_key_given_twice_is_a_problem_and_stored_under_neither_value()
+    {
+        var message = Vitals();
+        var second = Guid.NewGuid();
+        var body = message.ToJsonString().Replace("\"study_phase\"", $"\"message_id\":\"{second}\",\"study_phase\"");
+
+        var problem = await (await _http.PostAsync("/api/clinical/data", Json(body), TestContext.Current.CancellationToken)).ExpectAsync(400);
+
+        Assert.Equal([("message_id", "duplicate_key")], problem.Violations());
+        await (await _http.GetAsync($"/api/clinical/messages/{IdOf(message)}", TestContext.Current.CancellationToken)).ExpectAsync(404);
+        await (await _http.GetAsync($"/api/clinical/messages/{second}", TestContext.Current.CancellationToken)).ExpectAsync(404);
+    }
+
+    [Fact]
     public async Task Duplicate_message_is_answered_with_status_duplicate()
     {
         var message = Vitals();

@@ -125,6 +125,26 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
         Assert.Equal(1, summary.GetProperty("rejection_reasons").GetProperty("vital_signs.heart_rate:range").GetInt32());
     }
 
+    [Theory]
+    [InlineData("%20")]
+    [InlineData("%09")]
+    [InlineData("%0A")]
+    [InlineData("site001")]
+    public async Task Malformed_site_id_is_a_problem_naming_site_id(string siteId)
+    {
+        var problem = await (await GetAsync($"/api/sites/{siteId}")).ExpectAsync(400);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty("site_id", out _));
+    }
+
+    [Fact]
+    public async Task Site_that_never_sent_a_message_is_404()
+    {
+        var problem = await (await GetAsync($"/api/sites/{NewSiteId()}")).ExpectAsync(404);
+
+        Assert.Equal("Site not found", problem.GetProperty("title").GetString());
+    }
+
     [Fact]
     public async Task Health_reports_journal_grains_disk_a_disabled_online_store_no_model_and_the_prediction_log()
     {

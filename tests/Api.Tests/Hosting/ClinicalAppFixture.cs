@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ClinicalTrials.Api.Tests.Hosting;
@@ -49,11 +50,15 @@ internal sealed class ClinicalApp : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static async Task<ClinicalApp> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="dataDirectory">The silo's data directory.</param>
+    /// <param name="settings">Further configuration settings.</param>
+    /// <param name="services">Services the test adds or replaces (a captured logger, a failing endpoint).</param>
+    public static async Task<ClinicalApp> StartAsync(
+        string dataDirectory, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var factory = new Factory(dataDirectory, settings ?? new Dictionary<string, string>());
+            var factory = new Factory(dataDirectory, settings ?? new Dictionary<string, string>(), services ?? (_ => { }));
             factory.UseKestrel(0);
             try
             {
@@ -74,7 +79,8 @@ internal sealed class ClinicalApp : IAsyncDisposable
         await _factory.DisposeAsync();
     }
 
-    private sealed class Factory(string dataDirectory, IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<Program>
+    private sealed class Factory(string dataDirectory, IReadOnlyDictionary<string, string> settings, Action<IServiceCollection> services)
+        : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -86,6 +92,8 @@ internal sealed class ClinicalApp : IAsyncDisposable
             {
                 builder.UseSetting(key, value);
             }
+
+            builder.ConfigureTestServices(services);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
@@ -185,6 +186,97 @@ public sealed class ShapeTests
         var result = ClinicalMessageParser.Parse(new byte[] { 0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D }, Now);
 
         AssertViolation(result, "$", "json");
+    }
+
+    [Fact]
+    public void Body_with_a_latin1_byte_in_a_string_is_rejected_as_json()
+    {
+        var json = Encoding.UTF8.GetBytes(AdverseEvent("Nausee").ToJsonString());
+        json[Array.IndexOf(json, (byte)'s') + 1] = 0xE9; // "Naus\xe9e", as a Latin-1 client would send "Nausée"
+
+        var result = ClinicalMessageParser.Parse(json, Now);
+
+        AssertViolation(result, "$", "json");
+        Assert.Null(result.MessageId);
+    }
+
+    [Theory]
+    [InlineData("\\ud800", "adverse_event.event_term")]
+    [InlineData("\\udc00x", "adverse_event.event_term")]
+    [InlineData("ok\\ud83e", "adverse_event.event_term")]
+    public void Lone_surrogate_escape_is_rejected_naming_the_field(string term, string field)
+    {
+        var result = Parse(AdverseEvent().ToJsonString().Replace("\"Headache\"", $"\"{term}\""));
+
+        AssertViolation(result, field, "json");
+        Assert.Null(result.MessageId);
+    }
+
+    [Fact]
+    public void Lone_surrogate_escape_in_a_key_is_rejected()
+    {
+        var result = Parse(Vitals().ToJsonString().Replace("\"heart_rate\"", "\"\\ud800\""));
+
+        AssertViolation(result, "vital_signs", "json");
+    }
+
+    [Theory]
+    [InlineData("message_id", "", "message_id")]
+    [InlineData("site_id", "", "site_id")]
+    [InlineData("heart_rate", "vital_signs", "vital_signs.heart_rate")]
+    [InlineData("patient_id", "vital_signs", "vital_signs.patient_id")]
+    public void Duplicate_key_is_rejected_naming_the_field(string key, string parent, string field)
+    {
+        // The second copy after the first, as the outside tester sent it: the last must not silently win.
+        var json = Vitals();
+        var owner = parent.Length == 0 ? json : json[parent]!.AsObject();
+        var text = json.ToJsonString();
+        var first = $"\"{key}\":{owner[key]!.ToJsonString()}";
+        var body = text.Replace(first, $"{first},\"{key}\":{(key == "heart_rate" ? "80" : "\"SITE002\"")}");
+
+        var result = Parse(body);
+
+        Assert.Equal([(field, "duplicate_key")], result.Violations.Select(v => (v.Field, v.Rule)));
+        Assert.Null(result.MessageId);
+        Assert.Null(result.SiteId);
+        Assert.Null(result.PatientId);
+    }
+
+    [Fact]
+    public void Duplicate_key_inside_a_list_is_named_with_its_index()
+    {
+        var body = Labs(("GLUC", 90, "mg/dL"), ("HGB", 14, "g/dL")).ToJsonString().Replace("\"unit\":\"g/dL\"", "\"unit\":\"g/dL\",\"unit\":\"g/L\"");
+
+        var result = Parse(body);
+
+        Assert.Equal([("lab_results.results[1].unit", "duplicate_key")], result.Violations.Select(v => (v.Field, v.Rule)));
+    }
+
+    [Fact]
+    public void Key_spelled_once_plainly_and_once_escaped_is_a_duplicate()
+    {
+        var body = Vitals().ToJsonString().Replace("\"heart_rate\":72", "\"heart_rate\":72,\"heart_\\u0072ate\":300");
+
+        AssertViolation(Parse(body), "vital_signs.heart_rate", "duplicate_key");
+    }
+
+    [Fact]
+    public void Key_repeated_many_times_is_reported_a_bounded_number_of_times()
+    {
+        var body = "{" + string.Join(",", Enumerable.Repeat("\"k\":0", 60_000)) + "}";
+
+        var result = Parse(body);
+
+        Assert.Equal(JsonDefects.MaxReported, result.Violations.Count);
+        Assert.All(result.Violations, v => Assert.Equal(("k", "duplicate_key"), (v.Field, v.Rule)));
+    }
+
+    [Fact]
+    public void Same_key_in_different_objects_is_not_a_duplicate()
+    {
+        var json = Labs(("GLUC", 90, "mg/dL"), ("HGB", 14, "g/dL"));
+
+        AssertValid(Parse(json));
     }
 
     [Theory]
