@@ -25,12 +25,26 @@ public static partial class ClinicalMessageParser
     // A key given twice would leave the message's meaning to whichever copy a reader takes: refuse it.
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth, AllowDuplicateProperties = false };
 
+    // Messages acknowledged before duplicate keys were refused were read with the last copy of a key: read them so again.
+    private static readonly JsonDocumentOptions StoredDocumentOptions = new() { MaxDepth = MaxDepth, AllowDuplicateProperties = true };
+
     /// <summary>Parses and validates <paramref name="utf8Json"/> as received at <paramref name="receivedAt"/>.</summary>
     /// <remarks>
     /// A body with a defect of encoding or shape (not UTF-8, a lone surrogate escape, a duplicate key) is rejected
     /// with no identity read from it: which message, site or patient it belongs to cannot be known for sure.
     /// </remarks>
-    public static ParseResult Parse(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt)
+    public static ParseResult Parse(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt) =>
+        Parse(utf8Json, receivedAt, DocumentOptions);
+
+    /// <summary>
+    /// Reads again a message the journal stored (patient replay, the bronze-to-silver job): a message that was
+    /// acknowledged must keep its meaning, so a duplicate key in a message stored before such keys were refused is read
+    /// as it was then (the last copy counts) instead of failing the patient's replay.
+    /// </summary>
+    public static ParseResult ParseStored(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt) =>
+        Parse(utf8Json, receivedAt, StoredDocumentOptions);
+
+    private static ParseResult Parse(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt, JsonDocumentOptions options)
     {
         if (!Utf8.IsValid(utf8Json.Span))
         {
@@ -40,7 +54,7 @@ public static partial class ClinicalMessageParser
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(utf8Json, DocumentOptions);
+            document = JsonDocument.Parse(utf8Json, options);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -52,7 +66,9 @@ public static partial class ClinicalMessageParser
         using (document)
         {
             // Only an escape can hide a lone surrogate, and escapes are rare: the scan runs only when there is one.
-            if (utf8Json.Span.IndexOf("\\u"u8) >= 0 && JsonDefects.Find(utf8Json.Span, MaxDepth) is { Count: > 0 } defects)
+            // Duplicate keys the document accepted (a stored message) are not defects here.
+            if (utf8Json.Span.IndexOf("\\u"u8) >= 0
+                && JsonDefects.Find(utf8Json.Span, MaxDepth).Where(v => v.Rule != Rules.DuplicateKey).ToList() is { Count: > 0 } defects)
             {
                 return Rejected(defects);
             }

@@ -33,7 +33,7 @@ public sealed partial class PatientGrain(
         var replayed = false;
         foreach (var stored in await journal.ReadPatientAsync(this.GetPrimaryKeyString(), state.State.AppliedThrough))
         {
-            var parsed = ClinicalMessageParser.Parse(stored.Raw, stored.ReceivedAt);
+            var parsed = ClinicalMessageParser.ParseStored(stored.Raw, stored.ReceivedAt);
             replayed |= Apply(parsed.Message ?? throw new InvalidDataException($"Stored message {stored.Sequence} no longer parses."), stored.Sequence);
         }
 

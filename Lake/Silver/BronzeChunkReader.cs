@@ -46,7 +46,7 @@ internal sealed class BronzeChunkReader
             return;
         }
 
-        var result = ClinicalMessageParser.Parse(record.Raw, record.ReceivedAt);
+        var result = ClinicalMessageParser.ParseStored(record.Raw, record.ReceivedAt);
         if (result.Message is { } message)
         {
             Pending.Add(message, record.ReceivedAt);

@@ -260,6 +260,21 @@ public sealed class ShapeTests
         AssertViolation(Parse(body), "vital_signs.heart_rate", "duplicate_key");
     }
 
+    [Theory]
+    [InlineData("\"heart_rate\":72,\"heart_rate\":80")]
+    [InlineData("\"heart_rate\":72,\"heart_\\u0072ate\":80")]
+    public void Stored_message_with_a_duplicate_key_reads_as_it_was_acknowledged(string duplicated)
+    {
+        // Messages acknowledged before duplicate keys were refused must still replay: the last copy counts, as it did then.
+        var body = Vitals().ToJsonString().Replace("\"heart_rate\":72", duplicated);
+        Assert.Contains("duplicate_key", Parse(body).Violations.Select(v => v.Rule));
+
+        var stored = ClinicalMessageParser.ParseStored(Encoding.UTF8.GetBytes(body), Now);
+
+        Assert.Empty(stored.Violations);
+        Assert.Equal(80, ((VitalSigns)stored.Message!.Payload).HeartRate);
+    }
+
     [Fact]
     public void Key_repeated_many_times_is_reported_a_bounded_number_of_times()
     {
