@@ -84,13 +84,20 @@ start_postgres() {
   fi
 
   chown postgres: "$dir" 2> /dev/null || $sudo chown postgres: "$dir"
+  # A clone inside a private (0700) directory cannot be entered by the 'postgres' user: keep the data where it can.
+  if ! as_postgres test -w "$dir"; then
+    dir="/var/tmp/clinicaltrials-postgres-$port"
+    mkdir -p "$dir"
+    chown postgres: "$dir" 2> /dev/null || $sudo chown postgres: "$dir"
+    echo "postgres: the 'postgres' user cannot reach .servers/ here; its data and log go to $dir"
+  fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 > "$dir/initdb.log" 2>&1 \
       || { tail -n 20 "$dir/initdb.log"; echo "postgres: initdb failed."; return 1; }
   fi
 
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on" start > /dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c max_connections=300" start > /dev/null \
     || { tail -n 20 "$dir/postgres.log"; echo "postgres: could not be started on 127.0.0.1:$port."; return 1; }
   for _ in $(seq 1 50); do
     if pg_ready; then
