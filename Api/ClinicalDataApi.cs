@@ -98,7 +98,7 @@ public static class ClinicalDataApi
     }
 
     private static async Task<Results<Ok<MessageTrace>, ProblemHttpResult, ValidationProblem>> GetMessageAsync(
-        string messageId, IngestJournal journal)
+        string messageId, IIngestJournal journal)
     {
         if (!Guid.TryParse(messageId, out var id))
         {
@@ -111,7 +111,7 @@ public static class ClinicalDataApi
             : TypedResults.Problem($"No message with message_id {id} was ever received.", statusCode: StatusCodes.Status404NotFound, title: "Message not found");
     }
 
-    private static async Task<Ok<IngestStats>> GetStatsAsync(IngestJournal journal) =>
+    private static async Task<Ok<IngestStats>> GetStatsAsync(IIngestJournal journal) =>
         TypedResults.Ok(IngestStats.From(await journal.CountersAsync()));
 
     private static bool IsJsonArray(HttpRequest request, ReadOnlySpan<byte> body)

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace ClinicalTrials.Api;
 
@@ -21,13 +22,14 @@ public static class HealthApi
             .WithSummary("Per-component health: journal, grains, disk, online_store, model, prediction_log.");
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
-        IngestJournal journal, IGrainFactory grains, OnlineFeatureStore onlineStore, ModelHost models, PredictionLog predictionLog)
+        IIngestJournal journal, IOptions<JournalOptions> journalOptions, IGrainFactory grains, OnlineFeatureStore onlineStore, ModelHost models,
+        PredictionLog predictionLog)
     {
         var components = new Dictionary<string, ComponentHealth>
         {
             ["journal"] = await JournalHealthAsync(journal),
             ["grains"] = await GrainHealthAsync(grains),
-            ["disk"] = DiskHealth(journal.DataDirectory),
+            ["disk"] = DiskHealth(journalOptions.Value.DataDirectory),
             ["online_store"] = OnlineStoreHealth(onlineStore),
             ["model"] = await ModelHealthAsync(grains, models),
             ["prediction_log"] = PredictionLogHealth(predictionLog),
@@ -42,19 +44,19 @@ public static class HealthApi
     }
 
     /// <summary>
-    /// Unhealthy when the ledger does not read or the data directory does not take a probe write now. A journal whose
+    /// Unhealthy when the journal does not read or does not take a probe write now (the data directory, or PostgreSQL). A journal whose
     /// last commit failed but whose disk takes writes again is degraded, not unhealthy: a load balancer routing on
     /// this would otherwise never send it the traffic whose next commit clears the failure.
     /// </summary>
-    private static async Task<ComponentHealth> JournalHealthAsync(IngestJournal journal)
+    private static async Task<ComponentHealth> JournalHealthAsync(IIngestJournal journal)
     {
         try
         {
-            journal.CanRead();
+            await journal.CheckReadableAsync();
         }
         catch (Exception e)
         {
-            return new ComponentHealth(HealthStatus.Unhealthy, $"The ledger cannot be read: {e.Message}");
+            return new ComponentHealth(HealthStatus.Unhealthy, $"The journal cannot be read: {e.Message}");
         }
 
         try
@@ -63,12 +65,12 @@ public static class HealthApi
             var lastCommit = journal.LastCommitAt is { } at ? $"Last commit at {at:O}." : "No commit yet.";
             return journal.LastError is { } error
                 ? new ComponentHealth(HealthStatus.Degraded,
-                    $"The last commit failed ({error.InnerException?.Message ?? error.Message}); the data directory takes writes again. {lastCommit}")
+                    $"The last commit failed ({error.InnerException?.Message ?? error.Message}); the journal takes writes again. {lastCommit}")
                 : new ComponentHealth(HealthStatus.Healthy, lastCommit);
         }
         catch (JournalUnavailableException e)
         {
-            return new ComponentHealth(HealthStatus.Unhealthy, $"The data directory does not take writes: {e.InnerException?.Message ?? e.Message}");
+            return new ComponentHealth(HealthStatus.Unhealthy, $"The journal does not take writes: {e.InnerException?.Message ?? e.Message}");
         }
         catch (TimeoutException)
         {

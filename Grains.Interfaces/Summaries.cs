@@ -36,13 +36,13 @@ public sealed record Measurement(
     [property: Id(2)] DateTimeOffset At);
 
 /// <summary>
-/// Outcomes of one site's messages made durable in one journal commit (<see cref="Generation"/>), counted by
-/// payload type and by rejection rule. The generation lets a site grain that has just loaded its counts from the
+/// Outcomes of one site's messages made durable in one journal commit (<see cref="Commit"/>), counted by
+/// payload type and by rejection rule. The commit lets a site grain that has just loaded its counts from the
 /// journal skip tallies those counts already include.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("site-tally")]
 public sealed record SiteTally(
-    [property: Id(6)] long Generation,
+    [property: Id(6)] JournalCommit Commit,
     [property: Id(0)] ImmutableDictionary<string, int> Accepted,
     [property: Id(1)] ImmutableDictionary<string, int> Duplicates,
     [property: Id(2)] ImmutableDictionary<string, int> Rejected,

@@ -6,9 +6,21 @@ if (PipelineCommand.Handles(args))
     return await PipelineCommand.RunAsync(args);
 }
 
+if (MigrateCommand.Handles(args))
+{
+    return await MigrateCommand.RunAsync(args);
+}
+
 // The content root is the silo's own directory, so its appsettings.json applies whatever directory it is started from
 // (a service manager, a script); relative data paths such as the default ./data still follow the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+if (await ClusterProfile.CheckBeforeStartAsync(builder.Configuration) is { } problem)
+{
+    // One line, not a stack trace: a supervisor restarting the silo in a loop shows the operator what to fix.
+    await Console.Error.WriteLineAsync(problem);
+    return 3;
+}
+
 builder.AddClinicalPlatform(args);
 
 var app = builder.Build();

@@ -19,21 +19,21 @@ namespace ClinicalTrials.Grains.Hosting;
 public static class ClinicalGrainsExtensions
 {
     /// <summary>
-    /// Registers the ingest journal and the ingest path (under <see cref="JournalOptions.DataDirectory"/>), the
-    /// <see cref="StorageNames.Clinical"/> grain storage in <c>state.db</c> beside the journal, the online feature store
-    /// (Redis, active only when <see cref="OnlineStoreOptions.ConnectionString"/> is set), the model store and the silo's
-    /// production model (<see cref="ModelHost"/>, polling the registry) and the serializer for the
-    /// domain records. Configure <see cref="JournalOptions"/> and <see cref="OnlineStoreOptions"/> separately.
+    /// Registers what every profile needs: the ingest path, the online feature store (Redis, active only when
+    /// <see cref="OnlineStoreOptions.ConnectionString"/> is set), the model store and the silo's production model
+    /// (<see cref="ModelHost"/>, polling the registry), the lake and the serializer for the domain records. The
+    /// journal, the <see cref="StorageNames.Clinical"/> grain storage and the reminder service come from the profile:
+    /// <see cref="AddEmbeddedStorage"/>, or the cluster profile's. Configure <see cref="JournalOptions"/> and
+    /// <see cref="OnlineStoreOptions"/> separately.
     /// </summary>
     public static ISiloBuilder AddClinicalGrains(this ISiloBuilder silo)
     {
-        silo.Services.AddSingleton<IngestJournal>();
-        // The journal opens with the silo, not in its first request: opening recovers the last commit, rebuilds the
-        // message_id filters and upgrades an older ledger, which can take seconds; a broken data directory fails the
-        // start.
+        // The journal opens with the silo, not in its first request: opening the embedded one recovers the last
+        // commit, rebuilds the message_id filters and upgrades an older ledger, which can take seconds; a broken data
+        // directory fails the start.
         silo.AddStartupTask((services, _) =>
         {
-            services.GetRequiredService<IngestJournal>();
+            services.GetRequiredService<IIngestJournal>();
             return Task.CompletedTask;
         });
         silo.Services.AddSingleton<ClinicalIngest>();
@@ -43,9 +43,6 @@ public static class ClinicalGrainsExtensions
         silo.Services.AddSingleton<ModelStore>();
         silo.Services.AddSingleton<ModelHost>();
         silo.Services.AddHostedService(services => services.GetRequiredService<ModelHost>());
-        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
-            Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
-            services.GetRequiredService<Serializer>()));
         silo.Services.AddSingleton(services => new LakeContext(
             services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory,
             services.GetRequiredService<IOptions<StorageOptions>>().Value.Create(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory),
@@ -57,13 +54,28 @@ public static class ClinicalGrainsExtensions
     }
 
     /// <summary>
-    /// Runs the pipeline jobs on schedule: an in-memory reminder service (reminders are lost with the silo, which is
-    /// why the scheduler re-registers them at every start) and a start-up task that starts the scheduler grain when
-    /// <see cref="PipelineOptions.ScheduleEnabled"/>. A cluster would use a durable reminder service instead.
+    /// The embedded profile's storage, all under <see cref="JournalOptions.DataDirectory"/>: the ingest journal, the
+    /// <see cref="StorageNames.Clinical"/> grain storage in <c>state.db</c> beside it, and an in-memory reminder
+    /// service (reminders are lost with the silo, which is why the scheduler re-registers them at every start).
+    /// </summary>
+    public static ISiloBuilder AddEmbeddedStorage(this ISiloBuilder silo)
+    {
+        silo.Services.AddSingleton<IngestJournal>();
+        silo.Services.AddSingleton<IIngestJournal>(services => services.GetRequiredService<IngestJournal>());
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
+            Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
+            services.GetRequiredService<Serializer>()));
+        silo.UseInMemoryReminderService();
+        return silo;
+    }
+
+    /// <summary>
+    /// Runs the pipeline jobs on schedule: a start-up task that starts the scheduler grain when
+    /// <see cref="PipelineOptions.ScheduleEnabled"/> (idempotent, so every silo of a cluster may run it). The reminder
+    /// service is the profile's.
     /// </summary>
     public static ISiloBuilder AddPipelineSchedule(this ISiloBuilder silo)
     {
-        silo.UseInMemoryReminderService();
         silo.AddStartupTask(async (services, _) =>
         {
             if (services.GetRequiredService<IOptions<PipelineOptions>>().Value.ScheduleEnabled)

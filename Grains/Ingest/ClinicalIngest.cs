@@ -12,7 +12,7 @@ namespace ClinicalTrials.Grains.Ingest;
 /// Returns when every message's outcome is durable. Each patient's messages are committed on their own, so when the
 /// journal fails some of a batch may be stored and the rest not: those are <see cref="IngestStatus.Unavailable"/>.
 /// </summary>
-public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
+public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
 {
     public async Task<IReadOnlyList<IngestResult>> IngestAsync(IReadOnlyList<ReceivedMessage> messages, DateTimeOffset receivedAt)
     {
@@ -93,7 +93,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
             {
                 var i = rejected[k];
                 var parsed = messages[i].Parsed;
-                outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Rejected, appends[k].Location, appends[k].Generation), messages[i]);
+                outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Rejected, appends[k].Location, appends[k].Commit), messages[i]);
                 results[i] = new IngestResult(parsed.MessageId, IngestStatus.Rejected, appends[k].Location, parsed.Violations);
             }
         }
@@ -103,7 +103,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
             foreach (var i in indexes)
             {
                 var parsed = messages[i].Parsed;
-                outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Unavailable, null, 0), messages[i]);
+                outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Unavailable, null, JournalCommit.None), messages[i]);
                 results[i] = new IngestResult(parsed.MessageId, IngestStatus.Unavailable, null, []);
             }
         }
@@ -111,7 +111,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
 
     private Task TallySitesAsync((IngestOutcome Outcome, ReceivedMessage Message)[] outcomes, DateTimeOffset receivedAt)
     {
-        var tallies = new Dictionary<(string Site, long Generation), SiteTallyBuilder>();
+        var tallies = new Dictionary<(string Site, JournalCommit Commit), SiteTallyBuilder>();
         foreach (var (outcome, message) in outcomes)
         {
             if (message.Parsed.SiteId is not { } site || outcome.Status == IngestStatus.Unavailable)
@@ -119,24 +119,24 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
                 continue;
             }
 
-            if (!tallies.TryGetValue((site, outcome.Generation), out var tally))
+            if (!tallies.TryGetValue((site, outcome.Commit), out var tally))
             {
-                tallies[(site, outcome.Generation)] = tally = new SiteTallyBuilder();
+                tallies[(site, outcome.Commit)] = tally = new SiteTallyBuilder();
             }
 
             tally.Add(outcome.Status, message.Parsed);
         }
 
         var recorded = new List<Task>(tallies.Count);
-        foreach (var ((site, generation), tally) in tallies)
+        foreach (var ((site, commit), tally) in tallies)
         {
-            recorded.Add(grains.Site(site).RecordAsync(tally.Build(generation, receivedAt)));
+            recorded.Add(grains.Site(site).RecordAsync(tally.Build(commit, receivedAt)));
         }
 
         return Task.WhenAll(recorded);
     }
 
-    /// <summary>One site's outcomes within one journal commit (generation), counted as they come.</summary>
+    /// <summary>One site's outcomes within one journal commit, counted as they come.</summary>
     private sealed class SiteTallyBuilder
     {
         private readonly Dictionary<string, int> _accepted = [];
@@ -160,7 +160,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IngestJournal journal)
             }
         }
 
-        public SiteTally Build(long generation, DateTimeOffset receivedAt) => new(generation,
+        public SiteTally Build(JournalCommit commit, DateTimeOffset receivedAt) => new(commit,
             _accepted.ToImmutableDictionary(), _duplicates.ToImmutableDictionary(), _rejected.ToImmutableDictionary(),
             _reasons.ToImmutableDictionary(), _abnormalFlags, receivedAt);
 

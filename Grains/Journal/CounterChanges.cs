@@ -51,6 +51,12 @@ internal sealed class CounterChanges
         return taken;
     }
 
+    /// <summary>Outcome counts by site, payload type and outcome.</summary>
+    public IEnumerable<((string Site, string Type, string Outcome) Key, long N)> Counts => _counts.Select(c => (c.Key, c.Value));
+
+    /// <summary>Rejection counts by site, field and rule.</summary>
+    public IEnumerable<((string Site, string Field, string Rule) Key, long N)> Reasons => _reasons.Select(r => (r.Key, r.Value));
+
     /// <summary>Writes the changes inside the ledger transaction that is open.</summary>
     public void WriteTo(LedgerDatabase ledger)
     {

@@ -39,8 +39,11 @@ public sealed class JournalOptions
 /// Readers see only the rows of completed commits.
 /// </para>
 /// </summary>
-public sealed partial class IngestJournal : IDisposable
+public sealed partial class IngestJournal : IIngestJournal, IDisposable
 {
+    /// <summary>The one writer of the embedded journal, as its commits name it.</summary>
+    public const string Writer = "local";
+
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>What a probe writes: more than one small commit needs, so a disk that takes it takes commits too.</summary>
@@ -69,6 +72,8 @@ public sealed partial class IngestJournal : IDisposable
     /// </summary>
     private CounterChanges? _takeBack;
 
+    private int _disposed;
+
     /// <summary>Opens the journal in the configured data directory, recovering from an earlier run's last commit.</summary>
     /// <param name="options">Where the data directory is.</param>
     /// <param name="logger">Commit failures and recoveries.</param>
@@ -91,7 +96,6 @@ public sealed partial class IngestJournal : IDisposable
 
     public string DataDirectory => _dataDirectory;
 
-    /// <summary>The last commit failure, cleared by the next successful commit.</summary>
     public Exception? LastError { get; private set; }
 
     public DateTimeOffset? LastCommitAt { get; private set; }
@@ -131,7 +135,7 @@ public sealed partial class IngestJournal : IDisposable
 
     public Task<CounterSnapshot> CountersAsync(string? siteId = null) => Task.Run(() => _ledger.Counters(siteId));
 
-    public bool CanRead() => _ledger.CanRead();
+    public Task CheckReadableAsync() => Task.Run(_ledger.CanRead);
 
     /// <summary>A patient's accepted messages committed after <paramref name="afterSequence"/>, as received.</summary>
     public Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence) => Task.Run(() =>
@@ -287,9 +291,9 @@ public sealed partial class IngestJournal : IDisposable
         try
         {
             using var transaction = _ledger.Begin();
-            var generation = _ledger.NextGeneration();
+            var commit = new JournalCommit(Writer, _ledger.NextGeneration());
             _ledger.MarkVerified(_verifiedThrough); // the previous commit's syncs completed before this one began
-            (lastSequence, changes) = AddRows(group, generation, results);
+            (lastSequence, changes) = AddRows(group, commit, results);
             _bronzeSync.Start(_bronze.Dirty);
             _faults.At(CommitStep.LedgerCommit);
             transaction.Commit();
@@ -362,7 +366,7 @@ public sealed partial class IngestJournal : IDisposable
     }
 
     /// <summary>Writes the group's rows and lines and counts them; returns the highest sequence written and the counts.</summary>
-    private (long LastSequence, CounterChanges Changes) AddRows(List<PendingAppend> group, long generation, JournalAppend[][] results)
+    private (long LastSequence, CounterChanges Changes) AddRows(List<PendingAppend> group, JournalCommit commit, JournalAppend[][] results)
     {
         var changes = new CounterChanges();
         var lastSequence = 0L;
@@ -384,7 +388,7 @@ public sealed partial class IngestJournal : IDisposable
                 if (entry.IsAccepted && sequence == 0)
                 {
                     changes.Add(site, type, "duplicate", 1);
-                    results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, generation, 0);
+                    results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, commit, 0);
                     continue;
                 }
 
@@ -392,7 +396,7 @@ public sealed partial class IngestJournal : IDisposable
                 _bronze.Append(partition, entry.Line);
                 changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Violations);
 
-                results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, generation, sequence);
+                results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, commit, sequence);
             }
         }
 
@@ -413,9 +417,14 @@ public sealed partial class IngestJournal : IDisposable
         }
     }
 
-    /// <summary>Finishes every queued append, then closes the files.</summary>
+    /// <summary>Finishes every queued append, then closes the files. The container disposes it once per service it is registered as.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _checkpoints.Dispose();
         _queue.Writer.TryComplete();
         _writer.Join();

@@ -47,10 +47,10 @@ public sealed record JournalEntry(
 }
 
 /// <summary>
-/// What the journal did with one entry, in which commit (generation) it became durable, and its ledger sequence
+/// What the journal did with one entry, in which commit it became durable, and its ledger sequence
 /// (0 when no row was written: a duplicate, or a rejection without a message_id).
 /// </summary>
-public sealed record JournalAppend(IngestStatus Status, string? Location, long Generation, long Sequence);
+public sealed record JournalAppend(IngestStatus Status, string? Location, JournalCommit Commit, long Sequence);
 
 /// <summary>Where a message is in the pipeline, as <c>GET /api/clinical/messages/{id}</c> shows it.</summary>
 public sealed record MessageRecord(
@@ -73,5 +73,5 @@ public sealed record CounterRow(string SiteId, string PayloadType, string Outcom
 /// <summary>Rejections by site, field and rule.</summary>
 public sealed record ReasonRow(string SiteId, string Field, string Rule, long Count);
 
-/// <summary>A consistent read of the counters as of commit <see cref="Generation"/>.</summary>
-public sealed record CounterSnapshot(long Generation, IReadOnlyList<CounterRow> Counters, IReadOnlyList<ReasonRow> Reasons);
+/// <summary>A consistent read of the counters, with the last commit of each writer they include.</summary>
+public sealed record CounterSnapshot(IReadOnlyDictionary<string, long> LastCommits, IReadOnlyList<CounterRow> Counters, IReadOnlyList<ReasonRow> Reasons);

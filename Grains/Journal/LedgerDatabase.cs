@@ -482,7 +482,7 @@ internal sealed class LedgerDatabase : IDisposable
         var reasons = Query(connection, transaction, $"SELECT site_id, field, rule, count FROM rejection_reasons{filter}", siteId,
             r => new ReasonRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)));
         transaction.Commit();
-        return new CounterSnapshot(generation, counters, reasons);
+        return new CounterSnapshot(new Dictionary<string, long> { [IngestJournal.Writer] = generation }, counters, reasons);
     }
 
     private static List<T> Query<T>(SqliteConnection connection, SqliteTransaction transaction, string sql, string? siteId, Func<SqliteDataReader, T> map)

@@ -12,7 +12,7 @@ namespace ClinicalTrials.Grains.Patients;
 /// <inheritdoc cref="IPatientGrain"/>
 public sealed partial class PatientGrain(
     [PersistentState("patient", StorageNames.Clinical)] IPersistentState<PatientState> state,
-    IngestJournal journal,
+    IIngestJournal journal,
     OnlineFeatureStore onlineStore,
     ILogger<PatientGrain> logger) : Grain, IPatientGrain
 {
@@ -63,6 +63,13 @@ public sealed partial class PatientGrain(
         {
             appends = await journal.AppendAsync(messages.Select(JournalEntry.Accepted).ToArray());
         }
+        catch (JournalUnavailableException)
+        {
+            // A commit whose outcome is unknown (a connection lost during COMMIT) may have stored the messages after
+            // all: the next activation replays whatever the journal holds, so the state cannot miss them.
+            this.DeactivateOnIdle();
+            throw;
+        }
         finally
         {
             _ingestsInFlight--;
@@ -78,7 +85,7 @@ public sealed partial class PatientGrain(
                 featuresChanged |= Apply(messages[i].Message, append.Sequence);
             }
 
-            outcomes.Add(new IngestOutcome(messages[i].Message.MessageId, append.Status, append.Location, append.Generation));
+            outcomes.Add(new IngestOutcome(messages[i].Message.MessageId, append.Status, append.Location, append.Commit));
         }
 
         if (featuresChanged)

@@ -6,22 +6,23 @@ namespace ClinicalTrials.Grains.Sites;
 
 /// <summary>
 /// A site's live counts. The journal's counters are the durable record; on activation the grain loads them with the
-/// commit generation they include, then adds only tallies from later commits, so nothing is counted twice.
+/// last commit of each writer they include, then adds only tallies from later commits of that writer, so nothing is
+/// counted twice or missed, even when several silos' writers commit in any interleaving.
 /// </summary>
-public sealed class SiteGrain(IngestJournal journal) : Grain, ISiteGrain
+public sealed class SiteGrain(IIngestJournal journal) : Grain, ISiteGrain
 {
     private readonly Dictionary<string, int> _accepted = [];
     private readonly Dictionary<string, int> _duplicates = [];
     private readonly Dictionary<string, int> _rejected = [];
     private readonly Dictionary<string, int> _reasons = [];
-    private long _loadedGeneration;
+    private IReadOnlyDictionary<string, long> _loadedCommits = new Dictionary<string, long>();
     private int _abnormalFlags;
     private DateTimeOffset? _lastReceivedAt;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var snapshot = await journal.CountersAsync(this.GetPrimaryKeyString());
-        _loadedGeneration = snapshot.Generation;
+        _loadedCommits = snapshot.LastCommits;
         foreach (var row in snapshot.Counters)
         {
             switch (row.Outcome)
@@ -41,7 +42,7 @@ public sealed class SiteGrain(IngestJournal journal) : Grain, ISiteGrain
 
     public Task RecordAsync(SiteTally tally)
     {
-        if (tally.Generation > _loadedGeneration)
+        if (tally.Commit.Number > _loadedCommits.GetValueOrDefault(tally.Commit.Writer))
         {
             AddAll(_accepted, tally.Accepted);
             AddAll(_duplicates, tally.Duplicates);

@@ -12,9 +12,10 @@ public static class ClinicalPlatformExtensions
     private const string DefaultUrls = "http://localhost:8080";
 
     /// <summary>
-    /// The whole platform in one process: an Orleans silo with the grains, the ingest journal under the data
-    /// directory, and the HTTP gateway. Needs no external server; with <c>ConnectionStrings:Redis</c> set it also keeps
-    /// every patient's features in Redis (the online store).
+    /// The whole platform in one process: an Orleans silo with the grains, the ingest journal and the HTTP gateway. In
+    /// the embedded default (no server needed) the journal and grain state live under the data directory; with
+    /// <c>Cluster:Mode=Postgres</c> the silo joins a cluster on PostgreSQL (docs/cluster.md). With
+    /// <c>ConnectionStrings:Redis</c> set it also keeps every patient's features in Redis (the online store).
     /// </summary>
     public static WebApplicationBuilder AddClinicalPlatform(this WebApplicationBuilder builder, string[] args)
     {
@@ -44,9 +45,19 @@ public static class ClinicalPlatformExtensions
         builder.Services.AddClinicalApi();
 
         var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var cluster = ClusterProfileOptions.From(builder.Configuration);
         builder.UseOrleans(orleans =>
         {
-            orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
+            if (cluster.Mode == ClusterMode.Postgres)
+            {
+                orleans.UsePostgresCluster(cluster, silo, ClusterProfile.ConnectionString(builder.Configuration));
+            }
+            else
+            {
+                orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
+                orleans.AddEmbeddedStorage();
+            }
+
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
         });

@@ -10,4 +10,10 @@ public sealed class SiloOptions
 
     /// <summary>Port for external Orleans clients (Orleans' default 30000).</summary>
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// The address other silos reach this one on (cluster profile only); unset, the host's first non-loopback IPv4
+    /// address.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
 }

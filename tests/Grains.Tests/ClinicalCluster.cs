@@ -23,7 +23,7 @@ internal sealed class ClinicalCluster : IAsyncDisposable
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSiloHost((_, host) => host.Services.Configure<JournalOptions>(o => o.DataDirectory = dataDirectory));
-        builder.ConfigureSilo((_, silo) => silo.AddClinicalGrains());
+        builder.ConfigureSilo((_, silo) => silo.AddEmbeddedStorage().AddClinicalGrains());
         builder.ConfigureClient(client => client.Services.AddClinicalSerialization());
         var cluster = builder.Build();
         await cluster.DeployAsync();

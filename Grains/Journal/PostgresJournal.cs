@@ -1,0 +1,428 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using ClinicalTrials.Domain.Lake;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Grains.Interfaces;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ClinicalTrials.Grains.Journal;
+
+/// <summary>
+/// The journal of the cluster profile: every silo's appends land in one PostgreSQL database, so an acknowledged
+/// message survives the death of any silo (docs/cluster.md). As in the embedded journal, appends queue to one writer
+/// per silo, which commits them together: one transaction, one WAL flush, then every append of the group is answered.
+/// A row is the whole record (its bronze line included), so a commit is there or not: nothing to verify afterwards.
+/// </summary>
+public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
+{
+    private const short StatusAccepted = 1;
+    private const short StatusRejected = 2;
+
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly NpgsqlDataSource _database;
+    private readonly string _writer;
+    private readonly int _maxEntriesPerCommit;
+    private readonly ILogger<PostgresJournal> _logger;
+    private readonly Task _writeLoop;
+
+    /// <param name="database">The cluster database, its schema applied (<see cref="Cluster.ClusterSchema"/>).</param>
+    /// <param name="writer">This silo's name among the writers: stable across its restarts, unique among live silos.</param>
+    /// <param name="maxEntriesPerCommit">Most entries one transaction commits.</param>
+    /// <param name="logger">Commit failures.</param>
+    public PostgresJournal(NpgsqlDataSource database, string writer, int maxEntriesPerCommit, ILogger<PostgresJournal> logger)
+    {
+        _database = database;
+        _writer = writer;
+        _maxEntriesPerCommit = maxEntriesPerCommit;
+        _logger = logger;
+        _writeLoop = Task.Run(WriteLoopAsync);
+    }
+
+    public Exception? LastError { get; private set; }
+
+    public DateTimeOffset? LastCommitAt { get; private set; }
+
+    public Task<JournalAppend[]> AppendAsync(IReadOnlyList<JournalEntry> entries) =>
+        entries.Count == 0 ? Task.FromResult(Array.Empty<JournalAppend>()) : Enqueue(entries);
+
+    /// <summary>Commits a write of this writer's row in turn with the commits: the database takes writes now.</summary>
+    public Task CheckWritableAsync() => Enqueue([]);
+
+    public async Task CheckReadableAsync()
+    {
+        await using var command = _database.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync();
+    }
+
+    public async Task<MessageRecord?> FindAsync(Guid messageId)
+    {
+        await using var command = _database.CreateCommand("""
+            SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations::text
+            FROM journal_messages WHERE message_id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = messageId });
+        await using var row = await command.ExecuteReaderAsync();
+        if (!await row.ReadAsync())
+        {
+            return null;
+        }
+
+        return new MessageRecord(
+            messageId,
+            row.GetInt16(0) == StatusAccepted ? IngestStatus.Accepted : IngestStatus.Rejected,
+            row.IsDBNull(1) ? null : row.GetString(1),
+            row.IsDBNull(2) ? null : row.GetString(2),
+            row.IsDBNull(3) ? null : row.GetString(3),
+            row.GetFieldValue<DateTimeOffset>(4),
+            row.IsDBNull(5) ? null : row.GetFieldValue<DateTimeOffset>(5),
+            row.GetString(6),
+            row.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<Domain.Validation.Violation>>(row.GetString(7)) ?? []);
+    }
+
+    /// <summary>The counts summed over all writers, read in one snapshot with each writer's last commit.</summary>
+    public async Task<CounterSnapshot> CountersAsync(string? siteId = null)
+    {
+        await using var connection = await _database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+        var commits = new Dictionary<string, long>();
+        await ReadAsync(connection, "SELECT writer, last_commit FROM journal_writers", null, r => commits[r.GetString(0)] = r.GetInt64(1));
+        var filter = siteId is null ? "" : " WHERE site_id = $1";
+        var counters = new List<CounterRow>();
+        await ReadAsync(connection, $"SELECT site_id, payload_type, outcome, sum(n)::bigint FROM journal_counts{filter} GROUP BY 1, 2, 3", siteId,
+            r => counters.Add(new CounterRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))));
+        var reasons = new List<ReasonRow>();
+        await ReadAsync(connection, $"SELECT site_id, field, rule, sum(n)::bigint FROM journal_reasons{filter} GROUP BY 1, 2, 3", siteId,
+            r => reasons.Add(new ReasonRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))));
+        await transaction.CommitAsync();
+        return new CounterSnapshot(commits, counters, reasons);
+    }
+
+    public async Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence)
+    {
+        await using var command = _database.CreateCommand($"""
+            SELECT sequence, line FROM journal_messages
+            WHERE patient_id = $1 AND status = {StatusAccepted} AND sequence > $2 ORDER BY sequence
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = patientId });
+        command.Parameters.Add(new NpgsqlParameter { Value = afterSequence });
+        var stored = new List<StoredMessage>();
+        await using var row = await command.ExecuteReaderAsync();
+        while (await row.ReadAsync())
+        {
+            var line = row.GetFieldValue<byte[]>(1);
+            if (!BronzeRecord.TryParse(line, out var record))
+            {
+                throw new InvalidDataException($"Journal row {row.GetInt64(0)} does not hold a bronze record.");
+            }
+
+            stored.Add(new StoredMessage(row.GetInt64(0), record.ReceivedAt, record.Raw.ToArray()));
+        }
+
+        return stored;
+    }
+
+    private Task<JournalAppend[]> Enqueue(IReadOnlyList<JournalEntry> entries)
+    {
+        var pending = new PendingAppend(entries, new TaskCompletionSource<JournalAppend[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new JournalUnavailableException("The ingest journal is shutting down.", null);
+        }
+
+        return pending.Completion.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var group = new List<PendingAppend>();
+        var probes = new List<PendingAppend>();
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            group.Clear();
+            probes.Clear();
+            var entries = 0;
+            while (entries < _maxEntriesPerCommit && _queue.Reader.TryRead(out var pending))
+            {
+                (pending.Entries.Count == 0 ? probes : group).Add(pending);
+                entries += pending.Entries.Count;
+            }
+
+            if (group.Count > 0)
+            {
+                await RunCommitAsync(group, entries);
+            }
+
+            if (probes.Count > 0)
+            {
+                await RunProbeAsync(probes);
+            }
+        }
+    }
+
+    private async Task RunCommitAsync(List<PendingAppend> group, int entries)
+    {
+        try
+        {
+            var results = await CommitAsync(group);
+            LastError = null;
+            LastCommitAt = DateTimeOffset.UtcNow;
+            for (var i = 0; i < group.Count; i++)
+            {
+                group[i].Completion.SetResult(results[i]);
+            }
+        }
+        catch (Exception e)
+        {
+            // The transaction rolled back, or (the connection broke during COMMIT) its outcome is unknown: either way
+            // nothing is acknowledged, and a retry of a message that did commit is answered "duplicate".
+            LastError = e;
+            LogCommitFailed(_logger, e, entries);
+            var failure = new JournalUnavailableException("The ingest journal could not make the messages durable.", e);
+            group.ForEach(pending => pending.Completion.SetException(failure));
+        }
+    }
+
+    private async Task RunProbeAsync(List<PendingAppend> probes)
+    {
+        try
+        {
+            await using var command = _database.CreateCommand("""
+                INSERT INTO journal_writers (writer, last_commit, committed_at) VALUES ($1, 0, now())
+                ON CONFLICT (writer) DO UPDATE SET committed_at = journal_writers.committed_at
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = _writer });
+            await command.ExecuteNonQueryAsync();
+            probes.ForEach(probe => probe.Completion.SetResult([]));
+        }
+        catch (Exception e)
+        {
+            LogProbeFailed(_logger, e);
+            var failure = new JournalUnavailableException("The journal's database does not take writes.", e);
+            probes.ForEach(probe => probe.Completion.SetException(failure));
+        }
+    }
+
+    private async Task<JournalAppend[][]> CommitAsync(List<PendingAppend> group)
+    {
+        var plan = CommitPlan.For(group);
+        await using var connection = await _database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        // This writer's commit number; the row stays locked (by this writer alone) until the commit.
+        await using var next = new NpgsqlCommand("""
+            INSERT INTO journal_writers AS w (writer, last_commit, committed_at) VALUES ($1, 1, now())
+            ON CONFLICT (writer) DO UPDATE SET last_commit = w.last_commit + 1, committed_at = now()
+            RETURNING last_commit
+            """, connection);
+        next.Parameters.Add(new NpgsqlParameter { Value = _writer });
+        var commit = new JournalCommit(_writer, (long)(await next.ExecuteScalarAsync())!);
+
+        var stored = await InsertAsync(connection, plan.Keyed, replaceRejected: true);
+        // A rejection whose message_id an accepted row already holds is still kept (quarantined), without the id.
+        var keptWithoutId = plan.Keyed.Where(e => !e.Entry.IsAccepted && !stored.ContainsKey(e.Entry.MessageId!.Value)).ToList();
+        await InsertAsync(connection, [.. plan.WithoutId, .. keptWithoutId], replaceRejected: false);
+
+        var changes = new CounterChanges();
+        var results = group.Select(g => new JournalAppend[g.Entries.Count]).ToArray();
+        foreach (var (entry, g, i, kind) in plan.All)
+        {
+            var site = entry.SiteId ?? "unknown";
+            var type = entry.PayloadType?.WireName() ?? "unknown";
+            var sequence = kind == PlanKind.Keyed && stored.TryGetValue(entry.MessageId!.Value, out var s) ? s : 0;
+            if (entry.IsAccepted && sequence == 0)
+            {
+                changes.Add(site, type, "duplicate", 1);
+                results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, commit, 0);
+                continue;
+            }
+
+            changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Violations);
+            results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, entry.Partition, commit, sequence);
+        }
+
+        await WriteCountsAsync(connection, changes);
+        await transaction.CommitAsync();
+        return results;
+    }
+
+    /// <summary>
+    /// Inserts the rows in their order (their sequences follow it). With <paramref name="replaceRejected"/>, a row
+    /// whose message_id is held by a rejection replaces it, with a new sequence (a corrected message sent again, as in
+    /// the embedded ledger); an id held by an accepted row is left alone. Returns the sequence of each id stored.
+    /// </summary>
+    private static async Task<Dictionary<Guid, long>> InsertAsync(NpgsqlConnection connection, IReadOnlyList<PlannedEntry> rows, bool replaceRejected)
+    {
+        var stored = new Dictionary<Guid, long>();
+        if (rows.Count == 0)
+        {
+            return stored;
+        }
+
+        var onConflict = replaceRejected
+            ? """
+              ON CONFLICT (message_id) DO UPDATE SET sequence = nextval('journal_sequence'), status = excluded.status,
+                  patient_id = excluded.patient_id, site_id = excluded.site_id, payload_type = excluded.payload_type,
+                  received_at = excluded.received_at, event_time = excluded.event_time, location = excluded.location,
+                  violations = excluded.violations, line = excluded.line
+              WHERE m.status = 2
+              """
+            : "";
+        await using var command = new NpgsqlCommand($"""
+            INSERT INTO journal_messages AS m (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, violations, line)
+            SELECT id, status, patient, site, type, received, event, location, violations::jsonb, line
+            FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WITH ORDINALITY
+                AS u (id, status, patient, site, type, received, event, location, violations, line, ord)
+            ORDER BY ord
+            {onConflict}
+            RETURNING message_id, sequence
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => replaceRejected ? r.Entry.MessageId : null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.IsAccepted ? StatusAccepted : StatusRejected).ToArray() });
+        command.Parameters.Add(Texts(rows.Select(r => r.Entry.PatientId)));
+        command.Parameters.Add(Texts(rows.Select(r => r.Entry.SiteId)));
+        command.Parameters.Add(Texts(rows.Select(r => r.Entry.PayloadType?.WireName())));
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.ReceivedAt.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.EventTime?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(Texts(rows.Select(r => r.Entry.Partition)));
+        command.Parameters.Add(Texts(rows.Select(r => r.Entry.IsAccepted ? null : JsonSerializer.Serialize(r.Entry.Violations))));
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.Line).ToArray() });
+        await using var row = await command.ExecuteReaderAsync();
+        while (await row.ReadAsync())
+        {
+            if (!row.IsDBNull(0))
+            {
+                stored[row.GetGuid(0)] = row.GetInt64(1);
+            }
+        }
+
+        return stored;
+    }
+
+    private static NpgsqlParameter Texts(IEnumerable<string?> values) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+
+    /// <summary>Adds the commit's counts to this writer's rows, in key order (so two transactions never wait on each other in a cycle).</summary>
+    private async Task WriteCountsAsync(NpgsqlConnection connection, CounterChanges changes)
+    {
+        var counts = changes.Counts.OrderBy(c => c.Key).ToList();
+        await using (var command = new NpgsqlCommand("""
+            INSERT INTO journal_counts AS c (writer, site_id, payload_type, outcome, n)
+            SELECT $1, site, type, outcome, n FROM unnest($2, $3, $4, $5) AS u (site, type, outcome, n)
+            ON CONFLICT (writer, site_id, payload_type, outcome) DO UPDATE SET n = c.n + excluded.n
+            """, connection))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = _writer });
+            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Site).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Type).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Outcome).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.N).ToArray() });
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var reasons = changes.Reasons.OrderBy(r => r.Key).ToList();
+        if (reasons.Count == 0)
+        {
+            return;
+        }
+
+        await using var reasonCommand = new NpgsqlCommand("""
+            INSERT INTO journal_reasons AS r (writer, site_id, field, rule, n)
+            SELECT $1, site, field, rule, n FROM unnest($2, $3, $4, $5) AS u (site, field, rule, n)
+            ON CONFLICT (writer, site_id, field, rule) DO UPDATE SET n = r.n + excluded.n
+            """, connection);
+        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = _writer });
+        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Site).ToArray() });
+        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Field).ToArray() });
+        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Rule).ToArray() });
+        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.N).ToArray() });
+        await reasonCommand.ExecuteNonQueryAsync();
+    }
+
+    private static async Task ReadAsync(NpgsqlConnection connection, string sql, string? siteId, Action<NpgsqlDataReader> read)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        if (siteId is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = siteId });
+        }
+
+        await using var row = await command.ExecuteReaderAsync();
+        while (await row.ReadAsync())
+        {
+            read(row);
+        }
+    }
+
+    /// <summary>Answers every queued append, then stops the writer.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writeLoop;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Journal commit of {Entries} entries failed; their requests are answered 503")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int entries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The journal's database does not take writes")]
+    private static partial void LogProbeFailed(ILogger logger, Exception exception);
+
+    private sealed record PendingAppend(IReadOnlyList<JournalEntry> Entries, TaskCompletionSource<JournalAppend[]> Completion);
+
+    private enum PlanKind { Keyed, WithoutId, Duplicate }
+
+    private sealed record PlannedEntry(JournalEntry Entry, int Group, int Index, PlanKind Kind);
+
+    /// <summary>
+    /// Which row each entry of a group becomes, so that the group has the meaning of its entries applied one by one
+    /// (as the embedded ledger applies them): per message_id, the first accepted entry claims the id and later accepted
+    /// ones are duplicates; without an accepted one, the last rejection claims it (replacing earlier ones). Every other
+    /// rejection is kept, quarantined, without the id.
+    /// </summary>
+    private sealed class CommitPlan
+    {
+        public List<PlannedEntry> All { get; } = [];
+
+        public List<PlannedEntry> Keyed => [.. All.Where(e => e.Kind == PlanKind.Keyed)];
+
+        public List<PlannedEntry> WithoutId => [.. All.Where(e => e.Kind == PlanKind.WithoutId)];
+
+        public static CommitPlan For(List<PendingAppend> group)
+        {
+            var plan = new CommitPlan();
+            var claims = new Dictionary<Guid, int>(); // message_id -> index in All of the entry claiming it
+            for (var g = 0; g < group.Count; g++)
+            {
+                for (var i = 0; i < group[g].Entries.Count; i++)
+                {
+                    var entry = group[g].Entries[i];
+                    var kind = PlanKind.WithoutId;
+                    if (entry.MessageId is { } id)
+                    {
+                        if (!claims.TryGetValue(id, out var claim))
+                        {
+                            kind = PlanKind.Keyed;
+                            claims[id] = plan.All.Count;
+                        }
+                        else if (plan.All[claim].Entry.IsAccepted)
+                        {
+                            kind = entry.IsAccepted ? PlanKind.Duplicate : PlanKind.WithoutId;
+                        }
+                        else
+                        {
+                            // The claim so far is a rejection: this entry replaces it, which stays kept without the id.
+                            plan.All[claim] = plan.All[claim] with { Kind = PlanKind.WithoutId };
+                            kind = PlanKind.Keyed;
+                            claims[id] = plan.All.Count;
+                        }
+                    }
+
+                    plan.All.Add(new PlannedEntry(entry, g, i, kind));
+                }
+            }
+
+            return plan;
+        }
+    }
+}
