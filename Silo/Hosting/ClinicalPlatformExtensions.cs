@@ -49,6 +49,7 @@ public static class ClinicalPlatformExtensions
             orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort);
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
+            orleans.UseKubernetesHostingInsidePods(builder.Configuration);
         });
         return builder;
     }
