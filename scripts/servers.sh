@@ -6,7 +6,8 @@
 # the bucket ${S3_BUCKET:-clinical-lake}; their data and logs live under .servers/ (git-ignored).
 # PostgreSQL: a private cluster (initdb, trust authentication on loopback only) on 127.0.0.1:${POSTGRES_PORT:-55432},
 # run as the 'postgres' user with its data under .servers/, so it never touches the distribution's cluster.
-# Exits non-zero when a server cannot be started.
+# Also installs docker-compose (Debian's v1; no Docker engine needed) for the tests that validate deploy/docker-compose.yml.
+# Exits non-zero when a server cannot be started or a tool cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -150,6 +151,19 @@ start_s3rver() {
   fi
 }
 
+# Not a server: Deploy.Tests run `docker-compose config` on deploy/docker-compose.yml and fail without it.
+install_docker_compose() {
+  local dir="$PWD/.servers/docker-compose"
+  if command -v docker-compose > /dev/null; then
+    return 0
+  fi
+  mkdir -p "$dir"
+  echo "docker-compose: not installed; installing docker-compose (log: $dir/install.log)"
+  apt_install docker-compose "$dir/install.log" || return 1
+  echo "docker-compose: installed $(docker-compose version --short 2> /dev/null)"
+}
+
 start_redis
 start_s3rver
 start_postgres
+install_docker_compose

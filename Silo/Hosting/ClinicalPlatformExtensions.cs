@@ -60,6 +60,7 @@ public static class ClinicalPlatformExtensions
 
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
+            orleans.UseKubernetesHostingInsidePods(builder.Configuration);
         });
         return builder;
     }
