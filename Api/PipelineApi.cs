@@ -1,5 +1,6 @@
 using System.Globalization;
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Pipeline;
 using ClinicalTrials.Lake.Jobs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -20,7 +21,7 @@ public static class PipelineApi
         group.MapGet("/status", GetStatusAsync).WithName("GetPipelineStatus").WithSummary("Files, rows and latest partition of each layer.");
     }
 
-    private static async Task<Results<Ok<JobRunRecord>, ProblemHttpResult, ValidationProblem>> RunAsync(
+    private static async Task<Results<Ok<JobRun>, ProblemHttpResult, ValidationProblem>> RunAsync(
         string name, string? from, string? to, PipelineJobs jobs, IGrainFactory grains)
     {
         if (!jobs.Exists(name))
@@ -46,7 +47,7 @@ public static class PipelineApi
 
     private static Ok<PipelineJobsResponse> ListJobs(PipelineJobs jobs, int? limit) =>
         TypedResults.Ok(new PipelineJobsResponse(
-            [.. jobs.Names.Select(name => new PipelineJobSummary(name, jobs.Runs(name, Math.Clamp(limit ?? 20, 1, 500))))]));
+            [.. jobs.Names.Select(name => new PipelineJobSummary(name, [.. jobs.Runs(name, Math.Clamp(limit ?? 20, 1, 500)).Select(r => r.ToJobRun())]))]));
 
     private static async Task<Ok<PipelineStatusResponse>> GetStatusAsync(PipelineJobs jobs, CancellationToken cancellationToken) =>
         TypedResults.Ok(new PipelineStatusResponse(jobs.Lake.Storage.Description, await PipelineStatus.ReadAsync(jobs.Lake, cancellationToken)));
@@ -71,7 +72,8 @@ public static class PipelineApi
 /// <summary>The jobs and their latest runs, newest first.</summary>
 public sealed record PipelineJobsResponse(IReadOnlyList<PipelineJobSummary> Jobs);
 
-public sealed record PipelineJobSummary(string Name, IReadOnlyList<JobRunRecord> Runs);
+/// <summary>A job and its latest runs, in the shape <c>POST …/run</c> answers with.</summary>
+public sealed record PipelineJobSummary(string Name, IReadOnlyList<JobRun> Runs);
 
 /// <summary>Where the lake is stored and each layer's counts.</summary>
 public sealed record PipelineStatusResponse(string Storage, IReadOnlyList<LayerStatus> Layers);

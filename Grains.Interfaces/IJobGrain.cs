@@ -1,5 +1,3 @@
-using ClinicalTrials.Lake.Jobs;
-
 namespace ClinicalTrials.Grains.Interfaces;
 
 /// <summary>
@@ -13,7 +11,7 @@ public interface IJobGrain : IGrainWithStringKey
     /// <summary>Runs the job to its end and returns the run's record. <paramref name="from"/>/<paramref name="to"/> ask for a backfill range.</summary>
     [Alias("run")]
     [ResponseTimeout("04:00:00")]
-    Task<JobRunRecord> RunAsync(DateOnly? from, DateOnly? to);
+    Task<JobRun> RunAsync(DateOnly? from, DateOnly? to);
 }
 
 /// <summary>

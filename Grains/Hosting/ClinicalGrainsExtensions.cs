@@ -86,9 +86,16 @@ public static class ClinicalGrainsExtensions
         return silo;
     }
 
-    /// <summary>Domain and lake records (no Orleans attributes) cross silos as JSON. Clients that send them need this too.</summary>
-    public static IServiceCollection AddClinicalSerialization(this IServiceCollection services) =>
-        services.AddSerializer(s => s.AddJsonSerializer(
-            isSupported: type => type.Namespace?.StartsWith("ClinicalTrials.Domain", StringComparison.Ordinal) == true
-                || type.Namespace?.StartsWith("ClinicalTrials.Lake", StringComparison.Ordinal) == true));
+    /// <summary>
+    /// Domain records (no Orleans attributes; Domain has no Orleans) cross silos as JSON; every other message type is an
+    /// Orleans contract type in Grains.Interfaces. Our exceptions (a lake storage or journal that is unavailable, which the
+    /// API answers with 503) cross with their own type, message and inner exception rather than failing to serialize
+    /// (Orleans serializes only exceptions of its listed namespaces). Clients that send or receive them need this too.
+    /// </summary>
+    public static IServiceCollection AddClinicalSerialization(this IServiceCollection services)
+    {
+        services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("ClinicalTrials"));
+        return services.AddSerializer(s => s.AddJsonSerializer(
+            isSupported: type => type.Namespace?.StartsWith("ClinicalTrials.Domain", StringComparison.Ordinal) == true));
+    }
 }

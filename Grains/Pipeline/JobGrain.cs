@@ -7,7 +7,7 @@ namespace ClinicalTrials.Grains.Pipeline;
 /// <summary>One pipeline job; not reentrant, so its runs never overlap. The work itself runs off the grain scheduler.</summary>
 public sealed class JobGrain(PipelineJobs jobs, ILogger<JobGrain> logger) : Grain, IJobGrain
 {
-    public async Task<JobRunRecord> RunAsync(DateOnly? from, DateOnly? to)
+    public async Task<JobRun> RunAsync(DateOnly? from, DateOnly? to)
     {
         var name = this.GetPrimaryKeyString();
         var record = await jobs.RunAsync(name, new JobArguments(from, to));
@@ -21,6 +21,6 @@ public sealed class JobGrain(PipelineJobs jobs, ILogger<JobGrain> logger) : Grai
                 name, record.Id, record.RowsIn, record.RowsOut, (record.EndedAt - record.StartedAt)?.TotalSeconds);
         }
 
-        return record;
+        return record.ToJobRun();
     }
 }

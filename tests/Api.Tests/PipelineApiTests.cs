@@ -45,6 +45,7 @@ public sealed class PipelineApiTests : IAsyncLifetime
         Assert.Equal(3, run.GetProperty("rows_in").GetInt64());
         Assert.Equal(3, run.GetProperty("rows_out").GetInt64());
         Assert.True(run.GetProperty("ended_at").GetDateTimeOffset() >= run.GetProperty("started_at").GetDateTimeOffset());
+        Assert.Equal(1, run.GetProperty("details").GetProperty("silver_files_written").GetInt64());
         Assert.Equal(0, again.GetProperty("rows_in").GetInt64());
 
         var names = jobs.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("name").GetString()).ToList();
@@ -52,6 +53,7 @@ public sealed class PipelineApiTests : IAsyncLifetime
         var runs = jobs.GetProperty("jobs")[0].GetProperty("runs");
         Assert.Equal(2, runs.GetArrayLength());
         Assert.Equal(again.GetProperty("id").GetInt64(), runs[0].GetProperty("id").GetInt64());
+        Assert.Equal(run.GetProperty("details").GetRawText(), runs[1].GetProperty("details").GetRawText());
 
         var layers = status.GetProperty("layers").EnumerateArray().ToDictionary(l => l.GetProperty("layer").GetString()!);
         Assert.Equal(3, layers["bronze"].GetProperty("rows").GetInt64());

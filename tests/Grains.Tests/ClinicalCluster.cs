@@ -19,10 +19,16 @@ internal sealed class ClinicalCluster : IAsyncDisposable
 
     private ClinicalCluster(InProcessTestCluster cluster) => _cluster = cluster;
 
-    public static async Task<ClinicalCluster> StartAsync(string dataDirectory)
+    /// <param name="dataDirectory">The silo's data directory.</param>
+    /// <param name="services">Further silo services or options (e.g. another lake storage).</param>
+    public static async Task<ClinicalCluster> StartAsync(string dataDirectory, Action<IServiceCollection>? services = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Services.Configure<JournalOptions>(o => o.DataDirectory = dataDirectory));
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.Configure<JournalOptions>(o => o.DataDirectory = dataDirectory);
+            services?.Invoke(host.Services);
+        });
         builder.ConfigureSilo((_, silo) => silo.AddEmbeddedStorage().AddClinicalGrains());
         builder.ConfigureClient(client => client.Services.AddClinicalSerialization());
         var cluster = builder.Build();
