@@ -1,5 +1,6 @@
 using ClinicalTrials.Api;
 using ClinicalTrials.Silo.Hosting;
+using Orleans.Dashboard;
 
 if (PipelineCommand.Handles(args))
 {
@@ -25,6 +26,7 @@ builder.AddClinicalPlatform(args);
 
 var app = builder.Build();
 app.MapClinicalApi();
+app.MapOrleansDashboard("/dashboard");
 await app.RunAsync();
 return 0;
 

@@ -4,6 +4,7 @@ using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Storage;
+using Orleans.Dashboard;
 
 namespace ClinicalTrials.Silo.Hosting;
 
@@ -61,6 +62,8 @@ public static class ClinicalPlatformExtensions
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
             orleans.UseKubernetesHostingInsidePods(builder.Configuration);
+            // Every silo collects its own grain statistics; any silo's /dashboard shows the whole cluster.
+            orleans.AddDashboard();
         });
         return builder;
     }

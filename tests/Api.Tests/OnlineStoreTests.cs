@@ -94,7 +94,7 @@ public sealed class OnlineStoreTests : IDisposable
 
     /// <summary>Waits until the patient's hash has <paramref name="field"/> = <paramref name="value"/>; returns the whole hash.</summary>
     private static Task<Dictionary<string, string>> HashWithAsync(IDatabase database, RedisKey key, string field, string value) =>
-        TestRedis.EventuallyAsync(
+        Eventually.UntilAsync(
             async () =>
             {
                 var hash = (await database.HashGetAllAsync(key)).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
@@ -106,7 +106,7 @@ public sealed class OnlineStoreTests : IDisposable
     /// <summary>Waits until health reports the online store as <paramref name="status"/>; returns the whole report.</summary>
     private static async Task<JsonElement> OnlineStoreStatusAsync(ClinicalApp app, string status)
     {
-        var report = await TestRedis.EventuallyAsync<JsonDocument>(
+        var report = await Eventually.UntilAsync<JsonDocument>(
             async () =>
             {
                 using var response = await app.Http.GetAsync("/api/clinical/health", Cancel);

@@ -37,23 +37,6 @@ internal static class TestRedis
             throw;
         }
     }
-
-    /// <summary>Polls <paramref name="read"/> until it returns a value or <paramref name="timeout"/> passes (then fails).</summary>
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T?>> read, TimeSpan timeout, string what)
-        where T : class
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await read() is { } value)
-            {
-                return value;
-            }
-
-            Assert.True(deadline.Elapsed < timeout, $"Not within {timeout.TotalSeconds} s: {what}");
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-    }
 }
 
 /// <summary>A private redis-server child process on a free loopback port, which a test may kill and start again.</summary>

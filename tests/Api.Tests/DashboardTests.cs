@@ -1,0 +1,32 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ClinicalTrials.Api.Tests.Hosting;
+
+namespace ClinicalTrials.Api.Tests;
+
+/// <summary>The Orleans Dashboard is served by every silo at <c>/dashboard</c> (the cluster profile: ClusterTests).</summary>
+public sealed class DashboardTests(ClinicalAppFixture app) : IClassFixture<ClinicalAppFixture>
+{
+    [Fact]
+    public async Task Dashboard_page_and_the_silo_it_shows_are_served_under_dashboard()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        var page = await app.Http.GetAsync("/dashboard/", ct);
+        var silos = await DashboardSilosAsync(app.Http, expected: 1);
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Active", Assert.Single(silos).GetProperty("status").GetString());
+    }
+
+    /// <summary>The silos the dashboard lists, once it lists <paramref name="expected"/> (it collects them every second).</summary>
+    internal static async Task<List<JsonElement>> DashboardSilosAsync(HttpClient http, int expected) =>
+        await Eventually.UntilAsync(async () =>
+        {
+            var counters = await http.GetFromJsonAsync<JsonElement>("/dashboard/DashboardCounters", TestContext.Current.CancellationToken);
+            var hosts = counters.GetProperty("hosts").EnumerateArray().ToList();
+            return hosts.Count == expected ? hosts : null;
+        }, TimeSpan.FromSeconds(30), $"the dashboard lists {expected} silos");
+}
