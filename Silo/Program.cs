@@ -1,6 +1,5 @@
 using ClinicalTrials.Api;
 using ClinicalTrials.Silo.Hosting;
-using Orleans.Dashboard;
 
 if (PipelineCommand.Handles(args))
 {
@@ -26,7 +25,7 @@ builder.AddClinicalPlatform(args);
 
 var app = builder.Build();
 app.MapClinicalApi();
-app.MapOrleansDashboard("/dashboard");
+app.MapClinicalDashboard();
 await app.RunAsync();
 return 0;
 

@@ -62,8 +62,8 @@ public static class ClinicalPlatformExtensions
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
             orleans.UseKubernetesHostingInsidePods(builder.Configuration);
-            // Every silo collects its own grain statistics; any silo's /dashboard shows the whole cluster.
-            orleans.AddDashboard();
+            // Every silo collects its own grain statistics; any silo's /dashboard shows the whole cluster (DashboardEndpoints).
+            orleans.AddDashboard(o => o.HideTrace = true);
         });
         return builder;
     }

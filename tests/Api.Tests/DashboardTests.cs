@@ -21,6 +21,18 @@ public sealed class DashboardTests(ClinicalAppFixture app) : IClassFixture<Clini
         Assert.Equal("Active", Assert.Single(silos).GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task Dashboard_does_not_show_grain_state_which_holds_patient_values()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await (await app.Http.PostAsync("/api/clinical/data", TestMessages.Json(TestMessages.Vitals()), ct)).ExpectAsync(202);
+
+        var state = await app.Http.GetAsync("/dashboard/GrainState?grainId=p-1&grainType=ClinicalTrials.Grains.Patients.PatientGrain", ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, state.StatusCode);
+        Assert.Equal("application/problem+json", state.Content.Headers.ContentType?.MediaType);
+    }
+
     /// <summary>The silos the dashboard lists, once it lists <paramref name="expected"/> (it collects them every second).</summary>
     internal static async Task<List<JsonElement>> DashboardSilosAsync(HttpClient http, int expected) =>
         await Eventually.UntilAsync(async () =>
