@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ClinicalTrials.Api.Predictions;
+using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Scoring;
@@ -65,7 +66,8 @@ public static partial class ClinicalApi
 
     /// <summary>
     /// Failures that are not the client's fault still get a problem+json answer that says what to do:
-    /// a journal that cannot commit is 503 (retry later; nothing was acknowledged), and so is a lake storage (S3) that
+    /// a journal that cannot commit is 503 (retry later; nothing was acknowledged), and so is a silo of the cluster that
+    /// cannot be reached (<see cref="RetriableFailure"/>), a lake storage (S3) that
     /// cannot be reached (models, promotion, pipeline status) or a tracking database that is away (prediction log, runs).
     /// </summary>
     /// <remarks>
@@ -80,6 +82,8 @@ public static partial class ClinicalApi
             var (status, title, detail) = exception switch
             {
                 JournalUnavailableException => (StatusCodes.Status503ServiceUnavailable, StorageUnavailableTitle, StorageUnavailableDetail),
+                _ when RetriableFailure.Is(exception) => (StatusCodes.Status503ServiceUnavailable, "Silo unavailable",
+                    "A silo of the cluster could not be reached; nothing was acknowledged. Retry (any silo answers)."),
                 LakeStorageUnavailableException lake => (StatusCodes.Status503ServiceUnavailable, "Lake storage unavailable",
                     $"{lake.Message} Retry later."),
                 TrackingStoreUnavailableException tracking => (StatusCodes.Status503ServiceUnavailable, "Tracking database unavailable",
@@ -88,7 +92,8 @@ public static partial class ClinicalApi
                 _ => (StatusCodes.Status500InternalServerError, "Internal error", "An unexpected error occurred; it has been logged."),
             };
             var traceId = Activity.Current?.Id ?? context.TraceIdentifier;
-            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)";
+            // The handler runs after the endpoint was cleared from the context; the feature keeps the one that failed.
+            var route = (context.Features.Get<IExceptionHandlerFeature>()?.Endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)";
             LogFailure(logger, status >= 500 ? LogLevel.Error : LogLevel.Information, exception, context.Request.Method, route, status, traceId);
 
             context.Response.StatusCode = status;

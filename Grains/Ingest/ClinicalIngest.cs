@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
+using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 
@@ -10,7 +11,8 @@ namespace ClinicalTrials.Grains.Ingest;
 /// The one ingest path. HTTP and every broker hand their messages here: valid messages go to their patient's
 /// grain (which has them stored once), rejected ones to quarantine, and the outcomes to the sites' grains.
 /// Returns when every message's outcome is durable. Each patient's messages are committed on their own, so when the
-/// journal fails some of a batch may be stored and the rest not: those are <see cref="IngestStatus.Unavailable"/>.
+/// journal fails, or a patient's silo cannot be reached, some of a batch may be stored and the rest not: those are
+/// <see cref="IngestStatus.Unavailable"/> (<see cref="RetriableFailure"/>).
 /// </summary>
 public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
 {
@@ -60,7 +62,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
             {
                 patientOutcomes = await grains.Patient(patientId).IngestAsync(batch);
             }
-            catch (JournalUnavailableException)
+            catch (Exception e) when (RetriableFailure.Is(e))
             {
                 Unavailable(indexes);
                 return;
@@ -83,7 +85,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
             {
                 appends = await journal.AppendAsync(entries);
             }
-            catch (JournalUnavailableException)
+            catch (Exception e) when (RetriableFailure.Is(e))
             {
                 Unavailable(rejected);
                 return;

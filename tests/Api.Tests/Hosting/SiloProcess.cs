@@ -26,13 +26,14 @@ internal sealed class SiloProcess : IAsyncDisposable
     /// <summary>The last lines the process wrote, for failure messages.</summary>
     public string Output => string.Join(Environment.NewLine, _output);
 
-    public static async Task<SiloProcess> StartAsync(string dataDirectory, CancellationToken cancellationToken)
+    /// <param name="dataDirectory">The silo's data directory.</param>
+    /// <param name="cancellationToken">Stops waiting for the silo to become healthy.</param>
+    /// <param name="settings">Further configuration as command-line settings (<c>--Cluster:Mode=Postgres</c>).</param>
+    public static async Task<SiloProcess> StartAsync(string dataDirectory, CancellationToken cancellationToken, params string[] settings)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "ClinicalTrials.Silo.dll");
-        Assert.True(File.Exists(dll), $"The silo build output is missing: {dll}");
         for (var attempt = 1; ; attempt++)
         {
-            var silo = Start(dll, dataDirectory);
+            var silo = Start([.. SiloArguments(dataDirectory, settings), ..PortArguments()]);
             if (await silo.WaitUntilHealthyAsync(cancellationToken))
             {
                 return silo;
@@ -46,26 +47,61 @@ internal sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    private static SiloProcess Start(string dll, string dataDirectory)
+    /// <summary>
+    /// Starts the same silo again, on the same data directory, settings and ports, after it was killed: a silo that
+    /// comes back on its old endpoint makes the cluster declare its earlier incarnation dead at once.
+    /// </summary>
+    public async Task<SiloProcess> RestartAsync(CancellationToken cancellationToken)
     {
-        var port = FreePorts.Next();
+        await _process.WaitForExitAsync(cancellationToken);
+        var silo = Start([.. _process.StartInfo.ArgumentList]);
+        Assert.True(await silo.WaitUntilHealthyAsync(cancellationToken), $"The silo did not start again:\n{silo.Output}");
+        return silo;
+    }
+
+    /// <summary>Runs the silo program with <paramref name="arguments"/> (a command, or a start that must fail) to its exit.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(CancellationToken cancellationToken, params string[] arguments)
+    {
+        await using var silo = Start([Dll(), .. arguments]);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        await silo._process.WaitForExitAsync(timeout.Token);
+        return (silo._process.ExitCode, silo.Output);
+    }
+
+    private static string Dll()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "ClinicalTrials.Silo.dll");
+        Assert.True(File.Exists(dll), $"The silo build output is missing: {dll}");
+        return dll;
+    }
+
+    private static string[] SiloArguments(string dataDirectory, string[] settings) => [Dll(), "--data-dir", dataDirectory, .. settings];
+
+    private static string[] PortArguments() =>
+    [
+        "--urls", $"http://127.0.0.1:{FreePorts.Next()}",
+        $"--Orleans:SiloPort={FreePorts.Next()}",
+        $"--Orleans:GatewayPort={FreePorts.Next()}",
+    ];
+
+    private static SiloProcess Start(string[] arguments)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList =
-            {
-                dll,
-                "--data-dir", dataDirectory,
-                "--urls", $"http://127.0.0.1:{port}",
-                $"--Orleans:SiloPort={FreePorts.Next()}",
-                $"--Orleans:GatewayPort={FreePorts.Next()}",
-            },
             WorkingDirectory = Path.GetTempPath(),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var urls = Array.IndexOf(arguments, "--urls");
         var process = new Process { StartInfo = start };
-        var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var silo = new SiloProcess(process, new Uri(urls >= 0 ? arguments[urls + 1] : "http://127.0.0.1:0"));
         process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
         process.Start();

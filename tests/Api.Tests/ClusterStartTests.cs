@@ -1,0 +1,114 @@
+using ClinicalTrials.Api.Tests.Hosting;
+using Npgsql;
+
+namespace ClinicalTrials.Api.Tests;
+
+/// <summary>
+/// The cluster profile's schema command and its refusals at start, as operators meet them: the silo program in a child
+/// process, its exit code and what it printed.
+/// </summary>
+public sealed class ClusterStartTests
+{
+    private const int RefusedToStart = 3;
+
+    [Fact]
+    public async Task Migrate_applies_the_schema_once_and_a_second_run_changes_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var database = await TestPostgres.CreateDatabaseAsync();
+        var connection = $"--ConnectionStrings:Postgres={database.ConnectionString}";
+
+        var first = await SiloProcess.RunToExitAsync(ct, "migrate", connection);
+        var schema = await SchemaAsync(database.ConnectionString);
+        var second = await SiloProcess.RunToExitAsync(ct, "migrate", connection);
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("Applied 001-orleans-main", first.Output, StringComparison.Ordinal);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("nothing to apply", second.Output, StringComparison.Ordinal);
+        Assert.Equal(schema, await SchemaAsync(database.ConnectionString));
+    }
+
+    [Fact]
+    public async Task Silo_refuses_to_start_on_a_database_without_the_schema()
+    {
+        await using var database = await TestPostgres.CreateDatabaseAsync();
+
+        var line = await RefusedStartAsync(database.ConnectionString);
+
+        Assert.Contains("has no schema", line, StringComparison.Ordinal);
+        Assert.Contains("migrate", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Silo_refuses_to_start_on_an_older_schema()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var database = await TestPostgres.CreateDatabaseAsync();
+        Assert.Equal(0, (await SiloProcess.RunToExitAsync(ct, "migrate", $"--ConnectionStrings:Postgres={database.ConnectionString}")).ExitCode);
+        await ExecuteAsync(database.ConnectionString, "DELETE FROM clinical_schema_version WHERE version = (SELECT max(version) FROM clinical_schema_version)");
+
+        var line = await RefusedStartAsync(database.ConnectionString);
+
+        Assert.Contains("this silo needs", line, StringComparison.Ordinal);
+        Assert.Contains("migrate", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Silo_refuses_to_start_with_credentials_the_database_does_not_know()
+    {
+        await using var database = await TestPostgres.CreateDatabaseAsync();
+        var stranger = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = "nobody_here", Password = "wrong" };
+
+        var line = await RefusedStartAsync(stranger.ConnectionString);
+
+        Assert.Contains("cannot be used", line, StringComparison.Ordinal);
+        Assert.Contains("nobody_here", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Silo_refuses_to_start_when_the_database_cannot_be_reached()
+    {
+        var port = FreePorts.Next();
+
+        var line = await RefusedStartAsync($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Timeout=3");
+
+        Assert.Contains($"127.0.0.1:{port}/postgres cannot be used", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Starts a cluster silo that must refuse: exit code 3 and one line on its output, no stack trace.</summary>
+    private static async Task<string> RefusedStartAsync(string connectionString)
+    {
+        using var data = new DataDirectory();
+        var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken,
+            "--data-dir", data.Path, "--Cluster:Mode=Postgres", $"--ConnectionStrings:Postgres={connectionString}");
+
+        Assert.True(exitCode == RefusedToStart, $"exit code {exitCode}:\n{output}");
+        return Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>Every table, column, index and Orleans query of the database, as text to compare.</summary>
+    private static async Task<string> SchemaAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand("""
+            SELECT string_agg(line, E'\n' ORDER BY line) FROM (
+                SELECT format('%s.%s %s %s', table_name, column_name, data_type, is_nullable) AS line
+                FROM information_schema.columns WHERE table_schema = 'public'
+                UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+                UNION ALL SELECT format('%s %s', querykey, md5(querytext)) FROM orleansquery
+                UNION ALL SELECT format('version %s %s', version, name) FROM clinical_schema_version) lines
+            """, connection);
+        return (string)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+}
