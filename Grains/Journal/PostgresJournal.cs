@@ -20,6 +20,10 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
     private const short StatusAccepted = 1;
     private const short StatusRejected = 2;
 
+    // A commit PostgreSQL ends as a deadlock victim rolled back whole, so running it again is safe; the rival has
+    // committed or holds the ids by then, so a retry rarely meets another deadlock.
+    private const int CommitAttempts = 3;
+
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly NpgsqlDataSource _database;
     private readonly string _writer;
@@ -165,7 +169,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
     {
         try
         {
-            var results = await CommitAsync(group);
+            var results = await CommitRetryingDeadlocksAsync(group);
             LastError = null;
             LastCommitAt = DateTimeOffset.UtcNow;
             for (var i = 0; i < group.Count; i++)
@@ -201,6 +205,26 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
             LogProbeFailed(_logger, e);
             var failure = new JournalUnavailableException("The journal's database does not take writes.", e);
             probes.ForEach(probe => probe.Completion.SetException(failure));
+        }
+    }
+
+    /// <summary>
+    /// Two silos whose groups hold the same message_ids in different orders (a batch redelivered to both) each insert
+    /// one id and wait on the other's: PostgreSQL aborts one. That group did nothing, so it is committed again rather
+    /// than answered 503, which would refuse every unrelated message in it.
+    /// </summary>
+    private async Task<JournalAppend[][]> CommitRetryingDeadlocksAsync(List<PendingAppend> group)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await CommitAsync(group);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < CommitAttempts)
+            {
+                LogDeadlockRetried(_logger, e, attempt);
+            }
         }
     }
 
@@ -364,6 +388,9 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Journal commit of {Entries} entries failed; their requests are answered 503")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int entries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Journal commit attempt {Attempt} was a deadlock victim; committing it again")]
+    private static partial void LogDeadlockRetried(ILogger logger, Exception exception, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The journal's database does not take writes")]
     private static partial void LogProbeFailed(ILogger logger, Exception exception);

@@ -1,0 +1,393 @@
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Journal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using static ClinicalTrials.Grains.Tests.TestMessages;
+
+namespace ClinicalTrials.Grains.Tests;
+
+/// <summary>
+/// The cluster profile's journal on a real PostgreSQL server (docs/cluster.md): what a commit answers is what is stored,
+/// a message_id is stored once across all silos however their appends interleave, counts are consistent with each
+/// writer's commit numbers, a patient's replay returns its later rows in order, and a commit that cannot complete
+/// acknowledges nothing. Two <see cref="PostgresJournal"/>s with different writer names play two silos.
+/// </summary>
+public sealed class PostgresJournalTests(MigratedPostgres fixture) : IClassFixture<MigratedPostgres>
+{
+    private static readonly Violation HeartRateRange = new("vital_signs.heart_rate", "range", "heart_rate must be at most 300");
+
+    private readonly string _site = NewSiteId();
+
+    private static PostgresJournal Silo(TestPostgres postgres, string? writer = null) =>
+        new(postgres.DataSource, writer ?? $"silo-{Guid.NewGuid():N}", maxEntriesPerCommit: 256, NullLogger<PostgresJournal>.Instance);
+
+    private JournalEntry Accepted(string? patient = null, int abnormalFlags = 0) =>
+        JournalRecoveryTests.AcceptedEntry(patient ?? NewPatientId(), _site, abnormalFlags);
+
+    private JournalEntry Rejected(string? patient = null, bool withId = true) => new(
+        withId ? Guid.NewGuid() : null, DateTimeOffset.UtcNow, patient ?? NewPatientId(), _site, PayloadType.VitalSigns, null,
+        "{\"heart_rate\": 900}"u8.ToArray(), [HeartRateRange], 0);
+
+    private static long Count(CounterSnapshot counters, string outcome) =>
+        counters.Counters.Where(c => c.Outcome == outcome).Sum(c => c.Count);
+
+    /// <summary>PostgreSQL keeps microseconds.</summary>
+    private static DateTimeOffset Microseconds(DateTimeOffset at) => new(at.Ticks - (at.Ticks % 10), at.Offset);
+
+    private static async Task<long> RowsWithIdAsync(TestPostgres postgres, Guid messageId) =>
+        long.Parse((await postgres.RowsAsync($"SELECT count(*) FROM journal_messages WHERE message_id = '{messageId}'")).Single(), System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Appended_entries_are_found_as_stored_and_counted()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        var writer = $"silo-{Guid.NewGuid():N}";
+        await using var journal = Silo(postgres, writer);
+        JournalEntry[] entries = [Accepted(abnormalFlags: 2), Accepted(), Rejected()];
+
+        var appended = await journal.AppendAsync(entries);
+
+        Assert.Equal([IngestStatus.Accepted, IngestStatus.Accepted, IngestStatus.Rejected], appended.Select(a => a.Status));
+        Assert.Equal(entries.Select(e => e.Partition), appended.Select(a => a.Location));
+        Assert.All(appended, a => Assert.Equal(new JournalCommit(writer, 1), a.Commit));
+        Assert.True(appended[0].Sequence > 0 && appended[0].Sequence < appended[1].Sequence && appended[1].Sequence < appended[2].Sequence);
+        Assert.Null(journal.LastError);
+        Assert.NotNull(journal.LastCommitAt);
+
+        foreach (var entry in entries)
+        {
+            var found = await journal.FindAsync(entry.MessageId!.Value);
+            Assert.NotNull(found);
+            Assert.Equal(
+                (entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, entry.PatientId, entry.SiteId, "vital_signs", Microseconds(entry.ReceivedAt), entry.Partition),
+                (found.Status, found.PatientId, found.SiteId, found.PayloadType, found.ReceivedAt, found.Location));
+            Assert.Equal(entry.EventTime is { } at ? Microseconds(at) : null, found.EventTime);
+            Assert.Equal(entry.Violations, found.Violations);
+        }
+
+        Assert.Null(await journal.FindAsync(Guid.NewGuid()));
+        var counters = await journal.CountersAsync(_site);
+        Assert.Equal((2L, 2L, 1L, 0L), (Count(counters, "accepted"), Count(counters, "flagged"), Count(counters, "rejected"), Count(counters, "duplicate")));
+        Assert.Equal([new ReasonRow(_site, "vital_signs.heart_rate", "range", 1)], counters.Reasons);
+        Assert.Equal(1, counters.LastCommits[writer]);
+
+        // The writer numbers its commits; a probe writes nothing and takes no number.
+        await journal.CheckWritableAsync();
+        Assert.Equal(new JournalCommit(writer, 2), (await journal.AppendAsync([Accepted()]))[0].Commit);
+    }
+
+    [Fact]
+    public async Task A_message_id_appended_twice_is_answered_duplicate_and_stored_once()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var journal = Silo(postgres);
+        var (first, inOneCommit) = (Accepted(), Accepted());
+        await journal.AppendAsync([first]);
+
+        var again = await journal.AppendAsync([first, inOneCommit, inOneCommit]);
+
+        Assert.Equal([(IngestStatus.Duplicate, 0L), (IngestStatus.Accepted, again[1].Sequence), (IngestStatus.Duplicate, 0L)], again.Select(a => (a.Status, a.Sequence)));
+        Assert.True(again[1].Sequence > 0);
+        Assert.Equal(1, await RowsWithIdAsync(postgres, first.MessageId!.Value));
+        Assert.Equal(1, await RowsWithIdAsync(postgres, inOneCommit.MessageId!.Value));
+        var counters = await journal.CountersAsync(_site);
+        Assert.Equal((2L, 2L), (Count(counters, "accepted"), Count(counters, "duplicate")));
+    }
+
+    [Fact]
+    public async Task A_rejected_message_id_sent_again_corrected_replaces_the_rejection()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var journal = Silo(postgres);
+        var patient = NewPatientId();
+        var rejected = Rejected(patient);
+        var rejection = (await journal.AppendAsync([rejected]))[0];
+
+        var corrected = (await journal.AppendAsync([Accepted(patient) with { MessageId = rejected.MessageId }]))[0];
+
+        Assert.Equal(IngestStatus.Accepted, corrected.Status);
+        Assert.True(corrected.Sequence > rejection.Sequence);
+        Assert.Equal(IngestStatus.Accepted, (await journal.FindAsync(rejected.MessageId!.Value))!.Status);
+        Assert.Equal(1, await RowsWithIdAsync(postgres, rejected.MessageId!.Value));
+        Assert.Equal([corrected.Sequence], (await journal.ReadPatientAsync(patient, 0)).Select(m => m.Sequence));
+        // Once accepted, the id stays accepted: a rejection of it again is kept (quarantined) without the id.
+        Assert.Equal(IngestStatus.Rejected, (await journal.AppendAsync([rejected]))[0].Status);
+        Assert.Equal(IngestStatus.Accepted, (await journal.FindAsync(rejected.MessageId!.Value))!.Status);
+    }
+
+    [Fact]
+    public async Task The_same_message_id_from_two_silos_at_once_is_stored_once_and_accepted_by_one()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var siloA = Silo(postgres);
+        await using var siloB = Silo(postgres);
+
+        for (var round = 0; round < 40; round++)
+        {
+            // Each silo appends the same ids, in the same order, one append each: their groups commit side by side.
+            var entries = Enumerable.Range(0, 4).Select(_ => Accepted()).ToArray();
+            var outcomes = await Task.WhenAll(entries.SelectMany(e => new[] { siloA.AppendAsync([e]), siloB.AppendAsync([e]) }));
+
+            for (var i = 0; i < entries.Length; i++)
+            {
+                Assert.Equal(
+                    [IngestStatus.Accepted, IngestStatus.Duplicate],
+                    new[] { outcomes[2 * i][0].Status, outcomes[(2 * i) + 1][0].Status }.Order());
+                Assert.Equal(1, await RowsWithIdAsync(postgres, entries[i].MessageId!.Value));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Two_silos_committing_the_same_ids_in_opposite_orders_both_succeed()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        // Deadlocks found after 50 ms rather than the server's 1 s, to keep the test fast.
+        await using var database = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Options = "-c deadlock_timeout=50ms" }.ConnectionString);
+        await using var siloA = new PostgresJournal(database, $"silo-{Guid.NewGuid():N}", 256, NullLogger<PostgresJournal>.Instance);
+        await using var siloB = new PostgresJournal(database, $"silo-{Guid.NewGuid():N}", 256, NullLogger<PostgresJournal>.Instance);
+
+        for (var round = 0; round < 10; round++)
+        {
+            // A redelivered batch reaching two silos in different orders: each commit holds the ids the other wants.
+            var entries = Enumerable.Range(0, 20).Select(_ => Accepted()).ToArray();
+            var outcomes = await Task.WhenAll(siloA.AppendAsync(entries), siloB.AppendAsync([.. entries.Reverse()]));
+
+            for (var i = 0; i < entries.Length; i++)
+            {
+                Assert.Equal(
+                    [IngestStatus.Accepted, IngestStatus.Duplicate],
+                    new[] { outcomes[0][i].Status, outcomes[1][entries.Length - 1 - i].Status }.Order());
+                Assert.Equal(1, await RowsWithIdAsync(postgres, entries[i].MessageId!.Value));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_silo_finding_its_id_in_a_rival_uncommitted_insert_waits_and_answers_duplicate()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        var writerA = $"silo-{Guid.NewGuid():N}";
+        await using var siloA = Silo(postgres, writerA);
+        await using var siloB = Silo(postgres);
+        await siloA.AppendAsync([Accepted()]); // silo A's counter row for the site, which the test then holds
+        var message = Accepted();
+
+        await using var holder = await postgres.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        await using var hold = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await HoldCountersAsync(holder, writerA);
+        var appendA = siloA.AppendAsync([message]); // inserts the row, then waits for its counter row
+        await WaitingOnLockAsync(postgres, "INSERT INTO journal_counts");
+        var appendB = siloB.AppendAsync([message]); // finds the id in A's uncommitted row and waits for A
+        await WaitingOnLockAsync(postgres, "INSERT INTO journal_messages");
+        Assert.False(appendA.IsCompleted || appendB.IsCompleted);
+
+        await hold.CommitAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(IngestStatus.Accepted, (await appendA)[0].Status);
+        Assert.Equal((IngestStatus.Duplicate, 0L), ((await appendB)[0].Status, (await appendB)[0].Sequence));
+        Assert.Equal(1, await RowsWithIdAsync(postgres, message.MessageId!.Value));
+    }
+
+    [Fact]
+    public async Task A_silo_whose_rival_insert_rolls_back_stores_the_message_itself()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        var writerA = $"silo-{Guid.NewGuid():N}";
+        await using var siloA = Silo(postgres, writerA);
+        await using var siloB = Silo(postgres);
+        await siloA.AppendAsync([Accepted()]);
+        var countsBefore = await siloA.CountersAsync(_site);
+        var message = Accepted();
+
+        await using var holder = await postgres.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        await using var hold = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await HoldCountersAsync(holder, writerA);
+        var appendA = siloA.AppendAsync([message]);
+        var pidA = await WaitingOnLockAsync(postgres, "INSERT INTO journal_counts");
+        var appendB = siloB.AppendAsync([message]);
+        await WaitingOnLockAsync(postgres, "INSERT INTO journal_messages");
+
+        // Silo A's connection dies mid-commit: its transaction rolls back and B's insert goes ahead.
+        await postgres.ExecuteAsync($"SELECT pg_terminate_backend({pidA})");
+
+        await Assert.ThrowsAsync<JournalUnavailableException>(() => appendA);
+        Assert.Equal(IngestStatus.Accepted, (await appendB)[0].Status);
+        await hold.CommitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, await RowsWithIdAsync(postgres, message.MessageId!.Value));
+        var counts = await siloA.CountersAsync(_site);
+        Assert.Equal(Count(countsBefore, "accepted") + 1, Count(counts, "accepted"));
+        Assert.Equal(countsBefore.LastCommits[writerA], counts.LastCommits[writerA]);
+        // Silo A's refused append, retried, is the duplicate of what B stored.
+        Assert.Equal(IngestStatus.Duplicate, (await siloA.AppendAsync([message]))[0].Status);
+    }
+
+    [Fact]
+    public async Task Counts_from_two_silos_count_every_message_once_and_match_each_writers_commits()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        var (writerA, writerB) = ($"silo-{Guid.NewGuid():N}", $"silo-{Guid.NewGuid():N}");
+        await using var siloA = Silo(postgres, writerA);
+        await using var siloB = Silo(postgres, writerB);
+        var shared = Enumerable.Range(0, 60).Select(i => Accepted(abnormalFlags: i % 3)).ToArray();
+        var ownA = Enumerable.Range(0, 10).Select(_ => Rejected()).ToArray();
+        var ownB = Enumerable.Range(0, 7).Select(_ => Rejected()).ToArray();
+
+        // Both silos append every shared message (and their own rejections), while snapshots of the counters are read.
+        var appends = Task.WhenAll(
+            Task.WhenAll(shared.Concat(ownA).Select(e => siloA.AppendAsync([e]))),
+            Task.WhenAll(shared.Concat(ownB).Select(e => siloB.AppendAsync([e]))));
+        var snapshots = new List<CounterSnapshot>();
+        while (!appends.IsCompleted)
+        {
+            snapshots.Add(await siloA.CountersAsync(_site));
+        }
+
+        var results = (await appends).SelectMany(silo => silo.Select(r => r[0])).ToList();
+        snapshots.Add(await siloB.CountersAsync(_site));
+        var final = snapshots[^1];
+
+        Assert.Equal(shared.Length, Count(final, "accepted"));
+        Assert.Equal(shared.Length, Count(final, "duplicate"));
+        Assert.Equal(shared.Sum(e => e.AbnormalFlags), Count(final, "flagged"));
+        Assert.Equal(ownA.Length + ownB.Length, Count(final, "rejected"));
+        Assert.Equal([new ReasonRow(_site, "vital_signs.heart_rate", "range", ownA.Length + ownB.Length)], final.Reasons);
+
+        // Each writer's rows hold its own outcomes only.
+        foreach (var writer in new[] { writerA, writerB })
+        {
+            var own = results.Where(r => r.Commit.Writer == writer).ToList();
+            Assert.Equal(
+                new[] { "accepted", "duplicate", "rejected" }.Select(o => $"{o} | {own.Count(r => r.Status.ToString().Equals(o, StringComparison.OrdinalIgnoreCase))}").Where(row => !row.EndsWith(" | 0", StringComparison.Ordinal)),
+                await postgres.RowsAsync($"SELECT outcome, n FROM journal_counts WHERE writer = '{writer}' AND site_id = '{_site}' AND outcome <> 'flagged' ORDER BY 1"));
+            Assert.Equal(own.Max(r => r.Commit.Number), final.LastCommits[writer]);
+        }
+
+        // Every snapshot holds exactly the outcomes of the commits it names for each writer: none missed, none twice.
+        foreach (var snapshot in snapshots)
+        {
+            var included = results.Where(r => r.Commit.Number <= snapshot.LastCommits.GetValueOrDefault(r.Commit.Writer)).ToList();
+            Assert.Equal(included.Count(r => r.Status == IngestStatus.Accepted), Count(snapshot, "accepted"));
+            Assert.Equal(included.Count(r => r.Status == IngestStatus.Duplicate), Count(snapshot, "duplicate"));
+            Assert.Equal(included.Count(r => r.Status == IngestStatus.Rejected), Count(snapshot, "rejected"));
+        }
+    }
+
+    [Fact]
+    public async Task Replay_after_a_sequence_returns_exactly_the_later_rows_in_order()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var siloA = Silo(postgres);
+        await using var siloB = Silo(postgres);
+        var (patient, other) = (NewPatientId(), NewPatientId());
+        var messages = Enumerable.Range(0, 5).Select(_ => Accepted(patient)).ToArray();
+
+        var sequences = new List<long>();
+        var first = await siloA.AppendAsync([messages[0], Accepted(other), messages[1], Rejected(patient)]);
+        sequences.AddRange([first[0].Sequence, first[2].Sequence]);
+        sequences.Add((await siloA.AppendAsync([messages[2]]))[0].Sequence);
+        // The patient's grain re-activates on silo B, which appends the rest; a redelivery of an earlier one is not replayed.
+        var later = await siloB.AppendAsync([messages[3], Accepted(other), messages[1], messages[4]]);
+        Assert.Equal(IngestStatus.Duplicate, later[2].Status);
+        sequences.AddRange([later[0].Sequence, later[3].Sequence]);
+
+        for (var k = 0; k <= messages.Length; k++)
+        {
+            var after = k == 0 ? 0 : sequences[k - 1];
+            var replayed = await siloB.ReadPatientAsync(patient, after);
+            Assert.Equal(sequences.Skip(k), replayed.Select(m => m.Sequence));
+            Assert.Equal(messages.Skip(k).Select(m => m.Raw.ToArray()), replayed.Select(m => m.Raw));
+            Assert.Equal(messages.Skip(k).Select(m => m.ReceivedAt), replayed.Select(m => m.ReceivedAt));
+        }
+
+        Assert.Empty(await siloA.ReadPatientAsync(NewPatientId(), 0));
+    }
+
+    [Fact]
+    public async Task A_commit_failing_midway_stores_nothing_and_its_retry_is_accepted()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        // A fault after the messages are inserted: the counter write of writers named "doomed-..." raises.
+        await postgres.ExecuteAsync("""
+            CREATE OR REPLACE FUNCTION test_fail_doomed_counts() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'injected counter failure'; END $$;
+            CREATE OR REPLACE TRIGGER test_fail_doomed_counts BEFORE INSERT ON journal_counts
+            FOR EACH ROW WHEN (NEW.writer LIKE 'doomed-%') EXECUTE FUNCTION test_fail_doomed_counts();
+            """);
+        var doomedWriter = $"doomed-{Guid.NewGuid():N}";
+        await using var doomed = Silo(postgres, doomedWriter);
+        // A rejection whose message_id could not be read is stored too, without the id.
+        JournalEntry[] entries = [Accepted(), Rejected(), Rejected(withId: false)];
+
+        var refused = await Assert.ThrowsAsync<JournalUnavailableException>(() => doomed.AppendAsync(entries));
+
+        Assert.Contains("injected counter failure", refused.InnerException!.Message, StringComparison.Ordinal);
+        Assert.Same(refused.InnerException, doomed.LastError);
+        Assert.Null(doomed.LastCommitAt);
+        foreach (var entry in entries.Where(e => e.MessageId is not null))
+        {
+            Assert.Null(await doomed.FindAsync(entry.MessageId!.Value));
+        }
+
+        Assert.Equal(["0"], await postgres.RowsAsync($"SELECT count(*) FROM journal_messages WHERE site_id = '{_site}'"));
+        var counters = await doomed.CountersAsync(_site);
+        Assert.Empty(counters.Counters);
+        Assert.False(counters.LastCommits.ContainsKey(doomedWriter));
+
+        await using var healthy = Silo(postgres);
+        var retried = await healthy.AppendAsync(entries);
+        Assert.Equal([IngestStatus.Accepted, IngestStatus.Rejected, IngestStatus.Rejected], retried.Select(r => r.Status));
+        Assert.Equal(["3"], await postgres.RowsAsync($"SELECT count(*) FROM journal_messages WHERE site_id = '{_site}'"));
+    }
+
+    [Fact]
+    public async Task An_unreachable_database_refuses_every_append_with_JournalUnavailableException()
+    {
+        // Needs no server: the data source points at a closed port.
+        await using var unreachable = TestPostgres.Unreachable();
+        await using var journal = new PostgresJournal(unreachable, "silo-unreachable", 256, NullLogger<PostgresJournal>.Instance);
+        var entries = Enumerable.Range(0, 3).Select(_ => new[] { Accepted(), Rejected() }).ToArray();
+
+        var appends = entries.Select(journal.AppendAsync).ToArray();
+
+        foreach (var append in appends)
+        {
+            var refused = await Assert.ThrowsAsync<JournalUnavailableException>(() => append);
+            Assert.IsAssignableFrom<NpgsqlException>(refused.InnerException);
+        }
+
+        Assert.IsAssignableFrom<NpgsqlException>(journal.LastError);
+        Assert.Null(journal.LastCommitAt);
+        await Assert.ThrowsAsync<JournalUnavailableException>(journal.CheckWritableAsync);
+    }
+
+    /// <summary>Locks <paramref name="writer"/>'s counter rows in the caller's open transaction: its next commit waits there.</summary>
+    private static async Task HoldCountersAsync(NpgsqlConnection connection, string writer)
+    {
+        await using var command = new NpgsqlCommand("SELECT n FROM journal_counts WHERE writer = $1 FOR UPDATE", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = writer });
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Polls the server until a backend running <paramref name="statement"/> waits on a lock; returns its pid.</summary>
+    private static async Task<int> WaitingOnLockAsync(TestPostgres postgres, string statement)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var waiting = await postgres.RowsAsync($"""
+                SELECT pid FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '{statement}%'
+                """);
+            if (waiting.Count > 0)
+            {
+                return int.Parse(waiting[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"No backend waited on a lock in '{statement}' within 10 s.");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+    }
+}
