@@ -33,7 +33,11 @@ internal sealed class TcpProxy : IAsyncDisposable
         {
             foreach (var connection in _connections)
             {
-                connection.Client.LingerState = new LingerOption(true, 0); // a reset, as when the server's host dies
+                if (connection.Client is { } socket)
+                {
+                    socket.LingerState = new LingerOption(true, 0); // a reset, as when the server's host dies
+                }
+
                 connection.Dispose();
             }
 
