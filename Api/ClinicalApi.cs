@@ -83,7 +83,7 @@ public static partial class ClinicalApi
             {
                 JournalUnavailableException => (StatusCodes.Status503ServiceUnavailable, StorageUnavailableTitle, StorageUnavailableDetail),
                 _ when RetriableFailure.Is(exception) => (StatusCodes.Status503ServiceUnavailable, "Silo unavailable",
-                    "A silo of the cluster could not be reached; nothing was acknowledged. Retry (any silo answers)."),
+                    "A silo of the cluster could not be reached. Retry (any silo answers); a message stored before the failure is answered 'duplicate'."),
                 LakeStorageUnavailableException lake => (StatusCodes.Status503ServiceUnavailable, "Lake storage unavailable",
                     $"{lake.Message} Retry later."),
                 TrackingStoreUnavailableException tracking => (StatusCodes.Status503ServiceUnavailable, "Tracking database unavailable",

@@ -60,7 +60,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
             ImmutableArray<IngestOutcome> patientOutcomes;
             try
             {
-                patientOutcomes = await grains.Patient(patientId).IngestAsync(batch);
+                patientOutcomes = await UnlessRejectedAsync(() => grains.Patient(patientId).IngestAsync(batch));
             }
             catch (Exception e) when (RetriableFailure.Is(e))
             {
@@ -132,11 +132,39 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
         var recorded = new List<Task>(tallies.Count);
         foreach (var ((site, commit), tally) in tallies)
         {
-            recorded.Add(grains.Site(site).RecordAsync(tally.Build(commit, receivedAt)));
+            var built = tally.Build(commit, receivedAt);
+            recorded.Add(UnlessRejectedAsync(async () =>
+            {
+                await grains.Site(site).RecordAsync(built);
+                return true;
+            }));
         }
 
         return Task.WhenAll(recorded);
     }
+
+    /// <summary>
+    /// Makes a grain call again when it was rejected before the grain saw it: a silo that is shutting down rejects calls
+    /// to the grains it is moving away, and the next try finds the grain's new activation. Other failures are not
+    /// repeated here (a call that may have run is answered 503, and the client's retry is answered <c>duplicate</c>).
+    /// </summary>
+    private static async Task<T> UnlessRejectedAsync<T>(Func<Task<T>> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (OrleansMessageRejectionException) when (attempt < RejectedCallAttempts)
+            {
+                await Task.Delay(RejectedCallBackoff * attempt);
+            }
+        }
+    }
+
+    private const int RejectedCallAttempts = 3;
+    private static readonly TimeSpan RejectedCallBackoff = TimeSpan.FromMilliseconds(100);
 
     /// <summary>One site's outcomes within one journal commit, counted as they come.</summary>
     private sealed class SiteTallyBuilder

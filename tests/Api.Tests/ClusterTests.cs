@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -88,8 +89,35 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
         await stop.CancelAsync();
         await Task.WhenAll(senders);
 
-        TestContext.Current.TestOutputHelper?.WriteLine($"{load.Acknowledged} messages acknowledged; {load.Retries} sends repeated.");
+        TestContext.Current.TestOutputHelper?.WriteLine($"{load.Acknowledged} messages acknowledged; {load.Retries} sends repeated, {load.Unavailable} answered 503, {load.Broken} never answered.");
         Assert.True(load.Unexpected.IsEmpty, $"Answers other than 2xx and retriable 503s: {string.Join("\n", load.Unexpected.Take(5))}");
+        await load.VerifyAsync(ct);
+    }
+
+    [Fact]
+    public async Task A_rolling_restart_under_load_fails_no_request_and_loses_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var load = new ClusterLoad(_cluster, NewSiteId(), patients: 40);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var senders = Enumerable.Range(0, 6).Select(client => load.SendUntilAsync(client, stop.Token)).ToArray();
+
+        // Each silo is stopped as a service manager stops it (SIGTERM), and started again before the next one stops.
+        for (var silo = 0; silo < _cluster.Silos.Count; silo++)
+        {
+            await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150, ct);
+            Assert.Equal(0, await _cluster.Silos[silo].StopAsync(ct));
+            _cluster.Silos[silo] = await _cluster.Silos[silo].RestartAsync(ct);
+        }
+
+        await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150, ct);
+        await stop.CancelAsync();
+        await Task.WhenAll(senders);
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"{load.Acknowledged} messages acknowledged; {load.Retries} sends repeated, {load.Unavailable} answered 503, {load.Broken} never answered.");
+        Assert.True(load.Unexpected.IsEmpty, $"Answers other than 2xx and retriable 503s: {string.Join("\n", load.Unexpected.Take(5))}");
+        // A silo that stops gracefully answers what it took and hands its grains over: no request fails.
+        Assert.Equal((0, 0), (load.Unavailable, load.Broken));
         await load.VerifyAsync(ct);
     }
 
@@ -105,6 +133,8 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
         private readonly ConcurrentDictionary<Guid, JsonObject> _acknowledged = new();
         private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
         private int _retries;
+        private int _unavailable;
+        private int _broken;
 
         public ConcurrentQueue<string> Unexpected { get; } = new();
 
@@ -112,6 +142,12 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
 
         /// <summary>Sends that had to be repeated: a 503, a broken connection or a silo not yet listening.</summary>
         public int Retries => _retries;
+
+        /// <summary>Answers that were 503.</summary>
+        public int Unavailable => _unavailable;
+
+        /// <summary>Requests that a silo took and never answered (it died with them).</summary>
+        public int Broken => _broken;
 
         public async Task SendUntilAsync(int client, CancellationToken stop)
         {
@@ -188,9 +224,14 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
                     ? await http.PostAsync("/api/clinical/data", Json(messages[0]))
                     : await http.PostAsync("/api/clinical/data/batch", Json(new JsonArray([.. messages.Select(m => m.DeepClone())])));
             }
+            catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+            {
+                return messages; // the silo is down: a load balancer sends the next request elsewhere
+            }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                return messages; // the silo died with the request, or is not listening yet: its outcome is unknown
+                Interlocked.Increment(ref _broken);
+                return messages; // the silo died with the request: its outcome is unknown
             }
 
             using (response)
@@ -200,6 +241,11 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
                 {
                     Unexpected.Enqueue($"{(int)response.StatusCode}: {body}");
                     return [];
+                }
+
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    Interlocked.Increment(ref _unavailable);
                 }
 
                 var json = JsonDocument.Parse(body).RootElement;

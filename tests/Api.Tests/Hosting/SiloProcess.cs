@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace ClinicalTrials.Api.Tests.Hosting;
 
@@ -114,6 +115,19 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>SIGKILL: no shutdown hooks, no flush, nothing graceful.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>SIGTERM, as a service manager or Kubernetes stops the silo; returns its exit code once it has stopped.</summary>
+    public async Task<int> StopAsync(CancellationToken cancellationToken)
+    {
+        Assert.Equal(0, SendSignal(_process.Id, SigTerm));
+        await _process.WaitForExitAsync(cancellationToken);
+        return _process.ExitCode;
+    }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
 
