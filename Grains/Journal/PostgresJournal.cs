@@ -234,19 +234,41 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        // This writer's commit number; the row stays locked (by this writer alone) until the commit.
-        await using var next = new NpgsqlCommand("""
+        // This writer's commit number (its row stays locked, by this writer alone, until the commit) and the rows with
+        // a message_id, in one round trip.
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var next = new NpgsqlBatchCommand("""
             INSERT INTO journal_writers AS w (writer, last_commit, committed_at) VALUES ($1, 1, now())
             ON CONFLICT (writer) DO UPDATE SET last_commit = w.last_commit + 1, committed_at = now()
             RETURNING last_commit
-            """, connection);
+            """);
         next.Parameters.Add(new NpgsqlParameter { Value = _writer });
-        var commit = new JournalCommit(_writer, (long)(await next.ExecuteScalarAsync())!);
+        batch.BatchCommands.Add(next);
+        if (plan.Keyed.Count > 0)
+        {
+            batch.BatchCommands.Add(InsertCommand(plan.Keyed, replaceRejected: true));
+        }
 
-        var stored = await InsertAsync(connection, plan.Keyed, replaceRejected: true);
+        JournalCommit commit;
+        var stored = new Dictionary<Guid, long>();
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            commit = new JournalCommit(_writer, reader.GetInt64(0));
+            if (plan.Keyed.Count > 0)
+            {
+                await reader.NextResultAsync();
+                stored = await ReadStoredAsync(reader);
+            }
+        }
+
         // A rejection whose message_id an accepted row already holds is still kept (quarantined), without the id.
         var keptWithoutId = plan.Keyed.Where(e => !e.Entry.IsAccepted && !stored.ContainsKey(e.Entry.MessageId!.Value)).ToList();
-        await InsertAsync(connection, [.. plan.WithoutId, .. keptWithoutId], replaceRejected: false);
+        if (plan.WithoutId.Count + keptWithoutId.Count > 0)
+        {
+            await using var withoutId = new NpgsqlBatch(connection, transaction) { BatchCommands = { InsertCommand([.. plan.WithoutId, .. keptWithoutId], replaceRejected: false) } };
+            await withoutId.ExecuteNonQueryAsync();
+        }
 
         var changes = new CounterChanges();
         var results = group.Select(g => new JournalAppend[g.Entries.Count]).ToArray();
@@ -266,7 +288,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
             results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, entry.Partition, commit, sequence);
         }
 
-        await WriteCountsAsync(connection, changes);
+        await WriteCountsAsync(connection, transaction, changes);
         await transaction.CommitAsync();
         return results;
     }
@@ -274,16 +296,11 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
     /// <summary>
     /// Inserts the rows in their order (their sequences follow it). With <paramref name="replaceRejected"/>, a row
     /// whose message_id is held by a rejection replaces it, with a new sequence (a corrected message sent again, as in
-    /// the embedded ledger); an id held by an accepted row is left alone. Returns the sequence of each id stored.
+    /// the embedded ledger); an id held by an accepted row is left alone. Returns the message_id and sequence of each
+    /// row stored (<see cref="ReadStoredAsync"/>).
     /// </summary>
-    private static async Task<Dictionary<Guid, long>> InsertAsync(NpgsqlConnection connection, IReadOnlyList<PlannedEntry> rows, bool replaceRejected)
+    private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<PlannedEntry> rows, bool replaceRejected)
     {
-        var stored = new Dictionary<Guid, long>();
-        if (rows.Count == 0)
-        {
-            return stored;
-        }
-
         var onConflict = replaceRejected
             ? """
               ON CONFLICT (message_id) DO UPDATE SET sequence = nextval('journal_sequence'), status = excluded.status,
@@ -293,7 +310,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
               WHERE m.status = 2
               """
             : "";
-        await using var command = new NpgsqlCommand($"""
+        var command = new NpgsqlBatchCommand($"""
             INSERT INTO journal_messages AS m (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, violations, line)
             SELECT id, status, patient, site, type, received, event, location, violations::jsonb, line
             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WITH ORDINALITY
@@ -301,7 +318,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
             ORDER BY ord
             {onConflict}
             RETURNING message_id, sequence
-            """, connection);
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => replaceRejected ? r.Entry.MessageId : null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.IsAccepted ? StatusAccepted : StatusRejected).ToArray() });
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.PatientId)));
@@ -312,7 +329,13 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.Partition)));
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.IsAccepted ? null : JsonSerializer.Serialize(r.Entry.Violations))));
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.Line).ToArray() });
-        await using var row = await command.ExecuteReaderAsync();
+        return command;
+    }
+
+    /// <summary>The sequence of each message_id an <see cref="InsertCommand"/> stored.</summary>
+    private static async Task<Dictionary<Guid, long>> ReadStoredAsync(NpgsqlDataReader row)
+    {
+        var stored = new Dictionary<Guid, long>();
         while (await row.ReadAsync())
         {
             if (!row.IsDBNull(0))
@@ -327,41 +350,43 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
     private static NpgsqlParameter Texts(IEnumerable<string?> values) =>
         new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 
-    /// <summary>Adds the commit's counts to this writer's rows, in key order (so two transactions never wait on each other in a cycle).</summary>
-    private async Task WriteCountsAsync(NpgsqlConnection connection, CounterChanges changes)
+    /// <summary>
+    /// Adds the commit's counts to this writer's rows, in key order (so two transactions never wait on each other in a
+    /// cycle), in one round trip.
+    /// </summary>
+    private async Task WriteCountsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CounterChanges changes)
     {
+        await using var batch = new NpgsqlBatch(connection, transaction);
         var counts = changes.Counts.OrderBy(c => c.Key).ToList();
-        await using (var command = new NpgsqlCommand("""
+        var countCommand = new NpgsqlBatchCommand("""
             INSERT INTO journal_counts AS c (writer, site_id, payload_type, outcome, n)
             SELECT $1, site, type, outcome, n FROM unnest($2, $3, $4, $5) AS u (site, type, outcome, n)
             ON CONFLICT (writer, site_id, payload_type, outcome) DO UPDATE SET n = c.n + excluded.n
-            """, connection))
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = _writer });
-            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Site).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Type).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Outcome).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.N).ToArray() });
-            await command.ExecuteNonQueryAsync();
-        }
+            """);
+        countCommand.Parameters.Add(new NpgsqlParameter { Value = _writer });
+        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Site).ToArray() });
+        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Type).ToArray() });
+        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Outcome).ToArray() });
+        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.N).ToArray() });
+        batch.BatchCommands.Add(countCommand);
 
         var reasons = changes.Reasons.OrderBy(r => r.Key).ToList();
-        if (reasons.Count == 0)
+        if (reasons.Count > 0)
         {
-            return;
+            var reasonCommand = new NpgsqlBatchCommand("""
+                INSERT INTO journal_reasons AS r (writer, site_id, field, rule, n)
+                SELECT $1, site, field, rule, n FROM unnest($2, $3, $4, $5) AS u (site, field, rule, n)
+                ON CONFLICT (writer, site_id, field, rule) DO UPDATE SET n = r.n + excluded.n
+                """);
+            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = _writer });
+            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Site).ToArray() });
+            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Field).ToArray() });
+            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Rule).ToArray() });
+            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.N).ToArray() });
+            batch.BatchCommands.Add(reasonCommand);
         }
 
-        await using var reasonCommand = new NpgsqlCommand("""
-            INSERT INTO journal_reasons AS r (writer, site_id, field, rule, n)
-            SELECT $1, site, field, rule, n FROM unnest($2, $3, $4, $5) AS u (site, field, rule, n)
-            ON CONFLICT (writer, site_id, field, rule) DO UPDATE SET n = r.n + excluded.n
-            """, connection);
-        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = _writer });
-        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Site).ToArray() });
-        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Field).ToArray() });
-        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Rule).ToArray() });
-        reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.N).ToArray() });
-        await reasonCommand.ExecuteNonQueryAsync();
+        await batch.ExecuteNonQueryAsync();
     }
 
     private static async Task ReadAsync(NpgsqlConnection connection, string sql, string? siteId, Action<NpgsqlDataReader> read)

@@ -89,7 +89,10 @@ public static class ClusterProfile
 
         // The writer's name is this silo's endpoint: stable across its restarts, and no two live silos share one.
         var writer = $"{advertised}:{endpoints.SiloPort}";
-        silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(WithPoolSize(connectionString, JournalPoolSize)));
+        // The journal runs the same few statements per commit: prepared once per connection, PostgreSQL no longer parses
+        // and plans them every time (docs/benchmarks.md).
+        silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(WithPoolSize(connectionString, JournalPoolSize)) { MaxAutoPrepare = 32 }.ConnectionString));
         silo.Services.AddSingleton<IIngestJournal>(services => new PostgresJournal(
             services.GetRequiredService<NpgsqlDataSource>(),
             writer,
