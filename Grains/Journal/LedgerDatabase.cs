@@ -520,18 +520,32 @@ internal sealed class LedgerDatabase : IDisposable
 
     /// <summary>
     /// Copies the whole WAL into the database file, fsyncs it and empties the WAL, waiting for readers to let go;
-    /// throws when it could not finish.
+    /// throws when it could not finish. A passive checkpoint running beside the writer (<see cref="Checkpoint"/>) makes
+    /// it answer busy at once, so it tries again for a while before giving up.
     /// </summary>
     public void CheckpointFully()
     {
-        using var command = _writer.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-        using var row = command.ExecuteReader();
-        if (!row.Read() || row.GetInt64(0) != 0)
+        for (var attempt = 1; ; attempt++)
         {
-            throw new IOException("The ledger's WAL could not be checkpointed: readers held it.");
+            using var command = _writer.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            using var row = command.ExecuteReader();
+            if (row.Read() && row.GetInt64(0) == 0)
+            {
+                return;
+            }
+
+            if (attempt == FullCheckpointAttempts)
+            {
+                throw new IOException("The ledger's WAL could not be checkpointed: readers held it.");
+            }
+
+            Thread.Sleep(FullCheckpointPause);
         }
     }
+
+    private const int FullCheckpointAttempts = 50;
+    private static readonly TimeSpan FullCheckpointPause = TimeSpan.FromMilliseconds(20);
 
     public bool CanRead()
     {
