@@ -8,6 +8,7 @@ using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
+using Npgsql;
 using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
@@ -67,6 +68,27 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
         var stats = await (await first.GetAsync("/api/clinical/stats", ct)).ExpectAsync(200);
         var bySite = stats.GetProperty("by_site").GetProperty(site);
         Assert.Equal((Messages, Messages), (bySite.GetProperty("accepted").GetInt64(), bySite.GetProperty("duplicates").GetInt64()));
+    }
+
+    [Fact]
+    public async Task The_pipeline_schedule_is_registered_once_whichever_silos_start()
+    {
+        // Every silo starts the scheduler at its own start (three here, more after the restart tests): the reminders
+        // are written once, not moved back by each start.
+        await using var connection = new NpgsqlConnection(_cluster.ConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand("SELECT ReminderName, Version FROM OrleansRemindersTable ORDER BY ReminderName", connection);
+        var reminders = new List<(string Name, int Version)>();
+        await using (var row = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken))
+        {
+            while (await row.ReadAsync(TestContext.Current.CancellationToken))
+            {
+                reminders.Add((row.GetString(0), row.GetInt32(1)));
+            }
+        }
+
+        Assert.Equal(["job:bronze-to-silver", "job:offline-features", "job:retention"], reminders.Select(r => r.Name));
+        Assert.All(reminders, r => Assert.Equal(0, r.Version));
     }
 
     [Fact]

@@ -40,6 +40,9 @@ internal sealed class ClinicalCluster : IAsyncDisposable
 
     public IngestJournal Journal => _cluster.Silos[0].ServiceProvider.GetRequiredService<IngestJournal>();
 
+    /// <summary>The silo's reminder table, to see what reminders are registered and when they start.</summary>
+    public IReminderTable Reminders => _cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+
     /// <summary>The serializer the silo's grain storage uses, to read and write snapshots as it does.</summary>
     public Serializer Serializer => _cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
 
