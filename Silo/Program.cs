@@ -14,7 +14,7 @@ if (MigrateCommand.Handles(args))
 // The content root is the silo's own directory, so its appsettings.json applies whatever directory it is started from
 // (a service manager, a script); relative data paths such as the default ./data still follow the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-if (await ClusterProfile.CheckBeforeStartAsync(builder.Configuration) is { } problem)
+if ((SiloOptions.From(builder.Configuration).PortInUse() ?? await ClusterProfile.CheckBeforeStartAsync(builder.Configuration)) is { } problem)
 {
     // One line, not a stack trace: a supervisor restarting the silo in a loop shows the operator what to fix.
     await Console.Error.WriteLineAsync(problem);

@@ -45,7 +45,7 @@ public static class ClinicalPlatformExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddClinicalApi();
 
-        var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var silo = SiloOptions.From(builder.Configuration);
         var cluster = ClusterProfileOptions.From(builder.Configuration);
         builder.UseOrleans(orleans =>
         {

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace ClinicalTrials.Silo.Hosting;
 
 /// <summary>How this silo joins its cluster. The embedded default is one silo on localhost.</summary>
@@ -16,4 +19,31 @@ public sealed class SiloOptions
     /// address.
     /// </summary>
     public string? AdvertisedAddress { get; set; }
+
+    public static SiloOptions From(IConfiguration configuration) =>
+        configuration.GetSection(Section).Get<SiloOptions>() ?? new SiloOptions();
+
+    /// <summary>
+    /// One line naming a port another process already listens on, or null. Orleans listens with address reuse, so a
+    /// second silo on the same ports would share them with the first (the kernel splitting connections between the
+    /// two) and hang at start instead of failing; a plain listen, which never shares, finds the port taken.
+    /// </summary>
+    public string? PortInUse()
+    {
+        foreach (var (port, what) in new[] { (SiloPort, "Orleans:SiloPort"), (GatewayPort, "Orleans:GatewayPort") })
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                probe.Bind(new IPEndPoint(IPAddress.Any, port));
+                probe.Listen();
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                return $"Port {port} ({what}) is in use by another process, perhaps another silo: stop it or give this silo other ports.";
+            }
+        }
+
+        return null;
+    }
 }

@@ -5,7 +5,10 @@ using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 
-/// <summary>The silo process reads the settings beside it, whatever directory a service manager starts it from.</summary>
+/// <summary>
+/// The silo process reads the settings beside it, whatever directory a service manager starts it from, and refuses
+/// settings it cannot run with.
+/// </summary>
 public sealed class SiloSettingsTests
 {
     [Fact]
@@ -28,5 +31,24 @@ public sealed class SiloSettingsTests
 
         Assert.Contains("Application started", silo.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Request starting", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_silo_on_the_ports_of_a_running_one_refuses_to_start_with_one_line()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        using var data = new DataDirectory();
+        using var otherData = new DataDirectory();
+        await using var silo = await SiloProcess.StartAsync(data.Path, cancellation);
+        var gatewayPort = silo.Setting("--Orleans:GatewayPort");
+
+        var (exitCode, output) = await SiloProcess.RunToExitAsync(cancellation,
+            "--data-dir", otherData.Path, "--urls", $"http://127.0.0.1:{FreePorts.Next()}",
+            $"--Orleans:SiloPort={silo.Setting("--Orleans:SiloPort")}", $"--Orleans:GatewayPort={gatewayPort}");
+
+        Assert.True(exitCode == 3, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("is in use by another process", Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        using var http = silo.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/clinical/health", cancellation)).StatusCode);
     }
 }

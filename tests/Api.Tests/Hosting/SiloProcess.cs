@@ -111,6 +111,10 @@ internal sealed class SiloProcess : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>The value of a <c>--name=value</c> setting the silo was started with.</summary>
+    public string Setting(string name) =>
+        _process.StartInfo.ArgumentList.Single(a => a.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];
+
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>SIGKILL: no shutdown hooks, no flush, nothing graceful.</summary>
