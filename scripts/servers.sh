@@ -8,6 +8,8 @@
 # run as the 'postgres' user with its data under .servers/, so it never touches the distribution's cluster.
 # Also installs docker-compose (Debian's v1; no Docker engine needed) for the tests that validate deploy/docker-compose.yml.
 # Exits non-zero when a server cannot be started or a tool cannot be installed.
+# `bash scripts/servers.sh stop` stops the servers this script started (on the same ports); a failed test run leaves
+# them running, holding their ports, until then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,13 @@ apt_install() {
     fi
   fi
 }
+
+# initdb and postgres refuse to run as root: run them as the 'postgres' user the package creates.
+as_postgres() {
+  if [ "$(id -un)" = "postgres" ]; then "$@"; elif [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
+
+postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1 || true; }
 
 start_redis() {
   local port=${REDIS_PORT:-6379}
@@ -66,17 +75,13 @@ start_postgres() {
   local dir="$PWD/.servers/postgres-$port"
   mkdir -p "$dir"
   local bin
-  bin=$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1 || true)
+  bin=$(postgres_bin)
   if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
     echo "postgres: not installed; installing postgresql (log: $dir/install.log)"
     apt_install postgresql "$dir/install.log" || return 1
-    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    bin=$(postgres_bin)
   fi
 
-  # initdb and postgres refuse to run as root: run them as the 'postgres' user the package creates.
-  as_postgres() {
-    if [ "$(id -un)" = "postgres" ]; then "$@"; elif [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
-  }
   pg_ready() { "$bin/pg_isready" -h 127.0.0.1 -p "$port" -q; }
 
   if pg_ready; then
@@ -114,8 +119,9 @@ start_postgres() {
 
 start_s3rver() {
   local port=${S3_PORT:-4569} bucket=${S3_BUCKET:-clinical-lake}
-  local dir="$PWD/.servers/s3rver"
-  mkdir -p "$dir/data"
+  local dir="$PWD/.servers/s3rver"   # the installation; each port's data, log and pid under s3rver-$port
+  local run="$PWD/.servers/s3rver-$port"
+  mkdir -p "$run/data"
   if [ ! -x "$dir/node_modules/.bin/s3rver" ]; then
     if ! command -v npm > /dev/null; then
       echo "s3rver: npm is missing (install Node.js)."
@@ -133,19 +139,19 @@ start_s3rver() {
 
   if ! s3_up; then
     # --configure-bucket creates the bucket at start; a bucket already in the data folder is kept as it is.
-    nohup "$dir/node_modules/.bin/s3rver" --address 127.0.0.1 --port "$port" --directory "$dir/data" \
-      --configure-bucket "$bucket" > "$dir/s3rver.log" 2>&1 &
-    echo $! > "$dir/s3rver.pid"
+    nohup "$dir/node_modules/.bin/s3rver" --address 127.0.0.1 --port "$port" --directory "$run/data" \
+      --configure-bucket "$bucket" > "$run/s3rver.log" 2>&1 &
+    echo $! > "$run/s3rver.pid"
     for _ in $(seq 1 50); do
       s3_up && break
       sleep 0.2
     done
     if ! s3_up; then
-      tail -n 20 "$dir/s3rver.log" 2> /dev/null || true
+      tail -n 20 "$run/s3rver.log" 2> /dev/null || true
       echo "s3rver: could not be started on 127.0.0.1:$port."
       return 1
     fi
-    echo "s3rver: started on 127.0.0.1:$port (pid $(cat "$dir/s3rver.pid"), bucket $bucket, data and log under ${dir#"$PWD"/})"
+    echo "s3rver: started on 127.0.0.1:$port (pid $(cat "$run/s3rver.pid"), bucket $bucket, data and log under ${run#"$PWD"/})"
   else
     echo "s3rver: already running on 127.0.0.1:$port"
   fi
@@ -162,6 +168,29 @@ install_docker_compose() {
   apt_install docker-compose "$dir/install.log" || return 1
   echo "docker-compose: installed $(docker-compose version --short 2> /dev/null)"
 }
+
+# Stops what start_* started on these ports: the processes named in their pid files, PostgreSQL through pg_ctl.
+stop_servers() {
+  local redis_port=${REDIS_PORT:-6379} s3_port=${S3_PORT:-4569} pg_port=${POSTGRES_PORT:-55432}
+  local name pidfile
+  for entry in "redis:$PWD/.servers/redis-$redis_port/redis.pid" "s3rver:$PWD/.servers/s3rver-$s3_port/s3rver.pid"; do
+    name=${entry%%:*} pidfile=${entry#*:}
+    if [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2> /dev/null; then
+      echo "$name: stopped (pid $(cat "$pidfile"))"
+    fi
+    rm -f "$pidfile"
+  done
+  for dir in "$PWD/.servers/postgres-$pg_port" "/var/tmp/clinicaltrials-postgres-$pg_port"; do
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      as_postgres "$(postgres_bin)/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null && echo "postgres: stopped (data under $dir)"
+    fi
+  done
+}
+
+if [ "${1:-}" = "stop" ]; then
+  stop_servers
+  exit 0
+fi
 
 start_redis
 start_s3rver

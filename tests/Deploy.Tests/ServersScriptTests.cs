@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ClinicalTrials.Deploy.Tests;
+
+/// <summary>
+/// scripts/servers.sh on ports of the test's own (the suite's servers keep running): it starts every server, leaves
+/// running ones alone, and <c>stop</c> frees their ports again.
+/// </summary>
+public sealed class ServersScriptTests
+{
+    [Fact]
+    public async Task Servers_start_once_and_stop_frees_their_ports()
+    {
+        var ports = new Dictionary<string, int> { ["REDIS_PORT"] = FreePort(), ["S3_PORT"] = FreePort(), ["POSTGRES_PORT"] = FreePort() };
+        try
+        {
+            var started = await RunAsync(ports);
+            var again = await RunAsync(ports);
+            Assert.True(ports.Values.All(Listening), $"Not every server listens after the start:\n{started}");
+
+            var stopped = await RunAsync(ports, "stop");
+
+            Assert.Equal(3, started.Split('\n').Count(line => line.Contains(": started on 127.0.0.1:", StringComparison.Ordinal)));
+            Assert.Equal(3, again.Split('\n').Count(line => line.Contains(": already running on 127.0.0.1:", StringComparison.Ordinal)));
+            Assert.Equal(3, stopped.Split('\n').Count(line => line.Contains(": stopped", StringComparison.Ordinal)));
+            Assert.DoesNotContain(ports.Values, Listening);
+        }
+        finally
+        {
+            await RunAsync(ports, "stop");
+            RemoveServerFiles(ports.Values);
+        }
+    }
+
+    private static async Task<string> RunAsync(Dictionary<string, int> ports, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Repository.PathOf("scripts/servers.sh"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, port) in ports)
+        {
+            start.Environment[name] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"servers.sh {string.Join(' ', arguments)} exited {process.ExitCode}:\n{await output}\n{await errors}");
+        return await output;
+    }
+
+    /// <summary>The servers' data and logs, under .servers/ or (PostgreSQL, from a private clone) /var/tmp.</summary>
+    private static void RemoveServerFiles(IEnumerable<int> ports)
+    {
+        foreach (var port in ports)
+        {
+            foreach (var directory in new[] { $"redis-{port}", $"s3rver-{port}", $"postgres-{port}" }.Select(d => Repository.PathOf($".servers/{d}"))
+                .Append($"/var/tmp/clinicaltrials-postgres-{port}").Where(Directory.Exists))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    private static bool Listening(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
