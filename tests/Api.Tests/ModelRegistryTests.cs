@@ -51,11 +51,16 @@ public sealed class ModelRegistryTests
             }
         })).ToArray();
 
-        await Task.Delay(300, TestContext.Current.CancellationToken);
+        // Each change happens while predictions are answered, and the load goes on until some were answered after it.
+        Task AnsweredByAsync(string version, int atLeast) => Eventually.UntilAsync(
+            () => Task.FromResult(versions.GetValueOrDefault(version) >= atLeast || !failures.IsEmpty ? "" : null),
+            TimeSpan.FromSeconds(30), $"{atLeast} predictions answered by {version}");
+        await AnsweredByAsync(TestModels.ModelA, 20);
         var promoted = await (await app.Http.PromoteAsync(TestModels.ModelB)).ExpectAsync(200);
-        await Task.Delay(300, TestContext.Current.CancellationToken);
+        await AnsweredByAsync(TestModels.ModelB, 20);
+        var answeredByA = versions.GetValueOrDefault(TestModels.ModelA);
         var rolledBack = await (await app.Http.PostAsync("/api/models/rollback", null, TestContext.Current.CancellationToken)).ExpectAsync(200);
-        await Task.Delay(300, TestContext.Current.CancellationToken);
+        await AnsweredByAsync(TestModels.ModelA, answeredByA + 20);
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
