@@ -1,6 +1,18 @@
 using ClinicalTrials.Api;
 using ClinicalTrials.Silo.Hosting;
 
+if (SiloCommandLine.AsksForHelp(args))
+{
+    Console.WriteLine(SiloCommandLine.Usage);
+    return 0;
+}
+
+if (SiloCommandLine.Problem(args) is { } usageProblem)
+{
+    await Console.Error.WriteLineAsync(usageProblem);
+    return 2;
+}
+
 if (PipelineCommand.Handles(args))
 {
     return await PipelineCommand.RunAsync(args);

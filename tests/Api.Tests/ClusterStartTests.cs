@@ -80,7 +80,8 @@ public sealed class ClusterStartTests
     {
         using var data = new DataDirectory();
         var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken,
-            "--data-dir", data.Path, "--Cluster:Mode=Postgres", $"--ConnectionStrings:Postgres={connectionString}");
+            "--data-dir", data.Path, "--Cluster:Mode=Postgres", $"--ConnectionStrings:Postgres={connectionString}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}");
 
         Assert.True(exitCode == RefusedToStart, $"exit code {exitCode}:\n{output}");
         return Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));

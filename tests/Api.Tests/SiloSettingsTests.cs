@@ -51,4 +51,19 @@ public sealed class SiloSettingsTests
         using var http = silo.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/clinical/health", cancellation)).StatusCode);
     }
+
+    [Fact]
+    public async Task Help_prints_the_usage_and_an_unknown_option_is_refused_without_starting()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+
+        var help = await SiloProcess.RunToExitAsync(cancellation, "--help");
+        var unknown = await SiloProcess.RunToExitAsync(cancellation, "--dta-dir", "/tmp/x", "--urls", $"http://127.0.0.1:{FreePorts.Next()}");
+
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("usage:", help.Output, StringComparison.Ordinal);
+        Assert.Contains("migrate", help.Output, StringComparison.Ordinal);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("Unknown argument '--dta-dir'", Assert.Single(unknown.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
 }

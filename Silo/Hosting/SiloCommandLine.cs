@@ -1,0 +1,64 @@
+namespace ClinicalTrials.Silo.Hosting;
+
+/// <summary>
+/// What the silo program accepts on its command line: a command (<c>migrate</c>, <c>run-job</c>) or none (run the
+/// platform), then settings. A setting is a configuration key (<c>--Section:Key=value</c> or <c>--Section:Key value</c>,
+/// as in appsettings.json) or one of the few plain options below; anything else is refused, so a mistyped option is
+/// never taken for a setting that silently swallows the next argument.
+/// </summary>
+public static class SiloCommandLine
+{
+    private static readonly string[] PlainOptions = ["--data-dir", "--urls", "--environment", "--from", "--to"];
+
+    public const string Usage = """
+        ClinicalTrials.Silo: the clinical-trials platform (an Orleans silo with its HTTP gateway).
+
+        usage:
+          ClinicalTrials.Silo [settings]                     run the platform (the embedded default needs no server)
+          ClinicalTrials.Silo migrate [settings]             apply the cluster database's schema (idempotent)
+          ClinicalTrials.Silo run-job NAME [--from YYYY-MM-DD] [--to YYYY-MM-DD] [settings]
+                                                             run one pipeline job (bronze-to-silver, offline-features,
+                                                             retention) in this process and print its record
+
+        settings:
+          --data-dir DIR                                     the data directory (default ./data)
+          --urls URL                                         where HTTP listens (default http://localhost:8080)
+          --Section:Key=value                                any configuration key of appsettings.json, e.g.
+                                                             --Cluster:Mode=Postgres --ConnectionStrings:Postgres=...
+                                                             --Orleans:SiloPort=11111 --Pipeline:ScheduleEnabled=false
+          -h, --help                                         this text
+
+        Environment variables set the same keys (Cluster__Mode=Postgres). See README.md and docs/cluster.md.
+        """;
+
+    public static bool AsksForHelp(string[] args) => args.Any(a => a is "-h" or "--help" or "-?");
+
+    /// <summary>One line naming the first argument that is neither a command, a setting nor a setting's value; or null.</summary>
+    public static string? Problem(string[] args)
+    {
+        var start = args switch
+        {
+            ["run-job", var job, ..] when !job.StartsWith('-') => 2,
+            ["migrate" or "run-job", ..] => 1, // run-job without a job name answers with its own usage
+            _ => 0,
+        };
+        for (var i = start; i < args.Length; i++)
+        {
+            var argument = args[i];
+            var name = argument.Split('=', 2)[0];
+            if (name.StartsWith("--", StringComparison.Ordinal) && (name.Contains(':') || PlainOptions.Contains(name, StringComparer.OrdinalIgnoreCase)))
+            {
+                if (!argument.Contains('='))
+                {
+                    i++; // its value follows
+                }
+
+                continue;
+            }
+
+            return $"Unknown argument '{argument}': settings are --Section:Key=value (as in appsettings.json) or one of {string.Join(", ", PlainOptions)}; see --help.";
+        }
+
+        return null;
+    }
+}
