@@ -94,53 +94,52 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
     [Fact]
     public async Task Acknowledged_messages_survive_kill_9_of_one_silo_after_another_under_load()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var load = new ClusterLoad(_cluster, NewSiteId(), patients: 40);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var senders = Enumerable.Range(0, 6).Select(client => load.SendUntilAsync(client, stop.Token)).ToArray();
-
         // Kill each silo in turn while all three take load; the next dies only once the last has rejoined.
-        for (var victim = 0; victim < _cluster.Silos.Count; victim++)
+        var load = await RestartEachSiloUnderLoadAsync(silo =>
         {
-            await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150, ct);
-            _cluster.Silos[victim].Kill();
-            _cluster.Silos[victim] = await _cluster.Silos[victim].RestartAsync(ct);
-        }
+            silo.Kill();
+            return Task.CompletedTask;
+        });
 
-        await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150, ct);
-        await stop.CancelAsync();
-        await Task.WhenAll(senders);
-
-        TestContext.Current.TestOutputHelper?.WriteLine($"{load.Acknowledged} messages acknowledged; {load.Retries} sends repeated, {load.Unavailable} answered 503, {load.Broken} never answered.");
         Assert.True(load.Unexpected.IsEmpty, $"Answers other than 2xx and retriable 503s: {string.Join("\n", load.Unexpected.Take(5))}");
-        await load.VerifyAsync(ct);
+        await load.VerifyAsync(TestContext.Current.CancellationToken);
     }
 
     [Fact]
     public async Task A_rolling_restart_under_load_fails_no_request_and_loses_nothing()
     {
+        // Each silo is stopped as a service manager stops it (SIGTERM), and started again before the next one stops.
+        var load = await RestartEachSiloUnderLoadAsync(async silo => Assert.Equal(0, await silo.StopAsync(TestContext.Current.CancellationToken)));
+
+        Assert.True(load.Unexpected.IsEmpty, $"Answers other than 2xx and retriable 503s: {string.Join("\n", load.Unexpected.Take(5))}");
+        // A silo that stops gracefully answers what it took and hands its grains over: no request fails.
+        Assert.Equal((0, 0), (load.Unavailable, load.Broken));
+        await load.VerifyAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>
+    /// Six clients send to all silos while each silo in turn is ended by <paramref name="end"/> and started again on its
+    /// ports, once 150 more messages were acknowledged since the last restart; the load stops 150 messages after the last.
+    /// </summary>
+    private async Task<ClusterLoad> RestartEachSiloUnderLoadAsync(Func<SiloProcess, Task> end)
+    {
         var ct = TestContext.Current.CancellationToken;
         var load = new ClusterLoad(_cluster, NewSiteId(), patients: 40);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var senders = Enumerable.Range(0, 6).Select(client => load.SendUntilAsync(client, stop.Token)).ToArray();
-
-        // Each silo is stopped as a service manager stops it (SIGTERM), and started again before the next one stops.
         for (var silo = 0; silo < _cluster.Silos.Count; silo++)
         {
-            await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150, ct);
-            Assert.Equal(0, await _cluster.Silos[silo].StopAsync(ct));
+            await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150);
+            await end(_cluster.Silos[silo]);
             _cluster.Silos[silo] = await _cluster.Silos[silo].RestartAsync(ct);
         }
 
-        await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150, ct);
+        await load.WaitForAcknowledgementsAsync(load.Acknowledged + 150);
         await stop.CancelAsync();
         await Task.WhenAll(senders);
-
-        TestContext.Current.TestOutputHelper?.WriteLine($"{load.Acknowledged} messages acknowledged; {load.Retries} sends repeated, {load.Unavailable} answered 503, {load.Broken} never answered.");
-        Assert.True(load.Unexpected.IsEmpty, $"Answers other than 2xx and retriable 503s: {string.Join("\n", load.Unexpected.Take(5))}");
-        // A silo that stops gracefully answers what it took and hands its grains over: no request fails.
-        Assert.Equal((0, 0), (load.Unavailable, load.Broken));
-        await load.VerifyAsync(ct);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{load.Acknowledged} messages acknowledged; {load.Retries} sends repeated, {load.Unavailable} answered 503, {load.Broken} never answered.");
+        return load;
     }
 
     /// <summary>
@@ -197,7 +196,7 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
             }
         }
 
-        public async Task WaitForAcknowledgementsAsync(int count, CancellationToken ct) =>
+        public async Task WaitForAcknowledgementsAsync(int count) =>
             await Eventually.UntilAsync(() => Task.FromResult(Acknowledged >= count || !Unexpected.IsEmpty ? "" : null),
                 TimeSpan.FromSeconds(120), $"{count} messages acknowledged");
 
