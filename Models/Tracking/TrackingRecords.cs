@@ -15,8 +15,8 @@ namespace ClinicalTrials.Models.Tracking;
 /// <param name="Features">
 /// The values scored, in the model's feature order (its metadata names them), NaN for a missing value. Stored as an
 /// array of doubles (PostgreSQL <c>double precision[]</c>, SQLite a BLOB of little-endian doubles), not as JSON text:
-/// per prediction that saved some 12 KB of garbage and PostgreSQL's jsonb parsing, which made the 30 ms tail of
-/// <c>POST /predict</c> (docs/benchmarks.md).
+/// that saves some 12 KB of garbage per prediction, and PostgreSQL's jsonb parsing, on the cores that serve
+/// <c>POST /predict</c> (docs/benchmarks.md, issue 21).
 /// </param>
 public sealed record PredictionRecord(
     Guid Id,
