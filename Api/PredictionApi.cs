@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Text.Json;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
@@ -99,16 +98,16 @@ public static class PredictionApi
         var rows = await store.ReadPredictionsAsync(patient_id, limit ?? 100, cancellationToken);
         return TypedResults.Ok<IReadOnlyList<LoggedPrediction>>([.. rows.Select(r => new LoggedPrediction(
             r.Id, r.PatientId, r.Timestamp, r.PredictionScore, r.RiskLevel, r.ModelVersion, r.LatencyMs,
-            JsonDocument.Parse(r.FeaturesUsed).RootElement.Clone()))]);
+            new FeaturesUsed(r.FeatureVersion, r.FeaturesAsOf, [.. r.Features.Select(v => double.IsFinite(v) ? v : (double?)null)])))]);
     }
 
     /// <summary>The answer and its log record; an answer is given only once its record is queued (see <see cref="PredictionLog.TryLog"/>).</summary>
-    private static (PredictionResponse Answer, PendingPrediction Pending) Answer(PatientScore score, string version, long started, RiskThresholds thresholds)
+    private static (PredictionResponse Answer, PredictionRecord Pending) Answer(PatientScore score, string version, long started, RiskThresholds thresholds)
     {
         var risk = thresholds.Classify(score.Probability).ToString().ToUpperInvariant();
         var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return (new PredictionResponse(score.PatientId, score.Probability, risk, version, score.FeaturesAsOf),
-            new PendingPrediction(Guid.NewGuid(), score.PatientId, DateTimeOffset.UtcNow, score.Probability, risk, version, latency,
+            new PredictionRecord(Guid.NewGuid(), score.PatientId, DateTimeOffset.UtcNow, score.Probability, risk, version, latency,
                 score.FeatureVersion, score.FeaturesAsOf, score.Features));
     }
 
@@ -144,4 +143,10 @@ public sealed record BatchPredictionResponse(string ModelVersion, IReadOnlyList<
 
 /// <summary>A row of the prediction log.</summary>
 public sealed record LoggedPrediction(
-    Guid Id, string PatientId, DateTimeOffset Timestamp, double PredictionScore, string RiskLevel, string ModelVersion, double LatencyMs, JsonElement FeaturesUsed);
+    Guid Id, string PatientId, DateTimeOffset Timestamp, double PredictionScore, string RiskLevel, string ModelVersion, double LatencyMs, FeaturesUsed FeaturesUsed);
+
+/// <summary>The features a prediction scored.</summary>
+/// <param name="FeatureVersion">The feature catalogue version.</param>
+/// <param name="AsOf">The clinical time of the features.</param>
+/// <param name="Values">In the model's feature order (its metadata names them); null for a missing value.</param>
+public sealed record FeaturesUsed(string? FeatureVersion, DateTimeOffset? AsOf, IReadOnlyList<double?> Values);

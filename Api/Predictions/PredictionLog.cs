@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Collections.Immutable;
-using System.Text;
-using System.Text.Json;
 using System.Threading.Channels;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.Hosting;
@@ -9,11 +5,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ClinicalTrials.Api.Predictions;
-
-/// <summary>A prediction waiting to be written; its features are serialised by the writer, off the request path.</summary>
-public sealed record PendingPrediction(
-    Guid Id, string PatientId, DateTimeOffset Timestamp, double Score, string RiskLevel, string ModelVersion, double LatencyMs,
-    string? FeatureVersion, DateTimeOffset? FeaturesAsOf, ImmutableArray<double> Features);
 
 /// <summary>How the prediction log batches its writes and how much it holds while the database is away.</summary>
 public sealed class PredictionLogOptions
@@ -50,7 +41,7 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
     /// <summary>While the database is away, one warning per this many failed attempts (the first one included).</summary>
     private const int WarnEvery = 60;
 
-    private readonly Channel<PendingPrediction> _queue = Channel.CreateUnbounded<PendingPrediction>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<PredictionRecord> _queue = Channel.CreateUnbounded<PredictionRecord>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _abandon = new();
     private Task _writer = Task.CompletedTask;
     private long _pending;
@@ -73,7 +64,7 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
     /// <see cref="PredictionLogOptions.MaxPending"/> (the database has been away for long) or the log is closed: the
     /// caller must not answer them.
     /// </summary>
-    public bool TryLog(IReadOnlyList<PendingPrediction> predictions)
+    public bool TryLog(IReadOnlyList<PredictionRecord> predictions)
     {
         if (Interlocked.Add(ref _pending, predictions.Count) > options.Value.MaxPending)
         {
@@ -161,8 +152,7 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
                 await RetryAsync("create the tables", () => store.InitializeAsync(_abandon.Token));
             }
 
-            var batch = new List<PendingPrediction>(options.Value.MaxBatch);
-            var buffer = new ArrayBufferWriter<byte>(8192);
+            var batch = new List<PredictionRecord>(options.Value.MaxBatch);
             while (await _queue.Reader.WaitToReadAsync())
             {
                 while (batch.Count < options.Value.MaxBatch && _queue.Reader.TryRead(out var next))
@@ -170,9 +160,7 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
                     batch.Add(next);
                 }
 
-                var records = batch.Select(p => new PredictionRecord(p.Id, p.PatientId, p.Timestamp, p.Score, p.RiskLevel, p.ModelVersion,
-                    p.LatencyMs, FeaturesJson(buffer, p))).ToList();
-                await RetryAsync($"write {records.Count} predictions", () => store.WritePredictionsAsync(records, _abandon.Token));
+                await RetryAsync($"write {batch.Count} predictions", () => store.WritePredictionsAsync(batch, _abandon.Token));
                 Interlocked.Add(ref _pending, -batch.Count);
                 batch.Clear();
             }
@@ -213,39 +201,6 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
                 await Task.Delay(RetryDelay, _abandon.Token);
             }
         }
-    }
-
-    /// <summary><c>{"feature_version", "as_of", "values": [...]}</c>, values in the model's feature order, null for NaN.</summary>
-    private static string FeaturesJson(ArrayBufferWriter<byte> buffer, PendingPrediction prediction)
-    {
-        buffer.ResetWrittenCount();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("feature_version", prediction.FeatureVersion);
-            if (prediction.FeaturesAsOf is { } asOf)
-            {
-                json.WriteString("as_of", asOf);
-            }
-
-            json.WriteStartArray("values");
-            foreach (var value in prediction.Features)
-            {
-                if (double.IsFinite(value))
-                {
-                    json.WriteNumberValue(value);
-                }
-                else
-                {
-                    json.WriteNullValue();
-                }
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     [LoggerMessage(LogLevel.Information, "Prediction log: {Store}.")]

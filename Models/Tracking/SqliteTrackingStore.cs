@@ -1,4 +1,8 @@
+using System.Buffers.Binary;
+using System.Collections.Immutable;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
 namespace ClinicalTrials.Models.Tracking;
@@ -35,7 +39,9 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
                 risk_level TEXT NOT NULL,
                 model_version TEXT NOT NULL,
                 latency_ms REAL NOT NULL,
-                features_used TEXT NOT NULL);
+                feature_version TEXT,
+                features_as_of TEXT,
+                features BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS ix_predictions_patient_time ON predictions (patient_id, timestamp);
             CREATE INDEX IF NOT EXISTS ix_predictions_time ON predictions (timestamp);
             CREATE TABLE IF NOT EXISTS experiment_runs (
@@ -52,6 +58,62 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
             CREATE INDEX IF NOT EXISTS ix_runs_started ON experiment_runs (started_at);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
+        await UpgradeJsonFeaturesAsync(connection, cancellationToken);
+    }
+
+    /// <summary>
+    /// A table from before the features were an array keeps them as JSON text <c>features_used</c>
+    /// (<c>{"feature_version", "as_of", "values": [...]}</c>, null for missing): converted in one write transaction, which
+    /// also keeps a second process from converting it again.
+    /// </summary>
+    private static async Task UpgradeJsonFeaturesAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT count(*) FROM pragma_table_info('predictions') WHERE name = 'features_used'";
+        if ((long)(await command.ExecuteScalarAsync(cancellationToken))! == 0)
+        {
+            return;
+        }
+
+        command.CommandText = """
+            ALTER TABLE predictions ADD COLUMN feature_version TEXT;
+            ALTER TABLE predictions ADD COLUMN features_as_of TEXT;
+            ALTER TABLE predictions ADD COLUMN features BLOB;
+            """;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        var converted = new List<(string Id, string? Version, string? AsOf, byte[] Features)>();
+        command.CommandText = "SELECT id, features_used FROM predictions";
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                using var json = JsonDocument.Parse(reader.GetString(1));
+                var root = json.RootElement;
+                var values = root.TryGetProperty("values", out var array)
+                    ? array.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN).ToArray()
+                    : [];
+                converted.Add((reader.GetString(0), root.TryGetProperty("feature_version", out var version) ? version.GetString() : null,
+                    root.TryGetProperty("as_of", out var asOf) ? Format(asOf.GetDateTimeOffset()) : null, ToBlob(ImmutableCollectionsMarshal.AsImmutableArray(values))));
+            }
+        }
+
+        command.CommandText = "UPDATE predictions SET feature_version = $version, features_as_of = $asOf, features = $features WHERE id = $id";
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var versionParameter = command.Parameters.Add("$version", SqliteType.Text);
+        var asOfParameter = command.Parameters.Add("$asOf", SqliteType.Text);
+        var features = command.Parameters.Add("$features", SqliteType.Blob);
+        foreach (var row in converted)
+        {
+            (id.Value, versionParameter.Value, asOfParameter.Value, features.Value) = (row.Id, (object?)row.Version ?? DBNull.Value, (object?)row.AsOf ?? DBNull.Value, row.Features);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        command.Parameters.Clear();
+        command.CommandText = "ALTER TABLE predictions DROP COLUMN features_used";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task WritePredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken cancellationToken = default)
@@ -61,8 +123,8 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT OR IGNORE INTO predictions (id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, features_used)
-            VALUES ($id, $patient, $time, $score, $risk, $model, $latency, $features)
+            INSERT OR IGNORE INTO predictions (id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, feature_version, features_as_of, features)
+            VALUES ($id, $patient, $time, $score, $risk, $model, $latency, $featureVersion, $asOf, $features)
             """;
         var id = command.Parameters.Add("$id", SqliteType.Text);
         var patient = command.Parameters.Add("$patient", SqliteType.Text);
@@ -71,7 +133,9 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         var risk = command.Parameters.Add("$risk", SqliteType.Text);
         var model = command.Parameters.Add("$model", SqliteType.Text);
         var latency = command.Parameters.Add("$latency", SqliteType.Real);
-        var features = command.Parameters.Add("$features", SqliteType.Text);
+        var featureVersion = command.Parameters.Add("$featureVersion", SqliteType.Text);
+        var asOf = command.Parameters.Add("$asOf", SqliteType.Text);
+        var features = command.Parameters.Add("$features", SqliteType.Blob);
         foreach (var p in predictions)
         {
             id.Value = p.Id.ToString();
@@ -81,7 +145,9 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
             risk.Value = p.RiskLevel;
             model.Value = p.ModelVersion;
             latency.Value = p.LatencyMs;
-            features.Value = p.FeaturesUsed;
+            featureVersion.Value = (object?)p.FeatureVersion ?? DBNull.Value;
+            asOf.Value = p.FeaturesAsOf is { } at ? Format(at) : DBNull.Value;
+            features.Value = ToBlob(p.Features);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -93,7 +159,7 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, features_used
+            SELECT id, patient_id, timestamp, prediction_score, risk_level, model_version, latency_ms, feature_version, features_as_of, features
             FROM predictions {(patientId is null ? "" : "WHERE patient_id = $patient")}
             ORDER BY timestamp DESC LIMIT $limit
             """;
@@ -109,7 +175,8 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         {
             rows.Add(new PredictionRecord(
                 Guid.Parse(reader.GetString(0)), reader.GetString(1), Parse(reader.GetString(2)), reader.GetDouble(3),
-                reader.GetString(4), reader.GetString(5), reader.GetDouble(6), reader.GetString(7)));
+                reader.GetString(4), reader.GetString(5), reader.GetDouble(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                reader.IsDBNull(8) ? null : Parse(reader.GetString(8)), FromBlob(reader.GetFieldValue<byte[]>(9))));
         }
 
         return rows;
@@ -167,6 +234,28 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
+    }
+
+    private static byte[] ToBlob(ImmutableArray<double> values)
+    {
+        var blob = new byte[values.Length * sizeof(double)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(blob.AsSpan(i * sizeof(double)), values[i]);
+        }
+
+        return blob;
+    }
+
+    private static ImmutableArray<double> FromBlob(byte[] blob)
+    {
+        var values = new double[blob.Length / sizeof(double)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadDoubleLittleEndian(blob.AsSpan(i * sizeof(double)));
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(values);
     }
 
     // Fixed-width UTC text sorts in time order, so the timestamp indexes serve ORDER BY and ranges.

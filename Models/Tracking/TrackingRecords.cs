@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace ClinicalTrials.Models.Tracking;
 
 /// <summary>One logged prediction.</summary>
@@ -8,9 +10,13 @@ namespace ClinicalTrials.Models.Tracking;
 /// <param name="RiskLevel">LOW, MEDIUM or HIGH under the thresholds in force.</param>
 /// <param name="ModelVersion">The production model that scored it.</param>
 /// <param name="LatencyMs">Time from the request to the answer, in milliseconds.</param>
-/// <param name="FeaturesUsed">
-/// JSON: <c>{"feature_version", "as_of", "values": [...]}</c>, values in the model's feature order (its metadata names
-/// them), null for a missing value.
+/// <param name="FeatureVersion">The feature catalogue version the features were computed with.</param>
+/// <param name="FeaturesAsOf">The clinical time of the features scored.</param>
+/// <param name="Features">
+/// The values scored, in the model's feature order (its metadata names them), NaN for a missing value. Stored as an
+/// array of doubles (PostgreSQL <c>double precision[]</c>, SQLite a BLOB of little-endian doubles), not as JSON text:
+/// that saves some 12 KB of garbage per prediction, and PostgreSQL's jsonb parsing, on the cores that serve
+/// <c>POST /predict</c> (docs/benchmarks.md, issue 21).
 /// </param>
 public sealed record PredictionRecord(
     Guid Id,
@@ -20,7 +26,9 @@ public sealed record PredictionRecord(
     string RiskLevel,
     string ModelVersion,
     double LatencyMs,
-    string FeaturesUsed);
+    string? FeatureVersion,
+    DateTimeOffset? FeaturesAsOf,
+    ImmutableArray<double> Features);
 
 /// <summary>One training run: what went in, what came out, where its files are.</summary>
 /// <param name="RunId">Unique per run.</param>

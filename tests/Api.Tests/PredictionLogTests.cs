@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Models.Tracking;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace ClinicalTrials.Api.Tests;
@@ -166,9 +167,9 @@ public sealed class PredictionLogTests
         var now = new DateTimeOffset(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
         await store.WritePredictionsAsync(
         [
-            new PredictionRecord(Guid.NewGuid(), "PT11111111", now, 0.25, "LOW", "m1", 1.5, """{"values":[1,null]}"""),
-            new PredictionRecord(Guid.NewGuid(), "PT11111111", now.AddMinutes(1), 0.75, "HIGH", "m1", 2.5, """{"values":[2,null]}"""),
-            new PredictionRecord(Guid.NewGuid(), "PT22222222", now.AddMinutes(2), 0.5, "MEDIUM", "m1", 0.5, """{"values":[]}"""),
+            new PredictionRecord(Guid.NewGuid(), "PT11111111", now, 0.25, "LOW", "m1", 1.5, "v1", now.AddHours(-1), [1, double.NaN]),
+            new PredictionRecord(Guid.NewGuid(), "PT11111111", now.AddMinutes(1), 0.75, "HIGH", "m1", 2.5, "v1", now, [2, double.NaN]),
+            new PredictionRecord(Guid.NewGuid(), "PT22222222", now.AddMinutes(2), 0.5, "MEDIUM", "m1", 0.5, null, null, []),
         ], TestContext.Current.CancellationToken);
         await store.RecordRunAsync(new ExperimentRun("r1", now, now.AddMinutes(1), "failed", null, new Dictionary<string, string> { ["seed"] = "4" },
             new Dictionary<string, double>(), new Dictionary<string, string> { ["source"] = "x" }, new Dictionary<string, string>(), "no rows"), TestContext.Current.CancellationToken);
@@ -181,10 +182,60 @@ public sealed class PredictionLogTests
         Assert.Equal([0.75, 0.25], first.Select(p => p.PredictionScore));
         Assert.Equal(now.AddMinutes(1), first[0].Timestamp);
         Assert.Equal(("HIGH", "m1", 2.5), (first[0].RiskLevel, first[0].ModelVersion, first[0].LatencyMs));
-        Assert.Equal(2, JsonDocument.Parse(first[0].FeaturesUsed).RootElement.GetProperty("values").GetArrayLength());
+        Assert.Equal(("v1", now), (first[0].FeatureVersion, first[0].FeaturesAsOf));
+        Assert.Equal([2, double.NaN], first[0].Features.ToArray());
         Assert.Equal(3, (await store.ReadPredictionsAsync(null, 10, TestContext.Current.CancellationToken)).Count);
         Assert.Equal(["r2", "r1"], runs.Select(r => r.RunId));
         Assert.Equal(0.9, runs[0].Metrics["test.auroc"]);
         Assert.Equal(("failed", "no rows", "4"), (runs[1].Status, runs[1].Error, runs[1].Parameters["seed"]));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task A_log_table_with_json_features_is_converted_to_arrays_on_start(string engine)
+    {
+        await using var postgres = engine == "postgres" ? await TestPostgres.CreateDatabaseAsync() : null;
+        using var data = new DataDirectory();
+        var id = Guid.NewGuid();
+        var asOf = new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero);
+        const string OldTable = """
+            CREATE TABLE predictions (id {0} PRIMARY KEY, patient_id text NOT NULL, timestamp {1} NOT NULL, prediction_score {2} NOT NULL,
+                risk_level text NOT NULL, model_version text NOT NULL, latency_ms {2} NOT NULL, features_used {3} NOT NULL);
+            CREATE INDEX ix_predictions_patient_time ON predictions (patient_id, timestamp);
+            """;
+        const string OldRow = """{"feature_version":"v1","as_of":"2026-11-26T08:00:00+00:00","values":[1.5,null,-2]}""";
+        if (postgres is not null)
+        {
+            await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var create = new NpgsqlCommand(string.Format(OldTable, "uuid", "timestamptz", "double precision", "jsonb") + $"""
+                INSERT INTO predictions VALUES ('{id}', 'PT11111111', '2026-11-26T09:00:00Z', 0.5, 'MEDIUM', 'm0', 1.0, '{OldRow}');
+                """, connection);
+            await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+        else
+        {
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(data.Path, TrackingStore.SqliteFileName)}");
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var create = connection.CreateCommand();
+            create.CommandText = string.Format(OldTable, "TEXT", "TEXT", "REAL", "TEXT") + $"""
+                INSERT INTO predictions VALUES ('{id}', 'PT11111111', '2026-11-26T09:00:00.0000000Z', 0.5, 'MEDIUM', 'm0', 1.0, '{OldRow}');
+                """;
+            await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        await using var store = TrackingStore.Create(postgres?.ConnectionString, data.Path);
+        await store.InitializeAsync(TestContext.Current.CancellationToken);
+        await store.InitializeAsync(TestContext.Current.CancellationToken); // idempotent once converted
+        await store.WritePredictionsAsync([new PredictionRecord(Guid.NewGuid(), "PT11111111", asOf.AddHours(2), 0.25, "LOW", "m1", 1.0, "v2", asOf, [3])],
+            TestContext.Current.CancellationToken);
+
+        var rows = await store.ReadPredictionsAsync("PT11111111", 10, TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, rows.Count);
+        Assert.Equal((id, "m0", "v1", asOf), (rows[1].Id, rows[1].ModelVersion, rows[1].FeatureVersion, rows[1].FeaturesAsOf));
+        Assert.Equal([1.5, double.NaN, -2], rows[1].Features.ToArray());
+        Assert.Equal([3.0], rows[0].Features.ToArray());
     }
 }
