@@ -121,7 +121,7 @@ start_s3rver() {
   local port=${S3_PORT:-4569} bucket=${S3_BUCKET:-clinical-lake}
   local dir="$PWD/.servers/s3rver"   # the installation; each port's data, log and pid under s3rver-$port
   local run="$PWD/.servers/s3rver-$port"
-  mkdir -p "$run/data"
+  mkdir -p "$dir" "$run/data"
   if [ ! -x "$dir/node_modules/.bin/s3rver" ]; then
     if ! command -v npm > /dev/null; then
       echo "s3rver: npm is missing (install Node.js)."
