@@ -3,12 +3,16 @@ namespace ClinicalTrials.Silo.Hosting;
 /// <summary>
 /// What the silo program accepts on its command line: a command (<c>migrate</c>, <c>run-job</c>) or none (run the
 /// platform), then settings. A setting is a configuration key (<c>--Section:Key=value</c> or <c>--Section:Key value</c>,
-/// as in appsettings.json) or one of the few plain options below; anything else is refused, so a mistyped option is
-/// never taken for a setting that silently swallows the next argument.
+/// as in appsettings.json) or one of the few plain options below; a name followed by its value as the next argument
+/// must be one of those, so a mistyped option is refused rather than taken for a setting that swallows the next
+/// argument.
 /// </summary>
 public static class SiloCommandLine
 {
     private static readonly string[] PlainOptions = ["--data-dir", "--urls", "--environment", "--from", "--to"];
+
+    // The generic host's own settings, which hosting tools (WebApplicationFactory among them) pass on the command line.
+    private static readonly string[] HostOptions = ["--contentRoot", "--applicationName"];
 
     public const string Usage = """
         ClinicalTrials.Silo: the clinical-trials platform (an Orleans silo with its HTTP gateway).
@@ -45,20 +49,27 @@ public static class SiloCommandLine
         for (var i = start; i < args.Length; i++)
         {
             var argument = args[i];
-            var name = argument.Split('=', 2)[0];
-            if (name.StartsWith("--", StringComparison.Ordinal) && (name.Contains(':') || PlainOptions.Contains(name, StringComparer.OrdinalIgnoreCase)))
+            if (!argument.StartsWith("--", StringComparison.Ordinal))
             {
-                if (!argument.Contains('='))
-                {
-                    i++; // its value follows
-                }
-
-                continue;
+                return Unknown(argument);
             }
 
-            return $"Unknown argument '{argument}': settings are --Section:Key=value (as in appsettings.json) or one of {string.Join(", ", PlainOptions)}; see --help.";
+            // --Key=value is a configuration key whatever its name (hosting tools pass whole sections so); a name whose
+            // value follows as the next argument must be one this program knows, or it would swallow that argument.
+            if (!argument.Contains('='))
+            {
+                if (!argument.Contains(':') && !PlainOptions.Concat(HostOptions).Contains(argument, StringComparer.OrdinalIgnoreCase))
+                {
+                    return Unknown(argument);
+                }
+
+                i++;
+            }
         }
 
         return null;
     }
+
+    private static string Unknown(string argument) =>
+        $"Unknown argument '{argument}': settings are --Section:Key=value (as in appsettings.json) or one of {string.Join(", ", PlainOptions)}; see --help.";
 }
