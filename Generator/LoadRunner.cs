@@ -81,7 +81,7 @@ public sealed class LoadRunner(HttpClient http, GeneratorSettings settings, Load
                                 latencies.Add(elapsed);
                             }
 
-                            outcomes.Add((int)response.StatusCode, body, requests[index].Messages);
+                            outcomes.Add((int)response.StatusCode, body, requests[index].Messages, batch: size > 1);
                         }
                         catch (HttpRequestException e)
                         {
@@ -168,14 +168,14 @@ public sealed record LoadRun(
         private long _rejected;
 
         /// <summary>An answer: a single message's status, or a batch reply's counts (its messages judged one by one).</summary>
-        public void Add(int status, string body, int messages)
+        public void Add(int status, string body, int messages, bool batch)
         {
             switch (status)
             {
-                case 202:
+                case 202 when !batch:
                     Interlocked.Add(ref _accepted, messages);
                     break;
-                case 200 when messages == 1:
+                case 200 when !batch:
                     Interlocked.Add(ref _duplicates, messages);
                     break;
                 case 200:
@@ -184,7 +184,7 @@ public sealed record LoadRun(
                     Interlocked.Add(ref _duplicates, reply.GetProperty("duplicates").GetInt64());
                     Interlocked.Add(ref _rejected, reply.GetProperty("rejected").GetInt64());
                     break;
-                case 400 when messages == 1:
+                case 400 when !batch:
                     Interlocked.Add(ref _rejected, messages);
                     break;
                 default:
