@@ -357,36 +357,31 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
     private async Task WriteCountsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CounterChanges changes)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
-        var counts = changes.Counts.OrderBy(c => c.Key).ToList();
-        var countCommand = new NpgsqlBatchCommand("""
-            INSERT INTO journal_counts AS c (writer, site_id, payload_type, outcome, n)
-            SELECT $1, site, type, outcome, n FROM unnest($2, $3, $4, $5) AS u (site, type, outcome, n)
-            ON CONFLICT (writer, site_id, payload_type, outcome) DO UPDATE SET n = c.n + excluded.n
-            """);
-        countCommand.Parameters.Add(new NpgsqlParameter { Value = _writer });
-        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Site).ToArray() });
-        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Type).ToArray() });
-        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.Key.Outcome).ToArray() });
-        countCommand.Parameters.Add(new NpgsqlParameter { Value = counts.Select(c => c.N).ToArray() });
-        batch.BatchCommands.Add(countCommand);
-
-        var reasons = changes.Reasons.OrderBy(r => r.Key).ToList();
+        batch.BatchCommands.Add(AddToCounters("journal_counts", "payload_type", "outcome",
+            [.. changes.Counts.OrderBy(c => c.Key).Select(c => (c.Key.Site, c.Key.Type, c.Key.Outcome, c.N))]));
+        var reasons = changes.Reasons.OrderBy(r => r.Key).Select(r => (r.Key.Site, r.Key.Field, r.Key.Rule, r.N)).ToList();
         if (reasons.Count > 0)
         {
-            var reasonCommand = new NpgsqlBatchCommand("""
-                INSERT INTO journal_reasons AS r (writer, site_id, field, rule, n)
-                SELECT $1, site, field, rule, n FROM unnest($2, $3, $4, $5) AS u (site, field, rule, n)
-                ON CONFLICT (writer, site_id, field, rule) DO UPDATE SET n = r.n + excluded.n
-                """);
-            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = _writer });
-            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Site).ToArray() });
-            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Field).ToArray() });
-            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.Key.Rule).ToArray() });
-            reasonCommand.Parameters.Add(new NpgsqlParameter { Value = reasons.Select(r => r.N).ToArray() });
-            batch.BatchCommands.Add(reasonCommand);
+            batch.BatchCommands.Add(AddToCounters("journal_reasons", "field", "rule", reasons));
         }
 
         await batch.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Adds each row's n to this writer's row of <paramref name="table"/> with the same site and two keys.</summary>
+    private NpgsqlBatchCommand AddToCounters(string table, string firstKey, string secondKey, List<(string Site, string First, string Second, long N)> rows)
+    {
+        var command = new NpgsqlBatchCommand($"""
+            INSERT INTO {table} AS t (writer, site_id, {firstKey}, {secondKey}, n)
+            SELECT $1, site, first_key, second_key, n FROM unnest($2, $3, $4, $5) AS u (site, first_key, second_key, n)
+            ON CONFLICT (writer, site_id, {firstKey}, {secondKey}) DO UPDATE SET n = t.n + excluded.n
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = _writer });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Site).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.First).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Second).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.N).ToArray() });
+        return command;
     }
 
     private static async Task ReadAsync(NpgsqlConnection connection, string sql, string? siteId, Action<NpgsqlDataReader> read)
