@@ -4,6 +4,8 @@ using ClinicalTrials.Generator;
 namespace ClinicalTrials.Api.Tests;
 
 /// <summary>The generator's load mode reports what the gateway did with each message, and why requests failed.</summary>
+/// <remarks>Alone: the generator draws a progress display on the one console, which allows one at a time.</remarks>
+[Collection(nameof(GeneratorLoadTests))]
 public sealed class GeneratorLoadTests(ClinicalAppFixture app) : IClassFixture<ClinicalAppFixture>
 {
     [Fact]
@@ -35,3 +37,6 @@ public sealed class GeneratorLoadTests(ClinicalAppFixture app) : IClassFixture<C
         url, Count: 601, Interval: new Pause(0, 0), Verbose: false, Seed: 7, Patients: 20, Sites: 2, InvalidShare: 0.1,
         Days: 1, Rate: LoadRate.Parse("max"), BatchSize: 200, Concurrency: 2, Warmup: 0);
 }
+
+[CollectionDefinition(nameof(GeneratorLoadTests), DisableParallelization = true)]
+public sealed class GeneratorLoadCollection;
