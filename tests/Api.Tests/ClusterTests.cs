@@ -104,7 +104,7 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
         await load.VerifyAsync(TestContext.Current.CancellationToken);
     }
 
-    [Fact(Skip = "Open defect (issue 12): in about 1 run in 5 a patient's message count after a rolling restart lags its stored messages (679 stored, 596 counted): a patient grain's state after a graceful hand-over is not yet right.")]
+    [Fact]
     public async Task A_rolling_restart_under_load_answers_no_request_with_an_error_and_loses_nothing()
     {
         // Each silo is stopped as a service manager stops it (SIGTERM), and started again before the next one stops.
