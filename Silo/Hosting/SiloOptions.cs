@@ -30,9 +30,18 @@ public sealed class SiloOptions
     /// </summary>
     public string? PortInUse()
     {
+        const int LinuxSolSocket = 1, LinuxSoReuseAddr = 2;
         foreach (var (port, what) in new[] { (SiloPort, "Orleans:SiloPort"), (GatewayPort, "Orleans:GatewayPort") })
         {
             using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            // Connections the port's last owner closed linger in TIME_WAIT for a minute and must not count as taken:
+            // SO_REUSEADDR alone lets the bind pass them and still refuses it while anyone listens on the port. (.NET's
+            // ReuseAddress option would set SO_REUSEPORT too, which shares the port with a live listener.)
+            if (OperatingSystem.IsLinux())
+            {
+                probe.SetRawSocketOption(LinuxSolSocket, LinuxSoReuseAddr, BitConverter.GetBytes(1));
+            }
+
             try
             {
                 probe.Bind(new IPEndPoint(IPAddress.Any, port));
