@@ -6,6 +6,7 @@ using ClinicalTrials.Grains.Storage;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Lake.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -47,7 +48,9 @@ public static class ClinicalGrainsExtensions
             services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory,
             services.GetRequiredService<IOptions<StorageOptions>>().Value.Create(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory),
             services.GetRequiredService<IOptions<PipelineOptions>>().Value,
-            services.GetService<TimeProvider>() ?? TimeProvider.System));
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetService<ILakeState>(),
+            services.GetService<IJournalBronze>()));
         silo.Services.AddSingleton(services => new PipelineJobs(services.GetRequiredService<LakeContext>()));
         silo.Services.AddClinicalSerialization();
         return silo;

@@ -4,11 +4,8 @@ using Microsoft.Data.Sqlite;
 
 namespace ClinicalTrials.Lake.Jobs;
 
-/// <summary>
-/// The lake's own small SQLite database (<c>lake.db</c> in the data directory): how far each bronze file has been
-/// read, which silver dates changed since the offline features last ran, and the record of every job run.
-/// </summary>
-public sealed class LakeStateDatabase
+/// <summary>The embedded profile's <see cref="ILakeState"/>: a small SQLite database, <c>lake.db</c> in the data directory.</summary>
+public sealed class LakeStateDatabase : ILakeState
 {
     private readonly string _connectionString;
 
@@ -30,7 +27,6 @@ public sealed class LakeStateDatabase
             """);
     }
 
-    /// <summary>Bytes of each bronze file (by its location under the data directory) already turned into silver.</summary>
     public Dictionary<string, (long Consumed, bool Copied)> BronzeProgress()
     {
         using var connection = Open();
@@ -46,11 +42,6 @@ public sealed class LakeStateDatabase
         return progress;
     }
 
-    /// <summary>
-    /// Records, in one transaction, how far each file has been consumed and which silver dates changed. Called only
-    /// after the silver files holding those bytes are stored, so a crash before it re-reads them (harmlessly: the
-    /// merge de-duplicates) and never skips them.
-    /// </summary>
     public void CommitProgress(IReadOnlyDictionary<string, long> consumed, IEnumerable<DateOnly> changedDates)
     {
         using var connection = Open();
@@ -96,7 +87,6 @@ public sealed class LakeStateDatabase
         Execute(connection, "DELETE FROM bronze_progress WHERE location = $location", ("$location", location));
     }
 
-    /// <summary>Silver dates changed since the offline features last took them.</summary>
     public List<DateOnly> SilverChanges()
     {
         using var connection = Open();
@@ -145,7 +135,6 @@ public sealed class LakeStateDatabase
             ("$in", record.RowsIn), ("$out", record.RowsOut), ("$details", JsonSerializer.Serialize(record.Details)), ("$error", record.Error));
     }
 
-    /// <summary>The latest runs, newest first, of one job or of all.</summary>
     public List<JobRunRecord> Runs(string? job, int limit)
     {
         using var connection = Open();
@@ -175,7 +164,6 @@ public sealed class LakeStateDatabase
         return runs;
     }
 
-    /// <summary>Removes run records that started before <paramref name="before"/> (audit retention).</summary>
     public int DeleteRunsBefore(DateTimeOffset before)
     {
         using var connection = Open();

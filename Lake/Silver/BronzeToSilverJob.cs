@@ -28,12 +28,13 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
     public async Task<JobOutcome> RunAsync(JobArguments arguments, CancellationToken cancellationToken)
     {
         var outcome = new JobOutcome();
+        var now = lake.Clock.GetUtcNow();
+        var exported = lake.JournalBronze is { } journal ? await WriteOutSealedHoursAsync(journal, now, outcome, cancellationToken) : [];
         var progress = lake.State.BronzeProgress();
         var pending = new PendingSilver();
         var readers = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new BronzeChunkReader()).ToArray();
         var batch = new List<BronzeChunk>();
         var consumed = new Dictionary<string, long>(StringComparer.Ordinal);
-        var now = lake.Clock.GetUtcNow();
         var reading = System.Diagnostics.Stopwatch.StartNew();
 
         foreach (var location in BronzeFiles())
@@ -73,7 +74,57 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
             await CopySealedBronzeAsync(now, outcome, cancellationToken);
         }
 
+        if (lake.JournalBronze is { } shared)
+        {
+            var read = lake.State.BronzeProgress();
+            if (exported.All(location => InTheLake(location, read)))
+            {
+                await shared.MarkExportedAsync(SealedBefore(now), cancellationToken);
+            }
+        }
+
         return outcome;
+    }
+
+    /// <summary>
+    /// The cluster profile's bronze is the shared journal's rows: each sealed hour the lake does not hold yet is
+    /// written out as a bronze file of the data directory (whole, or not at all), and read from there like any other.
+    /// A file another silo read, but did not yet copy to the lake storage, is written out again: the same bytes.
+    /// Returns every file of the hours since the journal's export mark.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> WriteOutSealedHoursAsync(IJournalBronze journal, DateTimeOffset now, JobOutcome outcome,
+        CancellationToken cancellationToken)
+    {
+        var files = await journal.SealedFilesAsync(SealedBefore(now), cancellationToken);
+        var progress = lake.State.BronzeProgress();
+        foreach (var location in files)
+        {
+            var path = Path.Combine(lake.DataDirectory, location);
+            if (File.Exists(path) || (progress.TryGetValue(location, out var read) && read.Copied))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var partial = path + ".partial";
+            await journal.WriteFileAsync(location, partial, cancellationToken);
+            File.Move(partial, path, overwrite: true);
+            outcome.Count("bronze_files_written_from_journal");
+        }
+
+        return files;
+    }
+
+    /// <summary>A bronze file is in the lake once it is read whole into silver and, with a bucket, copied there.</summary>
+    private bool InTheLake(string location, Dictionary<string, (long Consumed, bool Copied)> progress)
+    {
+        if (!progress.TryGetValue(location, out var read))
+        {
+            return false;
+        }
+
+        var path = Path.Combine(lake.DataDirectory, location);
+        return read.Copied || (!lake.StorageIsRemote && File.Exists(path) && new FileInfo(path).Length == read.Consumed);
     }
 
     /// <summary>Bronze part files under the data directory, as locations relative to it, in a stable order.</summary>
@@ -101,7 +152,14 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
 
         var hour = DateTimeOffset.ParseExact($"{match.Groups[1].Value} {match.Groups[2].Value}", "yyyy-MM-dd HH",
             CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        return hour.AddHours(1) + lake.Options.BronzeSealDelay <= now;
+        return hour < SealedBefore(now);
+    }
+
+    /// <summary>The start of the first hour that is not sealed at <paramref name="now"/>.</summary>
+    private DateTimeOffset SealedBefore(DateTimeOffset now)
+    {
+        var cutoff = (now - lake.Options.BronzeSealDelay).UtcDateTime;
+        return new DateTimeOffset(cutoff.Year, cutoff.Month, cutoff.Day, cutoff.Hour, 0, 0, TimeSpan.Zero);
     }
 
     /// <summary>

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains;
+using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Lake.Silver;
 using Npgsql;
 using Orleans.Configuration;
 
@@ -105,6 +107,9 @@ public static class ClusterProfile
             writer,
             services.GetRequiredService<Microsoft.Extensions.Options.IOptions<JournalOptions>>().Value.MaxEntriesPerCommit,
             services.GetRequiredService<ILogger<PostgresJournal>>()));
+        // The lake jobs read the journal's rows as bronze and keep their progress and runs in the same database.
+        silo.Services.AddSingleton<IJournalBronze>(services => (PostgresJournal)services.GetRequiredService<IIngestJournal>());
+        silo.Services.AddSingleton<ILakeState>(services => new PostgresLakeState(services.GetRequiredService<NpgsqlDataSource>()));
     }
 
     /// <summary>

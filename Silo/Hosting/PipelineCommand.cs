@@ -14,6 +14,7 @@ namespace ClinicalTrials.Silo.Hosting;
 /// pipeline job in this process, without starting the silo, with the silo's configuration (appsettings, environment,
 /// <c>--Storage:Provider=S3</c> …), prints the run's record as JSON and exits 0 when it succeeded. Run it while the silo
 /// is stopped, or for a job the silo is not running at that moment: only the job grain keeps runs from overlapping.
+/// The embedded profile's only: a cluster runs its jobs through the API.
 /// </summary>
 public static class PipelineCommand
 {
@@ -33,6 +34,14 @@ public static class PipelineCommand
         {
             ["--data-dir"] = $"{JournalOptions.Section}:{nameof(JournalOptions.DataDirectory)}",
         });
+        if (ClusterProfileOptions.From(builder.Configuration).Mode == ClusterMode.Postgres)
+        {
+            // The cluster's bronze and job progress are in its database, and its job grains keep runs from overlapping.
+            await Console.Error.WriteLineAsync(
+                "In the cluster profile a job runs in the cluster: POST /api/pipeline/jobs/{name}/run on any silo.");
+            return 2;
+        }
+
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddLakeOptions();
         builder.Services.AddOptions<JournalOptions>().BindConfiguration(JournalOptions.Section);

@@ -75,6 +75,17 @@ public sealed class ClusterStartTests
         Assert.Contains($"127.0.0.1:{port}/postgres cannot be used", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Running_a_job_from_the_command_line_is_refused_in_the_cluster_profile_and_says_where_jobs_run()
+    {
+        // The cluster's bronze and job progress are in its database, and only its job grains keep runs from overlapping.
+        var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken,
+            "run-job", "bronze-to-silver", "--Cluster:Mode=Postgres");
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("In the cluster profile a job runs in the cluster: POST /api/pipeline/jobs/{name}/run on any silo.", output.Trim());
+    }
+
     /// <summary>Starts a cluster silo that must refuse: exit code 3 and one line on its output, no stack trace.</summary>
     private static async Task<string> RefusedStartAsync(string connectionString)
     {

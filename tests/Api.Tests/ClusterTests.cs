@@ -48,6 +48,25 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
     }
 
     [Fact]
+    public async Task A_pipeline_job_run_through_one_silo_is_listed_by_every_silo()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var first = _cluster.Silos[0].CreateClient();
+
+        // Its progress and runs are in the cluster database, not in the data directory of the silo that ran it.
+        var run = await (await first.PostAsync("/api/pipeline/jobs/bronze-to-silver/run", null, ct)).ExpectAsync(200);
+
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        foreach (var silo in _cluster.Silos)
+        {
+            using var http = silo.CreateClient();
+            var jobs = await (await http.GetAsync("/api/pipeline/jobs", ct)).ExpectAsync(200);
+            var runs = jobs.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("name").GetString() == "bronze-to-silver").GetProperty("runs");
+            Assert.Contains(run.GetProperty("id").GetInt64(), runs.EnumerateArray().Select(r => r.GetProperty("id").GetInt64()));
+        }
+    }
+
+    [Fact]
     public async Task The_same_message_sent_to_two_silos_at_once_is_stored_once()
     {
         var ct = TestContext.Current.CancellationToken;
