@@ -10,10 +10,13 @@ internal sealed class PostgresCluster : IAsyncDisposable
     private readonly List<DataDirectory> _data = [];
     private readonly string _clusterId = $"test-{Guid.NewGuid():N}";
 
-    private PostgresCluster(TestPostgres database, string connectionString)
+    private readonly string[] _settings;
+
+    private PostgresCluster(TestPostgres database, string connectionString, string[] settings)
     {
         _database = database;
         ConnectionString = connectionString;
+        _settings = settings;
     }
 
     /// <summary>What the silos connect to: the database itself, or a proxy in front of it.</summary>
@@ -23,10 +26,11 @@ internal sealed class PostgresCluster : IAsyncDisposable
 
     /// <param name="silos">How many silos to start.</param>
     /// <param name="connectTo">Rewrites the database's connection string for the silos (e.g. through a proxy).</param>
-    public static async Task<PostgresCluster> StartAsync(int silos, Func<string, string>? connectTo = null)
+    /// <param name="settings">Further settings of every silo (<c>--Pipeline:SchedulePeriod=00:01:00</c>).</param>
+    public static async Task<PostgresCluster> StartAsync(int silos, Func<string, string>? connectTo = null, params string[] settings)
     {
         var database = await TestPostgres.CreateDatabaseAsync();
-        var cluster = new PostgresCluster(database, connectTo?.Invoke(database.ConnectionString) ?? database.ConnectionString);
+        var cluster = new PostgresCluster(database, connectTo?.Invoke(database.ConnectionString) ?? database.ConnectionString, settings);
         var ct = TestContext.Current.CancellationToken;
         var (exitCode, output) = await SiloProcess.RunToExitAsync(ct, "migrate", $"--ConnectionStrings:Postgres={database.ConnectionString}");
         Assert.True(exitCode == 0, $"migrate failed:\n{output}");
@@ -49,6 +53,7 @@ internal sealed class PostgresCluster : IAsyncDisposable
         $"--Cluster:ClusterId={_clusterId}",
         $"--ConnectionStrings:Postgres={ConnectionString}",
         "--Orleans:AdvertisedAddress=127.0.0.1",
+        .. _settings,
     ];
 
     public async ValueTask DisposeAsync()
