@@ -7,8 +7,8 @@ namespace ClinicalTrials.Grains.Journal;
 
 /// <summary>
 /// One received message for the journal: accepted when it has no violations, otherwise rejected (quarantined).
-/// Identity fields are whatever could be read; a rejected body may have none. The bronze line is encoded by the
-/// caller, so the journal's single writer only copies bytes.
+/// Identity fields are whatever could be read; a rejected body may have none. The bronze line is encoded when the
+/// entry is made, on the caller's thread, so the journal's single writer only copies bytes.
 /// </summary>
 public sealed record JournalEntry(
     Guid? MessageId,
@@ -23,8 +23,24 @@ public sealed record JournalEntry(
 {
     public bool IsAccepted => Violations.Count == 0;
 
-    /// <summary>The bronze (or quarantine) NDJSON line, newline included.</summary>
-    public byte[] Line { get; } = new BronzeRecord(MessageId, ReceivedAt, Raw, Violations).ToLine();
+    private EncodedLine _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations);
+
+    /// <summary>
+    /// The bronze (or quarantine) NDJSON line, newline included: always that of the entry's own values, also of a copy
+    /// made with <c>with</c> (which starts from the original's line and is encoded again when it differs).
+    /// </summary>
+    public byte[] Line
+    {
+        get
+        {
+            if (!_line.Encodes(MessageId, ReceivedAt, Raw, Violations))
+            {
+                _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations);
+            }
+
+            return _line.Bytes;
+        }
+    }
 
     /// <summary>The partition folder the line belongs in.</summary>
     public string Partition => IsAccepted
@@ -44,6 +60,18 @@ public sealed record JournalEntry(
 
     public static JournalEntry Rejected(ParseResult result, ReadOnlyMemory<byte> raw, DateTimeOffset receivedAt) => new(
         result.MessageId, receivedAt, result.PatientId, result.SiteId, result.PayloadType, null, raw, result.Violations, 0);
+
+    /// <summary>A bronze line with the values it was encoded from.</summary>
+    private sealed class EncodedLine(Guid? messageId, DateTimeOffset receivedAt, ReadOnlyMemory<byte> raw, IReadOnlyList<Violation> violations, byte[] bytes)
+    {
+        public byte[] Bytes { get; } = bytes;
+
+        public static EncodedLine Of(Guid? messageId, DateTimeOffset receivedAt, ReadOnlyMemory<byte> raw, IReadOnlyList<Violation> violations) =>
+            new(messageId, receivedAt, raw, violations, new BronzeRecord(messageId, receivedAt, raw, violations).ToLine());
+
+        public bool Encodes(Guid? id, DateTimeOffset at, ReadOnlyMemory<byte> body, IReadOnlyList<Violation> broken) =>
+            id == messageId && at == receivedAt && body.Equals(raw) && ReferenceEquals(broken, violations);
+    }
 }
 
 /// <summary>
