@@ -5,13 +5,13 @@ using Orleans.Streams;
 namespace ClinicalTrials.Streams.Kafka;
 
 /// <summary>
-/// The records of one partition between the broker and their delivery, in offset order. A record counts as delivered
-/// when its stream's cursor moves past it: the pulling agent asks a cursor for the next record of a stream only after
+/// The records of one partition between the broker and their delivery, as containers (one stream's records of one
+/// read) in the order of their first offsets. A container counts as delivered when its stream's cursor moves past it: the pulling agent asks a cursor for the next record of a stream only after
 /// the previous one was delivered (with <c>BatchContainerBatchSize</c> 1, the default, which
-/// <see cref="KafkaStreamsExtensions.AddKafkaStreams"/> keeps). Only delivered records leave the cache, oldest first,
-/// so the offset after the last purged record is safe to commit: every record before it was delivered. A record whose
-/// delivery failed for good stays, and the partition's commits stop before it (it is read again when the partition is
-/// next assigned). Assumes one subscription per stream, as implicit subscriptions give.
+/// <see cref="KafkaStreamsExtensions.AddKafkaStreams"/> keeps). Only delivered containers leave the cache, oldest first,
+/// and the receiver commits up to the oldest one left. A container whose delivery failed for good stays, and the
+/// partition's commits stop before it (it is read again when the partition is next assigned). Assumes one
+/// subscription per stream, as implicit subscriptions give. Its size is counted in records.
 /// </summary>
 internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndelivered, PartitionFlow flow, ILogger logger) : IQueueCache
 {
@@ -19,15 +19,15 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
     private readonly Dictionary<StreamId, LinkedList<Entry>> _byStream = [];
     private bool _reportedStall;
 
-    public int Count => _byOffset.Count;
+    private int _records;
 
     /// <summary>
     /// Never 0: the pulling agent purges only when it goes on to read, so a full cache that said 0 would never empty.
     /// A full cache stops reading through <see cref="IsUnderPressure"/>, which the agent asks after purging.
     /// </summary>
-    public int GetMaxAddCount() => Math.Max(1, maxUndelivered - _byOffset.Count);
+    public int GetMaxAddCount() => Math.Max(1, maxUndelivered - _records);
 
-    public bool IsUnderPressure() => _byOffset.Count >= maxUndelivered;
+    public bool IsUnderPressure() => _records >= maxUndelivered;
 
     public void AddToCache(IList<IBatchContainer> messages)
     {
@@ -39,6 +39,7 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
             }
 
             var entry = new Entry(container);
+            _records += container.Offsets.Length;
             entry.InPartition = _byOffset.AddLast(entry);
             entry.InStream = stream.AddLast(entry);
         }
@@ -55,6 +56,7 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
         while (_byOffset.First is { Value: var head } && head.State == DeliveryState.Delivered)
         {
             _byOffset.RemoveFirst();
+            _records -= head.Container.Offsets.Length;
             var stream = head.InStream!.List!;
             stream.Remove(head.InStream);
             if (stream.Count == 0)
@@ -69,10 +71,10 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
         {
             _reportedStall = true;
             logger.LogError("Kafka {Partition}: commits stop before offset {Offset}, whose delivery failed; it is read again when the partition is next assigned.",
-                partition, _byOffset.First.Value.Container.Offset);
+                partition, _byOffset.First.Value.Container.FirstOffset);
         }
 
-        if (_byOffset.Count <= maxUndelivered / 2)
+        if (_records <= maxUndelivered / 2)
         {
             flow.Resume();
         }
@@ -88,7 +90,7 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
     public IQueueCacheCursor GetCacheCursor(StreamId streamId, StreamSequenceToken? token) =>
         new Cursor(this, streamId, token is null ? LatestOffset : token.SequenceNumber - 1, token?.SequenceNumber);
 
-    private long LatestOffset => _byOffset.Last?.Value.Container.Offset ?? long.MinValue;
+    private long LatestOffset => _byOffset.Last?.Value.Container.FirstOffset ?? long.MinValue;
 
     /// <summary>The first record of the stream after the given offset.</summary>
     private Entry? NextOf(StreamId streamId, Entry? current, long position)
@@ -105,7 +107,7 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
 
         for (var node = stream.First; node is not null; node = node.Next)
         {
-            if (node.Value.Container.Offset > position)
+            if (node.Value.Container.FirstOffset > position)
             {
                 return node.Value;
             }
@@ -133,7 +135,7 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
     }
 
     private bool Holds(StreamId streamId, long offset) =>
-        _byStream.TryGetValue(streamId, out var stream) && stream.Any(e => e.Container.Offset == offset);
+        _byStream.TryGetValue(streamId, out var stream) && stream.Any(e => e.Container.FirstOffset == offset);
 
     private sealed class Cursor(KafkaPartitionCache cache, StreamId streamId, long position, long? startAt) : IQueueCacheCursor
     {
@@ -175,7 +177,7 @@ internal sealed class KafkaPartitionCache(KafkaPartition partition, int maxUndel
                 return false;
             }
 
-            _position = next.Container.Offset;
+            _position = next.Container.FirstOffset;
             return true;
         }
 

@@ -17,6 +17,8 @@ internal sealed class KafkaQueueReceiver(KafkaPartition partition, KafkaStreamOp
     private readonly TopicPartition _topicPartition = new(partition.Topic, partition.Partition);
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private TimeSpan _timeout = TimeSpan.FromSeconds(10);
+    private readonly Queue<long> _undelivered = new();
+    private long _nextOffset;
 
     /// <summary>
     /// Connects; when the broker or topic is not there yet, the first read tries again (the pulling agent calls this
@@ -71,27 +73,61 @@ internal sealed class KafkaQueueReceiver(KafkaPartition partition, KafkaStreamOp
         return consumer;
     }
 
+    /// <summary>
+    /// Takes what the consumer holds now, up to <paramref name="maxCount"/> records, and groups them by key: one
+    /// container per stream, in the order of each stream's first record, so that a subscriber stores a patient's
+    /// records of one read together.
+    /// </summary>
     public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount)
     {
         var consumer = _consumer ?? Connect();
         var limit = maxCount < 0 ? options.MaxRecordsPerRead : Math.Min(maxCount, options.MaxRecordsPerRead);
-        var batch = new List<IBatchContainer>();
-        while (batch.Count < limit && consumer.Consume(TimeSpan.Zero) is { } record)
+        var byKey = new Dictionary<StreamId, (List<long> Offsets, List<byte[]> Values)>();
+        var order = new List<StreamId>();
+        for (var read = 0; read < limit && consumer.Consume(TimeSpan.Zero) is { } record; read++)
         {
-            batch.Add(new KafkaBatchContainer(StreamOf(record.Message.Key), record.Message.Value ?? [], record.Offset.Value));
+            var stream = StreamOf(record.Message.Key);
+            if (!byKey.TryGetValue(stream, out var records))
+            {
+                byKey[stream] = records = ([], []);
+                order.Add(stream);
+            }
+
+            records.Offsets.Add(record.Offset.Value);
+            records.Values.Add(record.Message.Value ?? []);
+            _nextOffset = record.Offset.Value + 1;
+        }
+
+        var batch = new List<IBatchContainer>(order.Count);
+        foreach (var stream in order)
+        {
+            var (offsets, values) = byKey[stream];
+            batch.Add(new KafkaBatchContainer(stream, [.. offsets], [.. values]));
+            _undelivered.Enqueue(offsets[0]);
         }
 
         lag.HighWatermark(partition, consumer.GetWatermarkOffsets(_topicPartition).High.Value);
         return Task.FromResult<IList<IBatchContainer>>(batch);
     }
 
+    /// <summary>
+    /// The cache hands back containers once they and every container read before them are delivered. The offset
+    /// stored for commit is the first record of the oldest container still undelivered (records of containers
+    /// delivered after it may be read again after a crash: subscribers are idempotent), or the next offset to read.
+    /// </summary>
     public Task MessagesDeliveredAsync(IList<IBatchContainer> messages)
     {
+        var lastDelivered = messages.Max(m => ((KafkaBatchContainer)m).FirstOffset);
+        while (_undelivered.TryPeek(out var first) && first <= lastDelivered)
+        {
+            _undelivered.Dequeue();
+        }
+
+        var commit = _undelivered.TryPeek(out var oldest) ? oldest : _nextOffset;
         // Stored, not committed here: librdkafka commits stored offsets in the background (and on close), so the
         // agent never waits for the broker. A silo that dies redelivers at most the last interval's records.
-        var next = messages.Max(m => ((KafkaBatchContainer)m).Offset) + 1;
-        _consumer!.StoreOffset(new TopicPartitionOffset(_topicPartition, next));
-        lag.Committed(partition, next);
+        _consumer!.StoreOffset(new TopicPartitionOffset(_topicPartition, commit));
+        lag.Committed(partition, commit);
         return Task.CompletedTask;
     }
 

@@ -12,15 +12,16 @@ namespace ClinicalTrials.Grains.Ingest;
 /// </summary>
 [ImplicitStreamSubscription(BrokerIngress.StreamNamespace)]
 public sealed class BrokerIngressGrain(ClinicalIngest ingest, TimeProvider clock)
-    : Grain, IBrokerIngressGrain, IStreamSubscriptionObserver, IAsyncObserver<byte[]>
+    : Grain, IBrokerIngressGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<byte[]>
 {
     public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) => handleFactory.Create<byte[]>().ResumeAsync(this);
 
-    public async Task OnNextAsync(byte[] item, StreamSequenceToken? token = null)
+    /// <summary>The messages of one delivery (one key's messages of one broker read) go in as one batch, as HTTP's do.</summary>
+    public async Task OnNextAsync(IList<SequentialItem<byte[]>> items)
     {
         var receivedAt = clock.GetUtcNow();
-        var result = (await ingest.IngestAsync([ReceivedMessage.Parse(item, receivedAt)], receivedAt))[0];
-        if (result.Status == IngestStatus.Unavailable)
+        var results = await ingest.IngestAsync(items.Select(item => ReceivedMessage.Parse(item.Item, receivedAt)).ToList(), receivedAt);
+        if (results.Any(r => r.Status == IngestStatus.Unavailable))
         {
             throw new BrokerMessageNotStoredException();
         }
