@@ -16,7 +16,9 @@ internal static class KafkaClientSettings
             EnableAutoCommit = true,
             AutoCommitIntervalMs = 200,
             EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
+            // Records deleted by the broker before they were read stop the partition (KafkaQueueReceiver); a new group
+            // starts at the beginning because the receiver assigns it there.
+            AutoOffsetReset = AutoOffsetReset.Error,
             // What librdkafka fetches ahead of the agent, per partition: bounded, so a paused partition holds little.
             QueuedMaxMessagesKbytes = 8 * 1024,
             AllowAutoCreateTopics = false,

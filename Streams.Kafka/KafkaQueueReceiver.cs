@@ -46,8 +46,12 @@ internal sealed class KafkaQueueReceiver(KafkaPartition partition, KafkaStreamOp
 
             var committed = consumer.Committed([_topicPartition], timeout)[0].Offset;
             var watermarks = consumer.QueryWatermarkOffsets(_topicPartition, timeout);
-            lag.Track(partition, committed == Offset.Unset ? watermarks.Low.Value : committed.Value, watermarks.High.Value);
-            consumer.Assign(_topicPartition);
+            _nextOffset = committed == Offset.Unset ? watermarks.Low.Value : committed.Value;
+            lag.Track(partition, _nextOffset, watermarks.High.Value);
+            // A new group starts at the beginning; otherwise at the committed offset. Never anywhere else: a committed
+            // offset the broker no longer holds (its retention deleted records not yet read) stops the partition with
+            // an error instead of skipping them (auto.offset.reset=error).
+            consumer.Assign(new TopicPartitionOffset(_topicPartition, committed == Offset.Unset ? Offset.Beginning : committed));
         }
         catch
         {
@@ -65,8 +69,10 @@ internal sealed class KafkaQueueReceiver(KafkaPartition partition, KafkaStreamOp
             }
             else
             {
+                // Pausing drops what librdkafka had fetched ahead: resume explicitly at the first record not yet read.
                 consumer.Resume([_topicPartition]);
-                logger.LogInformation("Kafka {Partition}: resumed.", partition);
+                consumer.Seek(new TopicPartitionOffset(_topicPartition, _nextOffset));
+                logger.LogInformation("Kafka {Partition}: resumed at offset {Offset}.", partition, _nextOffset);
             }
         });
         logger.LogInformation("Kafka {Partition}: reading from the committed offset of group {Group}.", partition, options.GroupId);
@@ -84,7 +90,7 @@ internal sealed class KafkaQueueReceiver(KafkaPartition partition, KafkaStreamOp
         var limit = maxCount < 0 ? options.MaxRecordsPerRead : Math.Min(maxCount, options.MaxRecordsPerRead);
         var byKey = new Dictionary<StreamId, (List<long> Offsets, List<byte[]> Values)>();
         var order = new List<StreamId>();
-        for (var read = 0; read < limit && consumer.Consume(TimeSpan.Zero) is { } record; read++)
+        for (var read = 0; read < limit && Consume(consumer) is { } record; read++)
         {
             var stream = StreamOf(record.Message.Key);
             if (!byKey.TryGetValue(stream, out var records))
@@ -144,6 +150,20 @@ internal sealed class KafkaQueueReceiver(KafkaPartition partition, KafkaStreamOp
         }
 
         return Task.CompletedTask;
+    }
+
+    private ConsumeResult<byte[]?, byte[]?>? Consume(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        try
+        {
+            return consumer.Consume(TimeSpan.Zero);
+        }
+        catch (ConsumeException e) when (e.Error.Code == Confluent.Kafka.ErrorCode.Local_AutoOffsetReset)
+        {
+            logger.LogError("Kafka {Partition}: the broker no longer holds offset {Offset}, the next record not yet delivered ({Reason}); " +
+                "the partition stops here rather than skip records. Reset the group's offset to go on.", partition, _nextOffset, e.Error.Reason);
+            throw;
+        }
     }
 
     private StreamId StreamOf(byte[]? key) =>
