@@ -32,7 +32,9 @@ public sealed class KafkaIngressTests
         var dataDirectory = Directory.CreateTempSubdirectory("kafka-ingress-").FullName;
         var silo = await SiloProcess.StartAsync(dataDirectory, ct,
             $"--Brokers:Kafka:BootstrapServers={bootstrap}", $"--Brokers:Kafka:Topics:0={topic}",
-            $"--Brokers:Kafka:Partitions={partitions}", $"--Brokers:Kafka:GroupId={topic}", "--Pipeline:ScheduleEnabled=false");
+            $"--Brokers:Kafka:Partitions={partitions}", $"--Brokers:Kafka:GroupId={topic}", "--Pipeline:ScheduleEnabled=false",
+            // A small cache, so that partitions are paused and resumed (back-pressure) during the run too.
+            "--Brokers:Kafka:MaxUndeliveredPerPartition=2000");
         try
         {
             var publishing = Task.Run(() => PublishAsync(bootstrap, topic, corpus.Records, ct), ct);
