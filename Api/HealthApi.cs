@@ -1,4 +1,7 @@
 using ClinicalTrials.Api.Predictions;
+using ClinicalTrials.Grains.Ingest;
+using ClinicalTrials.Streams.Kafka;
+using Confluent.Kafka;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
@@ -19,11 +22,11 @@ public static class HealthApi
 
     public static void MapHealthApi(this IEndpointRouteBuilder app) =>
         app.MapGet("/api/clinical/health", GetHealthAsync).WithTags("Operations").WithName("GetHealth")
-            .WithSummary("Per-component health: journal, grains, disk, online_store, model, prediction_log.");
+            .WithSummary("Per-component health: journal, grains, disk, online_store, model, prediction_log, kafka.");
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(
         IIngestJournal journal, IOptions<JournalOptions> journalOptions, IGrainFactory grains, OnlineFeatureStore onlineStore, ModelHost models,
-        PredictionLog predictionLog)
+        PredictionLog predictionLog, IOptionsMonitor<KafkaStreamOptions> kafkaOptions)
     {
         var components = new Dictionary<string, ComponentHealth>
         {
@@ -33,6 +36,7 @@ public static class HealthApi
             ["online_store"] = OnlineStoreHealth(onlineStore),
             ["model"] = await ModelHealthAsync(grains, models),
             ["prediction_log"] = PredictionLogHealth(predictionLog),
+            ["kafka"] = await KafkaHealthAsync(kafkaOptions.Get(BrokerIngress.KafkaProvider)),
         };
         var status = components.Values.Any(c => c.Status == HealthStatus.Unhealthy) ? HealthStatus.Unhealthy
             : components.Values.Any(c => c.Status == HealthStatus.Degraded) ? HealthStatus.Degraded
@@ -142,6 +146,30 @@ public static class HealthApi
                 : new ComponentHealth(HealthStatus.Degraded, $"{production.Version} is in production; this silo serves {serving ?? "no model"} until it loads it.");
     }
 
+    /// <summary>
+    /// Never unhealthy: the broker keeps what is not yet read. The consumer group's lag per partition as the broker
+    /// reports it (committed offset against high watermark), whichever silo reads the partition; degraded when the
+    /// broker does not answer.
+    /// </summary>
+    private static async Task<ComponentHealth> KafkaHealthAsync(KafkaStreamOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.BootstrapServers))
+        {
+            return new ComponentHealth(HealthStatus.Disabled, "Brokers:Kafka:BootstrapServers is not set.");
+        }
+
+        try
+        {
+            var partitions = await Task.Run(() => KafkaGroupLag.Query(options, TimeSpan.FromSeconds(2)));
+            return new ComponentHealth(HealthStatus.Healthy,
+                $"Group {options.GroupId}: {partitions.Sum(p => p.Lag)} records not yet committed over {partitions.Count} partitions.", partitions);
+        }
+        catch (KafkaException e)
+        {
+            return new ComponentHealth(HealthStatus.Degraded, $"The Kafka cluster did not answer: {e.Error.Reason}");
+        }
+    }
+
     /// <summary>The free space of the filesystem the data directory is on (its own mount, not the root's).</summary>
     private static ComponentHealth DiskHealth(string dataDirectory)
     {
@@ -160,6 +188,10 @@ public enum HealthStatus
     Disabled,
 }
 
-public sealed record ComponentHealth(HealthStatus Status, string Detail);
+/// <summary>One component's status; for Kafka also each partition's committed offset, high watermark and lag.</summary>
+public sealed record ComponentHealth(
+    HealthStatus Status,
+    string Detail,
+    IReadOnlyList<PartitionLag>? Partitions = null);
 
 public sealed record HealthReport(HealthStatus Status, DateTimeOffset CheckedAt, IReadOnlyDictionary<string, ComponentHealth> Components);

@@ -24,9 +24,20 @@ var predict = new Option<bool>("--predict")
     Description = "Load mode: POST /predict for --count patients at --rate (a model must be in production); store the patients first with the same --seed and --patients.",
 };
 
+var kafka = new Option<string>("--kafka") { Description = "Publish to Kafka (bootstrap servers host:port,...) instead of HTTP; keyed by patient_id." };
+var topic = new Option<string>("--topic")
+{
+    Description = "With --kafka: the topic; {type} in it gives one topic per payload type (clinical.{type}).",
+    DefaultValueFactory = _ => "clinical-messages",
+};
+var followGroup = new Option<string>("--follow-group")
+{
+    Description = "With --kafka: follow this consumer group's committed offsets and report publish-to-committed latency and when all is committed.",
+};
+
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
-    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict,
+    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, kafka, topic, followGroup,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -51,6 +62,11 @@ root.SetAction(async (result, cancellationToken) =>
         new Uri(result.GetValue(url)!), result.GetValue(count), Pause.Parse(result.GetValue(interval)!), result.GetValue(verbose),
         result.GetValue(seed), result.GetValue(patients), result.GetValue(sites), result.GetValue(invalid), result.GetValue(days),
         LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency), result.GetValue(warmup));
+    if (result.GetValue(kafka) is { } bootstrap)
+    {
+        return await new KafkaPublisher(settings, bootstrap, result.GetValue(topic)!, result.GetValue(followGroup)).RunAsync(cancellationToken);
+    }
+
     using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
     if (result.GetValue(predict))
     {

@@ -6,6 +6,7 @@
 # the bucket ${S3_BUCKET:-clinical-lake}; their data and logs live under .servers/ (git-ignored).
 # PostgreSQL: a private cluster (initdb, trust authentication on loopback only) on 127.0.0.1:${POSTGRES_PORT:-55432},
 # run as the 'postgres' user with its data under .servers/, so it never touches the distribution's cluster.
+# Kafka: librdkafka's mock cluster (tools/KafkaMock), bootstrap list in .servers/kafka/bootstrap (per $KAFKA_MOCK_NAME).
 # Also installs docker-compose (Debian's v1; no Docker engine needed) for the tests that validate deploy/docker-compose.yml.
 # Exits non-zero when a server cannot be started or a tool cannot be installed.
 # `bash scripts/servers.sh stop` stops the servers this script started (on the same ports); a failed test run leaves
@@ -157,6 +158,37 @@ start_s3rver() {
   fi
 }
 
+# A Kafka cluster for tests: librdkafka's mock cluster (3 brokers, the real Kafka protocol over TCP, in memory), run by
+# tools/KafkaMock in a process of its own so that tests can kill silos without killing the broker. Its brokers take
+# random ports on 127.0.0.1; the bootstrap list is written to .servers/kafka/bootstrap (.servers/kafka-$KAFKA_MOCK_NAME/
+# with that variable set, for a cluster of its own). Data is lost when it stops.
+start_kafka_mock() {
+  local dir="$PWD/.servers/kafka${KAFKA_MOCK_NAME:+-$KAFKA_MOCK_NAME}"
+  local dll="$PWD/tools/KafkaMock/bin/Release/net10.0/linux-x64/ClinicalTrials.KafkaMock.dll"
+  mkdir -p "$dir"
+  kafka_up() { [ -f "$dir/kafka.pid" ] && kill -0 "$(cat "$dir/kafka.pid")" 2> /dev/null && [ -s "$dir/bootstrap" ]; }
+  if kafka_up; then
+    echo "kafka (mock): already running on $(cat "$dir/bootstrap")"
+    return 0
+  fi
+  if [ ! -f "$dll" ]; then
+    dotnet build tools/KafkaMock -c Release > "$dir/build.log" 2>&1 || { tail -n 20 "$dir/build.log"; echo "kafka (mock): build failed."; return 1; }
+  fi
+  rm -f "$dir/bootstrap"
+  setsid nohup dotnet "$dll" "$dir/bootstrap" > "$dir/kafka.log" 2>&1 < /dev/null &
+  echo $! > "$dir/kafka.pid"
+  for _ in $(seq 1 100); do
+    if kafka_up; then
+      echo "kafka (mock): started on $(cat "$dir/bootstrap") (pid $(cat "$dir/kafka.pid"), log under ${dir#"$PWD"/})"
+      return 0
+    fi
+    sleep 0.2
+  done
+  tail -n 20 "$dir/kafka.log" 2> /dev/null || true
+  echo "kafka (mock): could not be started."
+  return 1
+}
+
 # Not a server: Deploy.Tests run `docker-compose config` on deploy/docker-compose.yml and fail without it.
 install_docker_compose() {
   local dir="$PWD/.servers/docker-compose"
@@ -173,7 +205,8 @@ install_docker_compose() {
 stop_servers() {
   local redis_port=${REDIS_PORT:-6379} s3_port=${S3_PORT:-4569} pg_port=${POSTGRES_PORT:-55432}
   local name pidfile
-  for entry in "redis:$PWD/.servers/redis-$redis_port/redis.pid" "s3rver:$PWD/.servers/s3rver-$s3_port/s3rver.pid"; do
+  for entry in "redis:$PWD/.servers/redis-$redis_port/redis.pid" "s3rver:$PWD/.servers/s3rver-$s3_port/s3rver.pid" \
+    "kafka (mock):$PWD/.servers/kafka${KAFKA_MOCK_NAME:+-$KAFKA_MOCK_NAME}/kafka.pid"; do
     name=${entry%%:*} pidfile=${entry#*:}
     if [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2> /dev/null; then
       echo "$name: stopped (pid $(cat "$pidfile"))"
@@ -195,4 +228,5 @@ fi
 start_redis
 start_s3rver
 start_postgres
+start_kafka_mock
 install_docker_compose

@@ -26,6 +26,8 @@ fi
 export CLINICAL_TEST_REDIS="127.0.0.1:${REDIS_PORT:-6379}"
 export CLINICAL_TEST_POSTGRES="Host=127.0.0.1;Port=${POSTGRES_PORT:-55432};Username=postgres;Database=postgres"
 export CLINICAL_TEST_S3="http://127.0.0.1:${S3_PORT:-4569}"
+# A real Kafka when KAFKA_BOOTSTRAP_SERVERS is set, else the mock cluster servers.sh started.
+export CLINICAL_TEST_KAFKA="${KAFKA_BOOTSTRAP_SERVERS:-$(cat .servers/kafka/bootstrap)}"
 
 dotnet test ClinicalTrials.sln -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -61,6 +61,7 @@ public static class ClinicalPlatformExtensions
 
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
+            orleans.AddBrokerIngress(builder.Configuration);
             orleans.UseKubernetesHostingInsidePods(builder.Configuration);
             // Every silo collects its own grain statistics; any silo's /dashboard shows the whole cluster (DashboardEndpoints).
             orleans.AddDashboard(o => o.HideTrace = true);

@@ -14,27 +14,33 @@ public sealed class ServersScriptTests
     public async Task Servers_start_once_and_stop_frees_their_ports()
     {
         var ports = new Dictionary<string, int> { ["REDIS_PORT"] = FreePort(), ["S3_PORT"] = FreePort(), ["POSTGRES_PORT"] = FreePort() };
+        // The Kafka mock cluster takes random ports; a name of the test's own keeps it apart from the suite's.
+        var kafkaName = $"test-{ports["REDIS_PORT"]}";
         try
         {
-            var started = await RunAsync(ports);
-            var again = await RunAsync(ports);
+            var started = await RunAsync(ports, kafkaName);
+            var again = await RunAsync(ports, kafkaName);
             Assert.True(ports.Values.All(Listening), $"Not every server listens after the start:\n{started}");
 
-            var stopped = await RunAsync(ports, "stop");
+            var stopped = await RunAsync(ports, kafkaName, "stop");
 
-            Assert.Equal(3, started.Split('\n').Count(line => line.Contains(": started on 127.0.0.1:", StringComparison.Ordinal)));
-            Assert.Equal(3, again.Split('\n').Count(line => line.Contains(": already running on 127.0.0.1:", StringComparison.Ordinal)));
-            Assert.Equal(3, stopped.Split('\n').Count(line => line.Contains(": stopped", StringComparison.Ordinal)));
+            Assert.Equal(4, started.Split('\n').Count(line => line.Contains(": started on 127.0.0.1:", StringComparison.Ordinal)));
+            Assert.Equal(4, again.Split('\n').Count(line => line.Contains(": already running on 127.0.0.1:", StringComparison.Ordinal)));
+            Assert.Equal(4, stopped.Split('\n').Count(line => line.Contains(": stopped", StringComparison.Ordinal)));
             Assert.DoesNotContain(ports.Values, Listening);
         }
         finally
         {
-            await RunAsync(ports, "stop");
+            await RunAsync(ports, kafkaName, "stop");
             RemoveServerFiles(ports.Values);
+            if (Directory.Exists(Repository.PathOf($".servers/kafka-{kafkaName}")))
+            {
+                Directory.Delete(Repository.PathOf($".servers/kafka-{kafkaName}"), recursive: true);
+            }
         }
     }
 
-    private static async Task<string> RunAsync(Dictionary<string, int> ports, params string[] arguments)
+    private static async Task<string> RunAsync(Dictionary<string, int> ports, string kafkaName, params string[] arguments)
     {
         var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Repository.PathOf("scripts/servers.sh"));
@@ -47,6 +53,8 @@ public sealed class ServersScriptTests
         {
             start.Environment[name] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+
+        start.Environment["KAFKA_MOCK_NAME"] = kafkaName;
 
         using var process = Process.Start(start)!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
