@@ -394,7 +394,7 @@ public sealed partial class IngestJournal : IIngestJournal, IDisposable
 
                 lastSequence = Math.Max(lastSequence, sequence);
                 _bronze.Append(partition, entry.Line);
-                changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Violations);
+                changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Reasons);
 
                 results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, commit, sequence);
             }

@@ -214,7 +214,7 @@ internal sealed class LedgerDatabase : IDisposable
             BindText(statement, 8, location);
             Check(raw.sqlite3_bind_int64(statement, 9, offset));
             Check(raw.sqlite3_bind_int64(statement, 10, length));
-            BindText(statement, 11, entry.IsAccepted ? null : JsonSerializer.Serialize(entry.Violations));
+            BindText(statement, 11, entry.Reasons.Count == 0 ? null : JsonSerializer.Serialize(entry.Reasons));
             Check(raw.sqlite3_bind_int64(statement, 12, entry.AbnormalFlags));
             if (existing is not null)
             {
