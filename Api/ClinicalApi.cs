@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClinicalTrials.Api.Fhir;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
@@ -61,6 +62,7 @@ public static partial class ClinicalApi
         app.MapPredictionApi();
         app.MapModelsApi();
         app.MapPipelineApi();
+        app.MapFhirApi();
         return app;
     }
 
