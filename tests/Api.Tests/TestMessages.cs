@@ -29,9 +29,9 @@ internal static class TestMessages
     };
 
     /// <summary>Vital signs whose only value is the heart rate given: one outside its possible range rejects the message.</summary>
-    public static JsonObject HeartRateOnly(double heartRate, string? siteId = null)
+    public static JsonObject HeartRateOnly(double heartRate, string? siteId = null, string? patientId = null, DateTimeOffset? at = null)
     {
-        var message = Vitals(siteId: siteId, heartRate: heartRate);
+        var message = Vitals(patientId, siteId, heartRate, at: at);
         message["vital_signs"]!.AsObject().Remove("systolic_bp");
         message["vital_signs"]!.AsObject().Remove("diastolic_bp");
         return message;
