@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClinicalTrials.Api.Fhir;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
@@ -45,6 +46,12 @@ public static partial class ClinicalApi
             s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory));
         services.AddSingleton<PredictionLog>();
         services.AddHostedService(s => s.GetRequiredService<PredictionLog>());
+
+        // The EMR update runs when an endpoint is configured.
+        services.AddOptions<EmrOptions>().BindConfiguration(EmrOptions.Section)
+            .Validate(o => o.FhirEndpoint is null || o.FhirEndpoint.IsAbsoluteUri, "Emr:FhirEndpoint must be an absolute URL.")
+            .ValidateOnStart();
+        services.AddHostedService<EmrOutbox>();
         return services;
     }
 
@@ -61,6 +68,7 @@ public static partial class ClinicalApi
         app.MapPredictionApi();
         app.MapModelsApi();
         app.MapPipelineApi();
+        app.MapFhirApi();
         return app;
     }
 

@@ -44,8 +44,8 @@ public static class ClinicalDataApi
         var result = (await ingest.IngestAsync([ReceivedMessage.Parse(body.Memory, receivedAt)], receivedAt))[0];
         return result.Status switch
         {
-            IngestStatus.Accepted => TypedResults.Accepted($"/api/clinical/messages/{result.MessageId}", new IngestReply(result.MessageId!.Value, result.Status)),
-            IngestStatus.Duplicate => TypedResults.Ok(new IngestReply(result.MessageId!.Value, result.Status)),
+            IngestStatus.Accepted => TypedResults.Accepted($"/api/clinical/messages/{result.MessageId}", IngestReply.From(result)),
+            IngestStatus.Duplicate => TypedResults.Ok(IngestReply.From(result)),
             IngestStatus.Unavailable => StorageUnavailable(null),
             _ => Invalid(result),
         };
@@ -163,13 +163,21 @@ public static class ClinicalDataApi
         TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large");
 }
 
-public sealed record IngestReply(Guid MessageId, IngestStatus Status);
+/// <summary>A stored message; <see cref="ResultIssues"/> lists lab results rejected or flagged on their own (docs/labs.md).</summary>
+public sealed record IngestReply(Guid MessageId, IngestStatus Status, IReadOnlyList<Violation>? ResultIssues)
+{
+    public static IngestReply From(IngestResult result) =>
+        new(result.MessageId!.Value, result.Status, result.Violations.Count == 0 ? null : result.Violations);
+}
 
 public sealed record BatchItem(int Index, Guid? MessageId, IngestStatus Status, IReadOnlyList<Violation>? Errors);
 
 public sealed record BatchReply(int Accepted, int Duplicates, int Rejected, IReadOnlyList<BatchItem> Results);
 
-/// <summary>Where one message is: its bronze file when accepted, its quarantine file and violations when rejected.</summary>
+/// <summary>
+/// Where one message is: its bronze file when accepted (with the issues of single lab results, if any), its quarantine
+/// file and violations when rejected.
+/// </summary>
 public sealed record MessageTrace(
     Guid MessageId,
     IngestStatus Status,
@@ -187,7 +195,7 @@ public sealed record MessageTrace(
         var accepted = record.Status == IngestStatus.Accepted;
         return new MessageTrace(record.MessageId, record.Status, record.PatientId, record.SiteId, record.PayloadType,
             record.ReceivedAt, record.EventTime, accepted ? record.Location : null, accepted ? null : record.Location,
-            accepted ? null : record.Violations);
+            record.Violations.Count == 0 ? null : record.Violations);
     }
 }
 

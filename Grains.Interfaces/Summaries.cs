@@ -23,8 +23,8 @@ public sealed record PatientSummary(
 public sealed record PatientProfile(
     [property: Id(0)] int Age,
     [property: Id(1)] string Gender,
-    [property: Id(2)] double WeightKg,
-    [property: Id(3)] double HeightCm,
+    [property: Id(2)] double? WeightKg,
+    [property: Id(3)] double? HeightCm,
     [property: Id(4)] DateOnly EnrollmentDate,
     [property: Id(5)] string TrialArm);
 

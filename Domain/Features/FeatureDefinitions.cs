@@ -106,9 +106,9 @@ internal static class FeatureDefinitions
             yield return new($"gender_{gender}", $"1 if gender is {gender}, else 0 (one-hot) {Latest}", AllHistory, "flag", NoDemographics);
         }
 
-        yield return new("weight_kg", $"body weight {Latest}", AllHistory, "kg", NoDemographics);
-        yield return new("height_cm", $"height {Latest}", AllHistory, "cm", NoDemographics);
-        yield return new("bmi", "weight_kg / (height_cm / 100)^2", AllHistory, "kg/m^2", NoDemographics);
+        yield return new("weight_kg", $"body weight {Latest}", AllHistory, "kg", $"{NoDemographics} or when they give no weight");
+        yield return new("height_cm", $"height {Latest}", AllHistory, "cm", $"{NoDemographics} or when they give no height");
+        yield return new("bmi", "weight_kg / (height_cm / 100)^2", AllHistory, "kg/m^2", "NaN unless weight_kg and height_cm are both known");
         yield return new("trial_arm_placebo", $"1 if the trial arm name contains 'placebo' (any case), else 0 {Latest}", AllHistory, "flag", NoDemographics);
         yield return new("trial_arm_bucket", $"FNV-1a 32-bit hash of the trimmed upper-case trial arm name, modulo {PatientContext.TrialArmBuckets}",
             AllHistory, "bucket", NoDemographics);

@@ -98,7 +98,8 @@ internal sealed class PatientContext
             : null;
     }
 
-    private static int Fixed(double value) => (int)Math.Round(value * 10, MidpointRounding.AwayFromZero);
+    // 0 stands for "not measured": a weight or height x10 is at least 10 (DemographicRanges).
+    private static int Fixed(double? value) => value is { } v ? (int)Math.Round(v * 10, MidpointRounding.AwayFromZero) : 0;
 
     public readonly record struct Envelope(int Seconds, int Phase, int SiteBucket)
     {

@@ -203,13 +203,13 @@ public sealed class PatientFeatureState
         var changed = false;
         foreach (var result in labs.Results)
         {
-            var signal = Signals.LabSignal(result.TestCode);
+            var signal = result.IsStandardisedBloodValue ? Signals.LabSignal(result.TestCode) : -1;
             if (signal < 0)
             {
                 continue;
             }
 
-            var value = Signals.All[signal].ToFixed(result.Value);
+            var value = Signals.All[signal].ToFixed(result.Value!.Value);
             var series = _labs[signal - Signals.VitalCount];
             changed |= History.Observe(signal, seconds, value);
             changed |= series.Holds(seconds) && series.Insert(new LabPoint(seconds, value));

@@ -57,11 +57,11 @@ internal static class PatientFeatureWriter
             values[GenderSlots[g]] = patient is { } p ? (p.Gender == g ? 1 : 0) : double.NaN;
         }
 
-        values[WeightKg] = patient?.WeightX10 / 10.0 ?? double.NaN;
-        values[HeightCm] = patient?.HeightX10 / 10.0 ?? double.NaN;
+        values[WeightKg] = patient is { WeightX10: > 0 } w ? w.WeightX10 / 10.0 : double.NaN;
+        values[HeightCm] = patient is { HeightX10: > 0 } h ? h.HeightX10 / 10.0 : double.NaN;
 
         // weight / (height / 100)^2 with both held x10: (kg x10 / 10) / (cm x10 / 1000)^2.
-        values[Bmi] = patient is { } q ? q.WeightX10 * 100_000.0 / ((double)q.HeightX10 * q.HeightX10) : double.NaN;
+        values[Bmi] = patient is { WeightX10: > 0, HeightX10: > 0 } q ? q.WeightX10 * 100_000.0 / ((double)q.HeightX10 * q.HeightX10) : double.NaN;
         values[TrialArmPlacebo] = patient is { } r ? (r.Placebo ? 1 : 0) : double.NaN;
         values[TrialArmBucket] = patient?.TrialArmBucket ?? double.NaN;
         values[DaysSinceEnrollment] = patient is { } t

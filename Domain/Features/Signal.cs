@@ -59,7 +59,11 @@ internal static class Signals
 
     private static Signal Lab(string code)
     {
-        LabCatalogue.TryFind(code, out var test);
-        return new Signal(code.ToLowerInvariant(), $"lab {code} ({test.Name})", test.StandardUnit, LabScale, test.Range);
+        if (!LabCatalogue.TryFind(code, out var test) || test is not { StandardUnit: { } unit, Range: { } range })
+        {
+            throw new InvalidOperationException($"Featurised lab {code} must be a quantitative blood test of the lab catalogue.");
+        }
+
+        return new Signal(code.ToLowerInvariant(), $"lab {code} ({test.Name})", unit, LabScale, range);
     }
 }

@@ -19,6 +19,13 @@ public sealed record ClinicalMessage(
 
     /// <summary>Clinically abnormal (but possible) values found while validating.</summary>
     public IReadOnlyList<AbnormalFlag> Flags { get; init; } = [];
+
+    /// <summary>
+    /// Single values rejected while the rest of the message is accepted (a lab result or a vital sign outside its
+    /// possible range), and lab results stored but flagged <c>unknown_test</c> or <c>unknown_unit</c>; each names its
+    /// field and rule (docs/labs.md).
+    /// </summary>
+    public IReadOnlyList<Validation.Violation> ResultIssues { get; init; } = [];
 }
 
 /// <summary>One of the four payloads. Every payload belongs to one pseudonymous patient.</summary>
@@ -33,19 +40,23 @@ public abstract record ClinicalPayload(string PatientId)
     public abstract PayloadType Type { get; }
 }
 
+/// <summary>Demographics; weight and height are optional (an ICU record often has no height).</summary>
 public sealed record PatientDemographics(
     string PatientId,
     int Age,
     Gender Gender,
-    double WeightKg,
-    double HeightCm,
+    double? WeightKg,
+    double? HeightCm,
     DateOnly EnrollmentDate,
     string TrialArm) : ClinicalPayload(PatientId)
 {
     public override PayloadType Type => PayloadType.PatientDemographics;
 }
 
-/// <summary>Vital signs; each is optional but at least one is present.</summary>
+/// <summary>
+/// Vital signs; each is optional but at least one is present. A measured mean arterial pressure and end-tidal CO2 are
+/// kept beside the six signals the features use.
+/// </summary>
 public sealed record VitalSigns(
     string PatientId,
     double? SystolicBp,
@@ -55,6 +66,12 @@ public sealed record VitalSigns(
     double? OxygenSaturation,
     double? RespiratoryRate) : ClinicalPayload(PatientId)
 {
+    /// <summary>Mean arterial pressure as measured (invasive or by the monitor), mmHg.</summary>
+    public double? MeanArterialPressure { get; init; }
+
+    /// <summary>End-tidal CO2, mmHg.</summary>
+    public double? EndTidalCo2 { get; init; }
+
     public override PayloadType Type => PayloadType.VitalSigns;
 }
 
@@ -64,10 +81,58 @@ public sealed record LabResults(string PatientId, IReadOnlyList<LabResult> Resul
 }
 
 /// <summary>
-/// One lab test. <see cref="Value"/> and <see cref="Unit"/> are in the test's standard unit;
-/// the value and unit as sent are kept in <see cref="OriginalValue"/> and <see cref="OriginalUnit"/>.
+/// One lab test result. For a quantitative test of the catalogue, <see cref="Value"/> and <see cref="Unit"/> are in the
+/// test's standard unit and the value and unit as sent are kept in <see cref="OriginalValue"/> and
+/// <see cref="OriginalUnit"/>. A qualitative result has its answer in <see cref="Text"/> (and its rank in
+/// <see cref="Value"/> when the answers are ordered). A result flagged <see cref="LabResultFlag.UnknownTest"/> or
+/// <see cref="LabResultFlag.UnknownUnit"/> keeps the value and unit as sent, not standardised.
 /// </summary>
-public sealed record LabResult(string TestCode, double Value, string Unit, double OriginalValue, string OriginalUnit);
+public sealed record LabResult(string TestCode, double? Value, string? Unit, double? OriginalValue, string? OriginalUnit)
+{
+    /// <summary>A qualitative answer (NEGATIVE, 2+, YELLOW), in the catalogue's spelling when the test is known.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>The specimen (CDISC LBSPEC) of a test other than a blood test, e.g. URINE; null for blood, serum or plasma.</summary>
+    public string? Specimen { get; init; }
+
+    public LabResultFlag Flag { get; init; }
+
+    /// <summary>A quantitative value in the test's standard unit: the only kind of result that may become a feature.</summary>
+    public bool IsStandardised => Flag == LabResultFlag.None && Text is null && Value is not null;
+
+    /// <summary>A standardised blood test's value: what the feature catalogue may use.</summary>
+    public bool IsStandardisedBloodValue => IsStandardised && Specimen is null;
+}
+
+/// <summary>The wire names of <see cref="LabResultFlag"/>: the rule names of the issues that flag them.</summary>
+public static class LabResultFlags
+{
+    public static string? WireName(LabResultFlag flag) => flag switch
+    {
+        LabResultFlag.UnknownTest => Validation.Rules.UnknownTest,
+        LabResultFlag.UnknownUnit => Validation.Rules.UnknownUnit,
+        _ => null,
+    };
+
+    public static LabResultFlag Parse(string? wireName) => wireName switch
+    {
+        Validation.Rules.UnknownTest => LabResultFlag.UnknownTest,
+        Validation.Rules.UnknownUnit => LabResultFlag.UnknownUnit,
+        _ => LabResultFlag.None,
+    };
+}
+
+/// <summary>Why a stored lab result could not be standardised.</summary>
+public enum LabResultFlag
+{
+    None,
+
+    /// <summary>The test code (for its specimen) is not in the lab catalogue.</summary>
+    UnknownTest,
+
+    /// <summary>The unit is missing or not one the catalogue lists for the test.</summary>
+    UnknownUnit,
+}
 
 public sealed record AdverseEvent(
     string PatientId,

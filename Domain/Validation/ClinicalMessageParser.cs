@@ -133,10 +133,16 @@ public static partial class ClinicalMessageParser
 
         if (reader.Violations is not null || payload is null || messageId is null || timestamp is null || phase is null || siteId is null)
         {
+            // A rejected message answers for everything found in it, its single values included.
+            reader.RejectForResultIssues();
             return new ParseResult(null, reader.Violations ?? [], messageId, siteId, patientId, payloadType);
         }
 
-        var message = new ClinicalMessage(messageId.Value, timestamp.Value, phase.Value, siteId, payload) { Flags = reader.Flags ?? [] };
+        var message = new ClinicalMessage(messageId.Value, timestamp.Value, phase.Value, siteId, payload)
+        {
+            Flags = reader.Flags ?? [],
+            ResultIssues = reader.ResultIssues ?? [],
+        };
         return ParseResult.Valid(message);
     }
 
@@ -150,34 +156,48 @@ public static partial class ClinicalMessageParser
     {
         var age = reader.Integer(body, "age", path, DemographicRanges.Age);
         var gender = reader.Gender(body, "gender", path);
-        var weight = reader.Number(body, "weight_kg", path, DemographicRanges.WeightKg, required: true);
-        var height = reader.Number(body, "height_cm", path, DemographicRanges.HeightCm, required: true);
+        var weight = reader.Number(body, "weight_kg", path, DemographicRanges.WeightKg);
+        var height = reader.Number(body, "height_cm", path, DemographicRanges.HeightCm);
         var enrollment = reader.Date(body, "enrollment_date", path);
         var arm = reader.Text(body, "trial_arm", path);
-        return patientId is null || age is null || gender is null || weight is null || height is null || enrollment is null || arm is null
+        return patientId is null || age is null || gender is null || enrollment is null || arm is null
             ? null
-            : new PatientDemographics(patientId, age.Value, gender.Value, weight.Value, height.Value, enrollment.Value, arm);
+            : new PatientDemographics(patientId, age.Value, gender.Value, weight, height, enrollment.Value, arm);
     }
 
     private static readonly string[] VitalSignFields =
-        ["systolic_bp", "diastolic_bp", "heart_rate", "temperature_celsius", "oxygen_saturation", "respiratory_rate"];
+        ["systolic_bp", "diastolic_bp", "heart_rate", "temperature_celsius", "oxygen_saturation", "respiratory_rate", "mean_arterial_pressure", "etco2"];
 
     // The paths of the first lab results, made once: building "lab_results.results[i]" per item and message is garbage.
     private static readonly string[] LabItemPaths = [.. Enumerable.Range(0, 16).Select(i => $"lab_results.results[{i}]")];
 
     private static VitalSigns? ReadVitalSigns(FieldReader reader, JsonElement body, string path, string? patientId)
     {
+        // Each vital sign is judged on its own: one outside its possible range rejects that value, not the others
+        // (a value of the wrong type is a malformed message, and rejects it).
+        var before = reader.Violations?.Count ?? 0;
         var systolic = reader.Number(body, "systolic_bp", path, VitalSignRanges.SystolicBp);
         var diastolic = reader.Number(body, "diastolic_bp", path, VitalSignRanges.DiastolicBp);
         var heartRate = reader.Number(body, "heart_rate", path, VitalSignRanges.HeartRate);
         var temperature = reader.Number(body, "temperature_celsius", path, VitalSignRanges.TemperatureCelsius);
         var saturation = reader.Number(body, "oxygen_saturation", path, VitalSignRanges.OxygenSaturation);
         var respiratory = reader.Number(body, "respiratory_rate", path, VitalSignRanges.RespiratoryRate);
+        var meanArterial = reader.Number(body, "mean_arterial_pressure", path, VitalSignRanges.MeanArterialPressure);
+        var endTidalCo2 = reader.Number(body, "etco2", path, VitalSignRanges.EndTidalCo2);
+        reader.SetAsideResultViolations(before, Rules.Range);
 
         if (systolic is null && diastolic is null && heartRate is null && temperature is null && saturation is null && respiratory is null
-            && !HasAnyValue(body, VitalSignFields))
+            && meanArterial is null && endTidalCo2 is null)
         {
-            reader.Fail(path, Rules.Required, $"At least one vital sign is required: {string.Join(", ", VitalSignFields)}.");
+            if (HasAnyValue(body, VitalSignFields))
+            {
+                // No value is left to accept: the message is rejected, for the reasons its values were.
+                reader.RejectForResultIssues();
+            }
+            else
+            {
+                reader.Fail(path, Rules.Required, $"At least one vital sign is required: {string.Join(", ", VitalSignFields)}.");
+            }
         }
 
         if (systolic is not null && diastolic is not null && diastolic >= systolic)
@@ -185,7 +205,13 @@ public static partial class ClinicalMessageParser
             reader.Fail($"{path}.diastolic_bp", Rules.Consistency, "diastolic_bp must be lower than systolic_bp.");
         }
 
-        return patientId is null ? null : new VitalSigns(patientId, systolic, diastolic, heartRate, temperature, saturation, respiratory);
+        return patientId is null
+            ? null
+            : new VitalSigns(patientId, systolic, diastolic, heartRate, temperature, saturation, respiratory)
+            {
+                MeanArterialPressure = meanArterial,
+                EndTidalCo2 = endTidalCo2,
+            };
     }
 
     private static bool HasAnyValue(JsonElement body, string[] fields)
@@ -216,23 +242,29 @@ public static partial class ClinicalMessageParser
             return null;
         }
 
+        // Each result is judged on its own: what is wrong with one result rejects that result, not the panel.
         var results = new List<LabResult>();
         var index = 0;
         foreach (var item in list.EnumerateArray())
         {
             var itemPath = index < LabItemPaths.Length ? LabItemPaths[index] : $"{listPath}[{index}]";
             index++;
-            if (item.ValueKind != JsonValueKind.Object)
-            {
-                reader.Fail(itemPath, Rules.Type, "Each lab result must be an object {test_code, value, unit}.");
-                continue;
-            }
-
-            var result = reader.LabResult(item, itemPath);
+            var before = reader.Violations?.Count ?? 0;
+            var result = item.ValueKind == JsonValueKind.Object
+                ? reader.LabResult(item, itemPath)
+                : reader.Fail<LabResult>(itemPath, Rules.Type, "Each lab result must be an object {test_code, value, unit}.");
+            reader.SetAsideResultViolations(before);
             if (result is not null)
             {
                 results.Add(result);
             }
+        }
+
+        if (results.Count == 0)
+        {
+            // No result is left to accept: the message is rejected, for the reasons its results were.
+            reader.RejectForResultIssues();
+            return null;
         }
 
         return patientId is null ? null : new LabResults(patientId, results);
@@ -276,8 +308,51 @@ public static partial class ClinicalMessageParser
 
         public void Fail(string field, string rule, string message) => (Violations ??= []).Add(new Violation(field, rule, message));
 
+        public T? Fail<T>(string field, string rule, string message)
+            where T : class
+        {
+            Fail(field, rule, message);
+            return null;
+        }
+
+        /// <summary>Issues of single lab results: results rejected, or stored and flagged unknown_test or unknown_unit.</summary>
+        public List<Violation>? ResultIssues { get; private set; }
+
+        /// <summary>
+        /// Moves the violations found since there were <paramref name="count"/> (only those of <paramref name="rule"/>,
+        /// when given) to <see cref="ResultIssues"/>.
+        /// </summary>
+        public void SetAsideResultViolations(int count, string? rule = null)
+        {
+            if (Violations is { } violations && violations.Count > count)
+            {
+                var setAside = violations.Skip(count).Where(v => rule is null || v.Rule == rule).ToList();
+                (ResultIssues ??= []).AddRange(setAside);
+                violations.RemoveAll(setAside.Contains);
+                if (violations.Count == 0)
+                {
+                    Violations = null;
+                }
+            }
+        }
+
+        /// <summary>Makes every result issue a violation of the message (none of its results could be accepted).</summary>
+        public void RejectForResultIssues()
+        {
+            if (ResultIssues is { Count: > 0 } issues)
+            {
+                (Violations ??= []).AddRange(issues);
+                ResultIssues = null;
+            }
+        }
+
+        private void Flag(string field, string rule, string message) => (ResultIssues ??= []).Add(new Violation(field, rule, message));
+
         // The few field paths abnormal values are flagged under, made once each rather than once per flag.
         private static readonly ConcurrentDictionary<(string Parent, string Name), string> FlagNames = new();
+
+        private static bool HasValue(JsonElement body, string name) =>
+            body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
 
         private static string Path(string? parent, string name) => parent is null ? name : $"{parent}.{name}";
 
@@ -578,49 +653,70 @@ public static partial class ClinicalMessageParser
             return CheckRange(parent, name, number, range) ? number : null;
         }
 
+        /// <summary>
+        /// One lab result, judged against the lab catalogue (docs/labs.md): a known quantitative test is standardised
+        /// and checked against its possible range; a qualitative test takes one of its answers; a test or unit the
+        /// catalogue does not know is stored as sent and flagged. Violations found here reject this result only.
+        /// </summary>
         public LabResult? LabResult(JsonElement item, string path)
         {
+            var failures = Violations?.Count ?? 0;
             var code = Text(item, "test_code", path);
-            var unit = Text(item, "unit", path);
-            double? value = null;
-            if (TryGet(item, "value", path, required: true, out var raw))
+            var specimen = HasValue(item, "specimen") ? Text(item, "specimen", path) : null;
+            var unit = HasValue(item, "unit") ? Text(item, "unit", path) : null;
+            if (!TryGet(item, "value", path, required: true, out var raw) || Violations?.Count > failures)
             {
-                if (raw.ValueKind == JsonValueKind.Number && raw.TryGetDouble(out var number) && double.IsFinite(number))
+                return null;
+            }
+
+            code = code!.ToUpperInvariant();
+            specimen = specimen?.ToUpperInvariant();
+            var number = raw.ValueKind == JsonValueKind.Number && raw.TryGetDouble(out var n) && double.IsFinite(n) ? n : (double?)null;
+            var text = raw.ValueKind == JsonValueKind.String ? Text(item, "value", path) : null;
+            if (number is null && text is null)
+            {
+                return raw.ValueKind == JsonValueKind.String ? null : Fail<LabResult>($"{path}.value", Rules.Type, "'value' must be a number, or a text answer for a qualitative test.");
+            }
+
+            if (!LabCatalogue.TryFind(code, specimen, out var test))
+            {
+                Flag($"{path}.test_code", Rules.UnknownTest,
+                    $"test_code '{code}'{(specimen is null ? "" : $" for specimen {specimen}")} is not in the lab catalogue {LabCatalogue.Version}: stored as sent, not standardised.");
+                return new LabResult(code, number, unit, number, unit) { Text = text, Specimen = specimen, Flag = LabResultFlag.UnknownTest };
+            }
+
+            if (test.Scale != LabScale.Quantitative)
+            {
+                if (text is null || !test.TryAnswer(text, out var answer, out var rank))
                 {
-                    value = number;
+                    return Fail<LabResult>($"{path}.value", Rules.Enum, $"{test.Code} is a qualitative test: 'value' must be one of {string.Join(", ", test.Answers)}.");
                 }
-                else
+
+                return new LabResult(test.Code, test.Scale == LabScale.Ordinal ? rank : null, null, null, null) { Text = answer, Specimen = test.Specimen };
+            }
+
+            if (number is null)
+            {
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) || !double.IsFinite(parsed))
                 {
-                    Fail($"{path}.value", Rules.Type, "'value' must be a number.");
+                    return Fail<LabResult>($"{path}.value", Rules.Type, $"{test.Code} is a quantitative test: 'value' must be a number.");
                 }
+
+                number = parsed;
             }
 
-            if (code is null)
+            // A dimensionless test (pH, INR, specific gravity) sent without a unit is in its standard unit.
+            unit ??= test.StandardUnit is "1" or "[pH]" ? test.StandardUnit : null;
+            if (unit is null || !test.TryStandardise(number.Value, unit, out var standard))
             {
-                return null;
+                Flag($"{path}.unit", Rules.UnknownUnit, unit is null
+                    ? $"{test.Code} needs a unit (one of {string.Join(", ", test.Conversions.Keys)}): stored as sent, not standardised."
+                    : $"Unit '{unit}' is not listed for {test.Code} (one of {string.Join(", ", test.Conversions.Keys)}): stored as sent, not standardised.");
+                return new LabResult(test.Code, number, unit, number, unit) { Specimen = test.Specimen, Flag = LabResultFlag.UnknownUnit };
             }
 
-            if (!LabCatalogue.TryFind(code, out var test))
-            {
-                Fail($"{path}.test_code", Rules.UnknownTest,
-                    $"Unknown test_code '{code.ToUpperInvariant()}'; known codes: {string.Join(", ", LabCatalogue.Tests.Select(t => t.Code))}.");
-                return null;
-            }
-
-            if (unit is null || value is null)
-            {
-                return null;
-            }
-
-            if (!test.TryStandardise(value.Value, unit, out var standard))
-            {
-                Fail($"{path}.unit", Rules.UnknownUnit,
-                    $"Unit '{unit}' is not accepted for {test.Code}; use one of {string.Join(", ", test.Conversions.Keys)}.");
-                return null;
-            }
-
-            return CheckRange(path, "value", standard, test.Range, test.Code)
-                ? new LabResult(test.Code, standard, test.StandardUnit, value.Value, unit)
+            return CheckRange(path, "value", standard, test.Range!, test.Code)
+                ? new LabResult(test.Code, standard, test.StandardUnit, number, unit) { Specimen = test.Specimen }
                 : null;
         }
 

@@ -21,6 +21,8 @@ public static class VitalSignRanges
     public static readonly ClinicalRange TemperatureCelsius = new(25, 45, 36.1, 37.8);
     public static readonly ClinicalRange OxygenSaturation = new(50, 100, 95, 100);
     public static readonly ClinicalRange RespiratoryRate = new(4, 70, 12, 20);
+    public static readonly ClinicalRange MeanArterialPressure = new(20, 250, 70, 100);
+    public static readonly ClinicalRange EndTidalCo2 = new(0, 150, 35, 45);
 }
 
 /// <summary>Possible limits for demographics.</summary>

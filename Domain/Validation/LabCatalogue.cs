@@ -1,78 +1,196 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text.Json;
+
 namespace ClinicalTrials.Domain.Validation;
 
-/// <summary>
-/// One lab test (CDISC LBTESTCD code): its standard unit, the other units sites send with the factor that
-/// converts them to the standard unit, and its range in the standard unit.
-/// </summary>
-public sealed record LabTest(string Code, string Name, string StandardUnit, IReadOnlyDictionary<string, double> Conversions, ClinicalRange Range)
+/// <summary>How a test's result is expressed: a number with a unit, or one answer from a list.</summary>
+public enum LabScale
 {
-    /// <summary>Converts <paramref name="value"/> in <paramref name="unit"/> to the standard unit; false for an unknown unit.</summary>
+    Quantitative,
+
+    /// <summary>Answers in order (NEGATIVE &lt; TRACE &lt; 1+ …): stored as text with its rank.</summary>
+    Ordinal,
+
+    /// <summary>Answers without an order (urine colour): stored as text only.</summary>
+    Nominal,
+}
+
+/// <summary>A unit conversion to a test's standard unit: <c>standard = value × Factor + Offset</c>.</summary>
+public readonly record struct UnitConversion(double Factor, double Offset = 0)
+{
+    public double Apply(double value) => (value * Factor) + Offset;
+}
+
+/// <summary>
+/// One lab test of the catalogue (CDISC LBTESTCD, with LBSPEC where a urine test shares its code with a blood test):
+/// its LOINC code, standard unit, the units it may arrive in with their conversions, and its range in the standard
+/// unit; or, for a qualitative test, its answers.
+/// </summary>
+public sealed record LabTest(
+    string Code,
+    string? Specimen,
+    string Name,
+    string? Loinc,
+    string Category,
+    LabScale Scale,
+    string? StandardUnit,
+    IReadOnlyDictionary<string, UnitConversion> Conversions,
+    ClinicalRange? Range,
+    IReadOnlyList<string> Answers,
+    IReadOnlyDictionary<string, string> Aliases)
+{
+    // The units as written in the catalogue, and again in canonical spelling, so a sent unit is found either way.
+    private readonly FrozenDictionary<string, UnitConversion> _byUnitKey =
+        Conversions.GroupBy(c => LabCatalogue.UnitKey(c.Key)).ToFrozenDictionary(g => g.Key, g => g.First().Value);
+
+    /// <summary>Converts <paramref name="value"/> in <paramref name="unit"/> to the standard unit; false for a unit not listed.</summary>
     public bool TryStandardise(double value, string unit, out double standardValue)
     {
-        // Most sites send the units as written here: only the others pay for normalising the spelling.
-        if (Conversions.TryGetValue(unit, out var factor) || Conversions.TryGetValue(LabCatalogue.NormaliseUnit(unit), out factor))
+        // Most sites send the units as written here: only the others pay for the canonical spelling.
+        if (Conversions.TryGetValue(unit, out var conversion) || _byUnitKey.TryGetValue(LabCatalogue.UnitKey(unit), out conversion))
         {
-            standardValue = Math.Round(value * factor, 4);
+            standardValue = Math.Round(conversion.Apply(value), 4);
             return true;
         }
 
         standardValue = double.NaN;
         return false;
     }
-}
 
-public static class LabCatalogue
-{
-    // Factors: molar to mass units use the molecular weight (glucose 180.16 g/mol, cholesterol 386.65 g/mol,
-    // creatinine 113.12 g/mol, lactate 90.08 g/mol); haemoglobin mmol/L uses the monomer (16.114 g/mol Fe basis).
-    public static readonly IReadOnlyList<LabTest> Tests =
-    [
-        new("GLUC", "Glucose", "mg/dL", Units(("mg/dL", 1), ("mmol/L", 18.016)), new(10, 2000, 70, 100)),
-        new("CHOL", "Cholesterol", "mg/dL", Units(("mg/dL", 1), ("mmol/L", 38.67)), new(20, 1000, 125, 200)),
-        new("HGB", "Hemoglobin", "g/dL", Units(("g/dL", 1), ("g/L", 0.1), ("mmol/L", 1.6114)), new(1, 25, 12, 17.5)),
-        new("ALT", "Alanine Aminotransferase", "U/L", Units(("U/L", 1), ("IU/L", 1), ("ukat/L", 60)), new(0, 10000, 7, 56)),
-        new("AST", "Aspartate Aminotransferase", "U/L", Units(("U/L", 1), ("IU/L", 1), ("ukat/L", 60)), new(0, 10000, 10, 40)),
-        new("CREAT", "Creatinine", "mg/dL", Units(("mg/dL", 1), ("umol/L", 1 / 88.42)), new(0.05, 30, 0.6, 1.3)),
-        new("WBC", "Leukocytes", "10^9/L", Units(("10^9/L", 1), ("10^3/uL", 1), ("/nL", 1)), new(0, 500, 4, 11)),
-        new("PLAT", "Platelets", "10^9/L", Units(("10^9/L", 1), ("10^3/uL", 1), ("/nL", 1)), new(0, 3000, 150, 450)),
-        new("LACT", "Lactate", "mmol/L", Units(("mmol/L", 1), ("mg/dL", 1 / 9.008)), new(0, 30, 0.5, 2.2)),
-        new("SODIUM", "Sodium", "mmol/L", Units(("mmol/L", 1), ("mEq/L", 1)), new(90, 200, 135, 145)),
-        new("K", "Potassium", "mmol/L", Units(("mmol/L", 1), ("mEq/L", 1)), new(1, 12, 3.5, 5.1)),
-        new("BILI", "Bilirubin", "mg/dL", Units(("mg/dL", 1), ("umol/L", 1 / 17.1)), new(0, 50, 0.1, 1.2)),
-    ];
-
-    private static readonly Dictionary<string, LabTest> ByCode = Tests.ToDictionary(t => t.Code, StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>The test with <paramref name="code"/>, in any case.</summary>
-    public static bool TryFind(string code, out LabTest test) => ByCode.TryGetValue(code, out test!);
-
-    /// <summary>Unit spellings differ by site ("mg/dl", "µmol/L", "x10^9/L"); compare them in one canonical form.</summary>
-    public static string NormaliseUnit(string unit)
+    /// <summary>The catalogue's answer for <paramref name="text"/> (any case, or an alias) and its rank; false when not listed.</summary>
+    public bool TryAnswer(string text, out string answer, out int rank)
     {
-        var trimmed = unit.Trim().Replace('µ', 'u').Replace('μ', 'u');
-        if (trimmed.StartsWith("x", StringComparison.OrdinalIgnoreCase))
+        var upper = text.Trim().ToUpperInvariant();
+        answer = Aliases.TryGetValue(upper, out var aliased) ? aliased : upper;
+        for (rank = 0; rank < Answers.Count; rank++)
         {
-            trimmed = trimmed[1..];
+            if (Answers[rank] == answer)
+            {
+                return true;
+            }
         }
 
-        return trimmed.ToUpperInvariant() switch
+        return false;
+    }
+}
+
+/// <summary>
+/// The lab catalogue: data, not code. <c>Domain/Catalogues/lab-catalogue.json</c> (embedded in the assembly, read once
+/// at start) lists every test; its <c>version</c> changes with any edit. The rules are in docs/labs.md.
+/// </summary>
+public static class LabCatalogue
+{
+    /// <summary>The specimen assumed when a result names none (blood, serum or plasma).</summary>
+    public const string DefaultSpecimen = "BLOOD";
+
+    private static readonly Loaded Catalogue = Load();
+
+    /// <summary>The catalogue file's <c>version</c>.</summary>
+    public static string Version => Catalogue.Version;
+
+    public static IReadOnlyList<LabTest> Tests => Catalogue.Tests;
+
+    /// <summary>The test with <paramref name="code"/> (any case) for <paramref name="specimen"/> (null: blood).</summary>
+    public static bool TryFind(string code, string? specimen, out LabTest test) =>
+        Catalogue.ByKey.TryGetValue(Key(code, specimen), out test!);
+
+    /// <summary>The blood test with <paramref name="code"/>, in any case.</summary>
+    public static bool TryFind(string code, out LabTest test) => TryFind(code, null, out test);
+
+    /// <summary>
+    /// Unit spellings differ by site and standard ("mg/dl", "µmol/L", "x10^9/L", UCUM "10*9/L", "m[IU]/L"): every
+    /// spelling of a unit has the same key. Case is ignored, as no lab unit differs from another by case alone.
+    /// </summary>
+    public static string UnitKey(string unit)
+    {
+        var key = unit.Trim().Replace('µ', 'u').Replace('μ', 'u').Replace("[", "").Replace("]", "").Replace(" ", "").ToUpperInvariant();
+        if (key.StartsWith('X') && key.Length > 1 && char.IsAsciiDigit(key[1]))
         {
-            "MG/DL" => "mg/dL",
-            "MMOL/L" => "mmol/L",
-            "G/DL" => "g/dL",
-            "G/L" => "g/L",
-            "U/L" => "U/L",
-            "IU/L" => "IU/L",
-            "UKAT/L" => "ukat/L",
-            "UMOL/L" => "umol/L",
-            "10^9/L" or "10E9/L" => "10^9/L",
-            "10^3/UL" or "10E3/UL" or "K/UL" => "10^3/uL",
-            "/NL" => "/nL",
-            "MEQ/L" => "mEq/L",
-            _ => trimmed,
+            key = key[1..];
+        }
+
+        key = key.Replace("10*", "10^").Replace("10E", "10^");
+        return key switch
+        {
+            "K/UL" => "10^3/UL",
+            "M/UL" => "10^6/UL",
+            _ => key,
         };
     }
 
-    private static Dictionary<string, double> Units(params (string Unit, double Factor)[] units) =>
-        units.ToDictionary(u => u.Unit, u => u.Factor, StringComparer.Ordinal);
+    private static string Key(string code, string? specimen) =>
+        $"{code.Trim().ToUpperInvariant()}|{(string.IsNullOrWhiteSpace(specimen) ? DefaultSpecimen : NormaliseSpecimen(specimen))}";
+
+    private static string NormaliseSpecimen(string specimen) => specimen.Trim().ToUpperInvariant() switch
+    {
+        "SERUM" or "PLASMA" or "SERUM OR PLASMA" or "WHOLE BLOOD" or "ARTERIAL BLOOD" or "VENOUS BLOOD" => DefaultSpecimen,
+        var other => other,
+    };
+
+    private sealed record Loaded(string Version, LabTest[] Tests, FrozenDictionary<string, LabTest> ByKey);
+
+    private static Loaded Load()
+    {
+        using var stream = typeof(LabCatalogue).Assembly.GetManifestResourceStream("lab-catalogue.json")
+            ?? throw new InvalidOperationException("The lab catalogue resource lab-catalogue.json is missing from the Domain assembly.");
+        using var document = JsonDocument.Parse(stream);
+        var root = document.RootElement;
+        var tests = root.GetProperty("tests").EnumerateArray().Select(ReadTest).ToArray();
+        var byKey = new Dictionary<string, LabTest>(StringComparer.Ordinal);
+        foreach (var test in tests)
+        {
+            if (!byKey.TryAdd(Key(test.Code, test.Specimen), test))
+            {
+                throw new InvalidOperationException($"The lab catalogue lists {test.Code} ({test.Specimen ?? DefaultSpecimen}) twice.");
+            }
+        }
+
+        return new Loaded(root.GetProperty("version").GetString()!, tests, byKey.ToFrozenDictionary(StringComparer.Ordinal));
+    }
+
+    private static LabTest ReadTest(JsonElement t)
+    {
+        var code = t.GetProperty("code").GetString()!;
+        var scale = t.TryGetProperty("scale", out var s) ? Enum.Parse<LabScale>(s.GetString()!, ignoreCase: true) : LabScale.Quantitative;
+        var conversions = new Dictionary<string, UnitConversion>(StringComparer.Ordinal);
+        ClinicalRange? range = null;
+        if (scale == LabScale.Quantitative)
+        {
+            foreach (var unit in t.GetProperty("units").EnumerateObject())
+            {
+                conversions[unit.Name] = ReadConversion(code, unit.Value);
+            }
+
+            var (possible, reference) = (t.GetProperty("possible"), t.GetProperty("reference"));
+            range = new ClinicalRange(possible[0].GetDouble(), possible[1].GetDouble(), reference[0].GetDouble(), reference[1].GetDouble());
+            var standard = t.GetProperty("unit").GetString()!;
+            if (!conversions.TryGetValue(standard, out var identity) || identity != new UnitConversion(1))
+            {
+                throw new InvalidOperationException($"Lab test {code}: its standard unit {standard} must be listed with factor 1.");
+            }
+        }
+
+        return new LabTest(
+            code,
+            t.TryGetProperty("specimen", out var specimen) ? specimen.GetString() : null,
+            t.GetProperty("name").GetString()!,
+            t.GetProperty("loinc").GetString(),
+            t.GetProperty("category").GetString()!,
+            scale,
+            scale == LabScale.Quantitative ? t.GetProperty("unit").GetString() : null,
+            conversions,
+            range,
+            t.TryGetProperty("answers", out var answers) ? [.. answers.EnumerateArray().Select(a => a.GetString()!)] : [],
+            t.TryGetProperty("aliases", out var aliases) ? aliases.EnumerateObject().ToDictionary(a => a.Name, a => a.Value.GetString()!) : []);
+    }
+
+    // A factor (18.016), a divisor ("/88.42": written so, 1/88.42 is exact to the last digit), or {factor, offset}.
+    private static UnitConversion ReadConversion(string code, JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => new UnitConversion(value.GetDouble()),
+        JsonValueKind.String when value.GetString() is ['/', .. var divisor] => new UnitConversion(1 / double.Parse(divisor, CultureInfo.InvariantCulture)),
+        JsonValueKind.Object => new UnitConversion(value.GetProperty("factor").GetDouble(), value.GetProperty("offset").GetDouble()),
+        _ => throw new InvalidOperationException($"Lab test {code}: a conversion is a number, \"/divisor\" or {{factor, offset}}."),
+    };
 }

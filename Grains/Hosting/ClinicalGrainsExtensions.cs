@@ -65,6 +65,7 @@ public static class ClinicalGrainsExtensions
     {
         silo.Services.AddSingleton<IngestJournal>();
         silo.Services.AddSingleton<IIngestJournal>(services => services.GetRequiredService<IngestJournal>());
+        silo.Services.AddSingleton<IJournalTail>(services => services.GetRequiredService<IngestJournal>());
         silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Clinical, (services, _) => new SqliteGrainStorage(
             Path.Combine(services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, "state.db"),
             services.GetRequiredService<Serializer>()));

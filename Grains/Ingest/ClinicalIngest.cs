@@ -73,7 +73,7 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
                 var i = indexes[k];
                 var outcome = patientOutcomes[k];
                 outcomes[i] = (outcome, messages[i]);
-                results[i] = new IngestResult(outcome.MessageId, outcome.Status, outcome.BronzeLocation, []);
+                results[i] = new IngestResult(outcome.MessageId, outcome.Status, outcome.BronzeLocation, messages[i].Parsed.Violations);
             }
         }
 
@@ -179,7 +179,8 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
         {
             var type = parsed.PayloadType?.WireName() ?? "unknown";
             Increment(status switch { IngestStatus.Accepted => _accepted, IngestStatus.Duplicate => _duplicates, _ => _rejected }, type);
-            foreach (var violation in parsed.Violations)
+            // A duplicate was counted when it was first stored: its result issues are not counted again.
+            foreach (var violation in status == IngestStatus.Duplicate ? [] : parsed.Violations)
             {
                 Increment(_reasons, $"{ViolationFields.WithoutListIndex(violation.Field)}:{violation.Rule}");
             }

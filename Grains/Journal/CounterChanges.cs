@@ -15,10 +15,11 @@ internal sealed class CounterChanges
         _counts[(site, type, outcome)] = _counts.GetValueOrDefault((site, type, outcome)) + n;
 
     /// <summary>
-    /// Counts one stored message: accepted (with its abnormal values flagged) or rejected (with its reasons, keyed
-    /// without list positions). A <paramref name="sign"/> of -1 takes it back out.
+    /// Counts one stored message: accepted (with its abnormal values flagged) or rejected, and its
+    /// <paramref name="reasons"/> (a rejection's violations, or an accepted message's result issues), keyed without
+    /// list positions. A <paramref name="sign"/> of -1 takes it back out.
     /// </summary>
-    public void AddStored(string site, string type, bool accepted, int abnormalFlags, IReadOnlyList<Violation> violations, int sign = 1)
+    public void AddStored(string site, string type, bool accepted, int abnormalFlags, IReadOnlyList<Violation> reasons, int sign = 1)
     {
         if (accepted)
         {
@@ -27,14 +28,15 @@ internal sealed class CounterChanges
             {
                 Add(site, type, "flagged", sign * abnormalFlags);
             }
-
-            return;
+        }
+        else
+        {
+            Add(site, type, "rejected", sign);
         }
 
-        Add(site, type, "rejected", sign);
-        foreach (var violation in violations)
+        foreach (var reason in reasons)
         {
-            var key = (site, ViolationFields.WithoutListIndex(violation.Field), violation.Rule);
+            var key = (site, ViolationFields.WithoutListIndex(reason.Field), reason.Rule);
             _reasons[key] = _reasons.GetValueOrDefault(key) + sign;
         }
     }
@@ -54,7 +56,7 @@ internal sealed class CounterChanges
     /// <summary>Outcome counts by site, payload type and outcome.</summary>
     public IEnumerable<((string Site, string Type, string Outcome) Key, long N)> Counts => _counts.Select(c => (c.Key, c.Value));
 
-    /// <summary>Rejection counts by site, field and rule.</summary>
+    /// <summary>Reason counts by site, field and rule: rejections, and issues of single lab results.</summary>
     public IEnumerable<((string Site, string Field, string Rule) Key, long N)> Reasons => _reasons.Select(r => (r.Key, r.Value));
 
     /// <summary>Writes the changes inside the ledger transaction that is open.</summary>

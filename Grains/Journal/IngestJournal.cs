@@ -39,7 +39,7 @@ public sealed class JournalOptions
 /// Readers see only the rows of completed commits.
 /// </para>
 /// </summary>
-public sealed partial class IngestJournal : IIngestJournal, IDisposable
+public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDisposable
 {
     /// <summary>The one writer of the embedded journal, as its commits name it.</summary>
     public const string Writer = "local";
@@ -139,10 +139,17 @@ public sealed partial class IngestJournal : IIngestJournal, IDisposable
 
     /// <summary>A patient's accepted messages committed after <paramref name="afterSequence"/>, as received.</summary>
     public Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence) => Task.Run(() =>
+        ReadStored(_ledger.PatientMessages(patientId, afterSequence, Volatile.Read(ref _verifiedThrough)), patientId));
+
+    /// <inheritdoc/>
+    public Task<List<StoredMessage>> ReadAcceptedAsync(PayloadType type, long afterSequence, int limit) => Task.Run(() =>
+        ReadStored(_ledger.AcceptedMessages(type.WireName(), afterSequence, Volatile.Read(ref _verifiedThrough), limit), null));
+
+    private List<StoredMessage> ReadStored(List<(long Sequence, long ReceivedAt, string Location, long Offset, int Length)> rows, string? patientId)
     {
         var stored = new List<StoredMessage>();
         var removed = 0;
-        foreach (var (sequence, _, location, offset, length) in _ledger.PatientMessages(patientId, afterSequence, Volatile.Read(ref _verifiedThrough)))
+        foreach (var (sequence, _, location, offset, length) in rows)
         {
             if (!File.Exists(Path.Combine(_dataDirectory, location)))
             {
@@ -163,11 +170,11 @@ public sealed partial class IngestJournal : IIngestJournal, IDisposable
 
         if (removed > 0)
         {
-            LogReplayPastRetention(_logger, patientId, removed);
+            LogReplayPastRetention(_logger, patientId ?? "(journal tail)", removed);
         }
 
         return stored;
-    });
+    }
 
     private void Checkpoint()
     {
@@ -394,7 +401,7 @@ public sealed partial class IngestJournal : IIngestJournal, IDisposable
 
                 lastSequence = Math.Max(lastSequence, sequence);
                 _bronze.Append(partition, entry.Line);
-                changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Violations);
+                changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Reasons);
 
                 results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, commit, sequence);
             }

@@ -6,7 +6,8 @@ using ClinicalTrials.Grains.Interfaces;
 namespace ClinicalTrials.Grains.Journal;
 
 /// <summary>
-/// One received message for the journal: accepted when it has no violations, otherwise rejected (quarantined).
+/// One received message for the journal: accepted when it has no violations, otherwise rejected (quarantined). An
+/// accepted lab message may carry <see cref="ResultIssues"/>: results rejected or flagged on their own (docs/labs.md).
 /// Identity fields are whatever could be read; a rejected body may have none. The bronze line is encoded when the
 /// entry is made, on the caller's thread, so the journal's single writer only copies bytes.
 /// </summary>
@@ -22,6 +23,12 @@ public sealed record JournalEntry(
     int AbnormalFlags)
 {
     public bool IsAccepted => Violations.Count == 0;
+
+    /// <summary>Issues of single results of an accepted message (none for a rejected one: its violations say it all).</summary>
+    public IReadOnlyList<Violation> ResultIssues { get; init; } = [];
+
+    /// <summary>What the ledger keeps and counts for the message: its violations, or the issues of its results.</summary>
+    public IReadOnlyList<Violation> Reasons => IsAccepted ? ResultIssues : Violations;
 
     private EncodedLine _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations);
 
@@ -56,7 +63,10 @@ public sealed record JournalEntry(
         message.Message.Timestamp,
         message.Raw,
         [],
-        message.Message.Flags.Count);
+        message.Message.Flags.Count)
+    {
+        ResultIssues = message.Message.ResultIssues,
+    };
 
     public static JournalEntry Rejected(ParseResult result, ReadOnlyMemory<byte> raw, DateTimeOffset receivedAt) => new(
         result.MessageId, receivedAt, result.PatientId, result.SiteId, result.PayloadType, null, raw, result.Violations, 0);

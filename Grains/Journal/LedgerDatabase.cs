@@ -214,7 +214,7 @@ internal sealed class LedgerDatabase : IDisposable
             BindText(statement, 8, location);
             Check(raw.sqlite3_bind_int64(statement, 9, offset));
             Check(raw.sqlite3_bind_int64(statement, 10, length));
-            BindText(statement, 11, entry.IsAccepted ? null : JsonSerializer.Serialize(entry.Violations));
+            BindText(statement, 11, entry.Reasons.Count == 0 ? null : JsonSerializer.Serialize(entry.Reasons));
             Check(raw.sqlite3_bind_int64(statement, 12, entry.AbnormalFlags));
             if (existing is not null)
             {
@@ -464,6 +464,33 @@ internal sealed class LedgerDatabase : IDisposable
             {
                 result.Add((row.GetInt64(0), row.GetInt64(1), row.GetString(2), row.GetInt64(3), row.GetInt32(4)));
             }
+        }
+
+        return result;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> accepted messages of one payload type after <paramref name="afterSequence"/> up to <paramref name="throughSequence"/>, in commit order.</summary>
+    public List<(long Sequence, long ReceivedAt, string Location, long Offset, int Length)> AcceptedMessages(
+        string payloadType, long afterSequence, long throughSequence, int limit)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+
+        // A range of the primary key: the rows of other types in it are read and skipped.
+        command.CommandText = """
+            SELECT seq, received_at, location, offset, length FROM messages
+            WHERE seq > $after AND seq <= $through AND status = 1 AND payload_type = $type
+            ORDER BY seq LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$type", payloadType);
+        command.Parameters.AddWithValue("$after", afterSequence);
+        command.Parameters.AddWithValue("$through", throughSequence);
+        command.Parameters.AddWithValue("$limit", limit);
+        var result = new List<(long, long, string, long, int)>();
+        using var row = command.ExecuteReader();
+        while (row.Read())
+        {
+            result.Add((row.GetInt64(0), row.GetInt64(1), row.GetString(2), row.GetInt64(3), row.GetInt32(4)));
         }
 
         return result;

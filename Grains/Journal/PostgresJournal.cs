@@ -284,7 +284,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
                 continue;
             }
 
-            changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Violations);
+            changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Reasons);
             results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, entry.Partition, commit, sequence);
         }
 
@@ -327,7 +327,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.ReceivedAt.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.EventTime?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.Partition)));
-        command.Parameters.Add(Texts(rows.Select(r => r.Entry.IsAccepted ? null : JsonSerializer.Serialize(r.Entry.Violations))));
+        command.Parameters.Add(Texts(rows.Select(r => r.Entry.Reasons.Count == 0 ? null : JsonSerializer.Serialize(r.Entry.Reasons))));
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.Line).ToArray() });
         return command;
     }

@@ -56,9 +56,11 @@ public sealed class PatientState
                 Latest(LatestVitals, "respiratory_rate", v.RespiratoryRate, "breaths/min", message.Timestamp);
                 break;
             case LabResults labs:
-                foreach (var result in labs.Results)
+                // Only values in a standard unit: a urine test is kept apart from the blood test of the same code.
+                foreach (var result in labs.Results.Where(r => r.IsStandardised))
                 {
-                    Latest(LatestLabs, result.TestCode, result.Value, result.Unit, message.Timestamp);
+                    Latest(LatestLabs, result.Specimen is null ? result.TestCode : $"{result.TestCode} ({result.Specimen})", result.Value, result.Unit!,
+                        message.Timestamp);
                 }
 
                 break;

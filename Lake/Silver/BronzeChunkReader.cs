@@ -47,14 +47,18 @@ internal sealed class BronzeChunkReader
         }
 
         var result = ClinicalMessageParser.ParseStored(record.Raw, record.ReceivedAt);
+        // A stored message may carry issues of single values (docs/labs.md): counted beside the rejections.
+        var prefix = result.Message is null ? "rejected" : "result_issue";
         if (result.Message is { } message)
         {
             Pending.Add(message, record.ReceivedAt);
-            return;
+        }
+        else
+        {
+            Outcome.Count("rejected");
         }
 
-        Outcome.Count("rejected");
-        foreach (var reason in result.Violations.Select(v => $"rejected.{v.Rule}.{ViolationFields.WithoutListIndex(v.Field)}").Distinct())
+        foreach (var reason in result.Violations.Select(v => $"{prefix}.{v.Rule}.{ViolationFields.WithoutListIndex(v.Field)}").Distinct())
         {
             Outcome.Count(reason);
         }

@@ -29,14 +29,17 @@ internal sealed class PendingSilver
             case VitalSigns v:
                 Rows++;
                 For(_vitals, date).Add(new VitalRow(id, patient, time, site, phase, received,
-                    v.SystolicBp, v.DiastolicBp, v.HeartRate, v.TemperatureCelsius, v.OxygenSaturation, v.RespiratoryRate));
+                    v.SystolicBp, v.DiastolicBp, v.HeartRate, v.TemperatureCelsius, v.OxygenSaturation, v.RespiratoryRate)
+                {
+                    MeasuredMeanArterialPressure = v.MeanArterialPressure, EndTidalCo2 = v.EndTidalCo2,
+                });
                 break;
             case LabResults labs:
                 var list = For(_labs, date);
                 foreach (var r in labs.Results)
                 {
                     Rows++;
-                    list.Add(new LabRow(id, patient, time, site, phase, received, r.TestCode, r.Value, r.Unit, r.OriginalValue, Shared(r.OriginalUnit)));
+                    list.Add(LabRow.From(id, patient, time, site, phase, received, r with { OriginalUnit = r.OriginalUnit is null ? null : Shared(r.OriginalUnit) }));
                 }
 
                 break;

@@ -31,6 +31,11 @@ internal sealed record VitalRow(
     double? SystolicBp, double? DiastolicBp, double? HeartRate, double? TemperatureCelsius, double? OxygenSaturation,
     double? RespiratoryRate) : ISilverRow
 {
+    /// <summary>Mean arterial pressure as measured, mmHg (<see cref="MeanArterialPressure"/> is derived).</summary>
+    public double? MeasuredMeanArterialPressure { get; init; }
+
+    public double? EndTidalCo2 { get; init; }
+
     public string Detail => "";
 
     /// <summary>Systolic minus diastolic, mmHg.</summary>
@@ -45,19 +50,38 @@ internal sealed record VitalRow(
 
 internal sealed record LabRow(
     Guid MessageId, string PatientId, DateTime Timestamp, string SiteId, int StudyPhase, DateTime ReceivedAt,
-    string TestCode, double Value, string Unit, double OriginalValue, string OriginalUnit) : ISilverRow
+    string TestCode, double? Value, string? Unit, double? OriginalValue, string? OriginalUnit) : ISilverRow
 {
-    public string Detail => TestCode;
+    public string? Text { get; init; }
+
+    public string? Specimen { get; init; }
+
+    /// <summary>The wire name of the result's <see cref="LabResultFlag"/>; null when standardised.</summary>
+    public string? Flag { get; init; }
+
+    /// <summary>A urine test may share its code with a blood test: the specimen keeps them apart.</summary>
+    public string Detail => Specimen is null ? TestCode : $"{TestCode}|{Specimen}";
+
+    public static LabRow From(Guid id, string patient, DateTime time, string site, int phase, DateTime received, LabResult r) =>
+        new(id, patient, time, site, phase, received, r.TestCode, r.Value, r.Unit, r.OriginalValue, r.OriginalUnit)
+        {
+            Text = r.Text, Specimen = r.Specimen, Flag = LabResultFlags.WireName(r.Flag),
+        };
+
+    public LabResult ToResult() => new(TestCode, Value, Unit, OriginalValue, OriginalUnit)
+    {
+        Text = Text, Specimen = Specimen, Flag = LabResultFlags.Parse(Flag),
+    };
 }
 
 internal sealed record DemographicsRow(
     Guid MessageId, string PatientId, DateTime Timestamp, string SiteId, int StudyPhase, DateTime ReceivedAt,
-    int Age, string Gender, double WeightKg, double HeightCm, DateOnly EnrollmentDate, string TrialArm) : ISilverRow
+    int Age, string Gender, double? WeightKg, double? HeightCm, DateOnly EnrollmentDate, string TrialArm) : ISilverRow
 {
     public string Detail => "";
 
     /// <summary>Body-mass index, kg/m².</summary>
-    public double Bmi => WeightKg / (HeightCm / 100 * (HeightCm / 100));
+    public double? Bmi => WeightKg / (HeightCm / 100 * (HeightCm / 100));
 }
 
 internal sealed record AdverseEventRow(
@@ -102,7 +126,10 @@ internal static class SilverRows
 
     /// <summary>The message as a clinical message again, for the one feature code path.</summary>
     public static ClinicalMessage ToMessage(VitalRow r) => new(r.MessageId, Offset(r.Timestamp), (StudyPhase)r.StudyPhase, r.SiteId,
-        new VitalSigns(r.PatientId, r.SystolicBp, r.DiastolicBp, r.HeartRate, r.TemperatureCelsius, r.OxygenSaturation, r.RespiratoryRate));
+        new VitalSigns(r.PatientId, r.SystolicBp, r.DiastolicBp, r.HeartRate, r.TemperatureCelsius, r.OxygenSaturation, r.RespiratoryRate)
+        {
+            MeanArterialPressure = r.MeasuredMeanArterialPressure, EndTidalCo2 = r.EndTidalCo2,
+        });
 
     public static ClinicalMessage ToMessage(DemographicsRow r) => new(r.MessageId, Offset(r.Timestamp), (StudyPhase)r.StudyPhase, r.SiteId,
         new PatientDemographics(r.PatientId, r.Age, ParseGender(r.Gender), r.WeightKg, r.HeightCm, r.EnrollmentDate, r.TrialArm));
@@ -115,6 +142,6 @@ internal static class SilverRows
     {
         var first = rows[0];
         return new ClinicalMessage(first.MessageId, Offset(first.Timestamp), (StudyPhase)first.StudyPhase, first.SiteId,
-            new LabResults(first.PatientId, [.. rows.Select(r => new LabResult(r.TestCode, r.Value, r.Unit, r.OriginalValue, r.OriginalUnit))]));
+            new LabResults(first.PatientId, [.. rows.Select(r => r.ToResult())]));
     }
 }

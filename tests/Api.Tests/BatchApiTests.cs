@@ -25,7 +25,7 @@ public sealed class BatchApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
     public async Task Json_array_batch_answers_per_message_and_stores_the_valid_ones()
     {
         var valid = Vitals();
-        var invalid = Vitals(heartRate: 999);
+        var invalid = HeartRateOnly(999);
         var alsoValid = AdverseEvent("Rash");
         var batch = new JsonArray(valid, invalid, alsoValid, valid.DeepClone());
 

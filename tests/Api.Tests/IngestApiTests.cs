@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Tests.Hosting;
 using static ClinicalTrials.Api.Tests.TestMessages;
 
@@ -23,6 +24,34 @@ public sealed class IngestApiTests(ClinicalAppFixture app) : IClassFixture<Clini
         Assert.Equal($"/api/clinical/messages/{IdOf(message)}", response.Headers.Location?.OriginalString);
         var trace = await (await _http.GetAsync(response.Headers.Location, TestContext.Current.CancellationToken)).ExpectAsync(200);
         Assert.Equal("accepted", trace.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Lab_panel_with_an_unknown_test_and_an_impossible_value_is_accepted_with_each_issue_named()
+    {
+        var site = NewSiteId();
+        var message = Vitals(siteId: site);
+        message.Remove("vital_signs");
+        message["lab_results"] = new JsonObject
+        {
+            ["patient_id"] = NewPatientId(),
+            ["results"] = new JsonArray(
+                new JsonObject { ["test_code"] = "GLUC", ["value"] = 5.5, ["unit"] = "mmol/L" },
+                new JsonObject { ["test_code"] = "NOSUCH", ["value"] = 3, ["unit"] = "mg/dL" },
+                new JsonObject { ["test_code"] = "K", ["value"] = 40, ["unit"] = "mmol/L" }),
+        };
+
+        var response = await _http.PostAsync("/api/clinical/data", Json(message), TestContext.Current.CancellationToken);
+
+        var body = await response.ExpectAsync(202);
+        (string, string)[] issues = [("lab_results.results[1].test_code", "unknown_test"), ("lab_results.results[2].value", "range")];
+        Assert.Equal(issues, body.GetProperty("result_issues").EnumerateArray().Select(v => (v.GetProperty("field").GetString()!, v.GetProperty("rule").GetString()!)));
+        var trace = await (await _http.GetAsync(response.Headers.Location, TestContext.Current.CancellationToken)).ExpectAsync(200);
+        Assert.Equal("accepted", trace.GetProperty("status").GetString());
+        Assert.Equal(issues, trace.Violations());
+        var summary = await (await _http.GetAsync($"/api/sites/{site}", TestContext.Current.CancellationToken)).ExpectAsync(200);
+        Assert.Equal(1, summary.GetProperty("rejection_reasons").GetProperty("lab_results.results[].test_code:unknown_test").GetInt32());
+        Assert.Equal(1, summary.GetProperty("rejection_reasons").GetProperty("lab_results.results[].value:range").GetInt32());
     }
 
     [Fact]
@@ -71,7 +100,7 @@ public sealed class IngestApiTests(ClinicalAppFixture app) : IClassFixture<Clini
     [Fact]
     public async Task Invalid_message_is_a_problem_naming_each_field_and_rule()
     {
-        var message = Vitals(heartRate: 400);
+        var message = HeartRateOnly(400);
         message["study_phase"] = "Phase 9";
         message["vital_signs"]!["patient_id"] = "pt-lower";
 
@@ -93,7 +122,7 @@ public sealed class IngestApiTests(ClinicalAppFixture app) : IClassFixture<Clini
     [Fact]
     public async Task Rejected_message_is_kept_with_its_violations()
     {
-        var message = Vitals(heartRate: 10);
+        var message = HeartRateOnly(10);
         await (await _http.PostAsync("/api/clinical/data", Json(message), TestContext.Current.CancellationToken)).ExpectAsync(400);
 
         var trace = await (await _http.GetAsync($"/api/clinical/messages/{IdOf(message)}", TestContext.Current.CancellationToken)).ExpectAsync(200);

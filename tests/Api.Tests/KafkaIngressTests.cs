@@ -152,7 +152,7 @@ public sealed class KafkaIngressTests
                     }
                     else
                     {
-                        var message = TestMessages.Vitals(patient, site, heartRate: 900, at: start.AddMilliseconds(i));
+                        var message = TestMessages.HeartRateOnly(900, site, patient, start.AddMilliseconds(i));
                         invalidIds.Add(TestMessages.IdOf(message));
                         records.Add((patient, Encoding.UTF8.GetBytes(message.ToJsonString())));
                     }

@@ -22,7 +22,7 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
         await (await PostAsync("/api/clinical/data", Json(vitals))).ExpectAsync(202);
         await (await PostAsync("/api/clinical/data", Json(vitals))).ExpectAsync(200);
         await (await PostAsync("/api/clinical/data", Json(AdverseEvent("Rash", siteId: site)))).ExpectAsync(202);
-        await (await PostAsync("/api/clinical/data", Json(Vitals(siteId: site, heartRate: 500)))).ExpectAsync(400);
+        await (await PostAsync("/api/clinical/data", Json(HeartRateOnly(500, site)))).ExpectAsync(400);
 
         var after = await (await GetAsync("/api/clinical/stats")).ExpectAsync(200);
 
@@ -116,7 +116,7 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
     {
         var site = NewSiteId();
         await (await PostAsync("/api/clinical/data", Json(Vitals(siteId: site)))).ExpectAsync(202);
-        await (await PostAsync("/api/clinical/data", Json(Vitals(siteId: site, heartRate: 0)))).ExpectAsync(400);
+        await (await PostAsync("/api/clinical/data", Json(HeartRateOnly(0, site)))).ExpectAsync(400);
 
         var summary = await (await GetAsync($"/api/sites/{site}")).ExpectAsync(200);
 

@@ -28,6 +28,15 @@ internal static class TestMessages
         },
     };
 
+    /// <summary>Vital signs whose only value is the heart rate given: one outside its possible range rejects the message.</summary>
+    public static JsonObject HeartRateOnly(double heartRate, string? siteId = null, string? patientId = null, DateTimeOffset? at = null)
+    {
+        var message = Vitals(patientId, siteId, heartRate, at: at);
+        message["vital_signs"]!.AsObject().Remove("systolic_bp");
+        message["vital_signs"]!.AsObject().Remove("diastolic_bp");
+        return message;
+    }
+
     public static JsonObject AdverseEvent(string term, string? patientId = null, string? siteId = null) => new()
     {
         ["message_id"] = Guid.NewGuid().ToString(),

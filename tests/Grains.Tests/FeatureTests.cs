@@ -54,7 +54,7 @@ public sealed class FeatureTests(ClusterFixture fixture) : IClassFixture<Cluster
         await _cluster.IngestAsync(message);
         var before = await _cluster.Client.GetGrain<IPatientGrain>(patient).GetFeaturesAsync();
 
-        await _cluster.IngestAsync(message, Vitals(patient, site, at.AddMinutes(5), 900).ToJsonString());
+        await _cluster.IngestAsync(message, ImpossibleVitals(patient, site, at.AddMinutes(5)).ToJsonString());
 
         var after = await OnlineOffline.AssertGrainEqualsReplayAsync(_cluster, patient);
         Assert.Equal(before!.AsOf, after.AsOf);

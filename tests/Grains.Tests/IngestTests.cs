@@ -123,7 +123,7 @@ public sealed class IngestTests(ClusterFixture fixture) : IClassFixture<ClusterF
     public async Task Rejected_message_with_message_id_can_be_looked_up_with_its_violations()
     {
         var site = NewSiteId();
-        var message = Vitals(NewPatientId(), site, DateTimeOffset.UtcNow.AddMinutes(-5), 400);
+        var message = ImpossibleVitals(NewPatientId(), site, DateTimeOffset.UtcNow.AddMinutes(-5));
 
         var result = Assert.Single(await _cluster.IngestAsync(message.ToJsonString()));
 
@@ -141,7 +141,7 @@ public sealed class IngestTests(ClusterFixture fixture) : IClassFixture<ClusterF
         var id = Guid.NewGuid();
         var at = DateTimeOffset.UtcNow.AddMinutes(-5);
 
-        var rejected = Assert.Single(await _cluster.IngestAsync(Vitals(patient, site, at, 400, id).ToJsonString()));
+        var rejected = Assert.Single(await _cluster.IngestAsync(ImpossibleVitals(patient, site, at, id).ToJsonString()));
         var accepted = Assert.Single(await _cluster.IngestAsync(Vitals(patient, site, at, 80, id).ToJsonString()));
 
         Assert.Equal(IngestStatus.Rejected, rejected.Status);

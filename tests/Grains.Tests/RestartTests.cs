@@ -173,7 +173,7 @@ public sealed class RestartTests : IDisposable
         await using (var first = await ClinicalCluster.StartAsync(_data.Path))
         {
             // The rejection takes a ledger row first; later messages get later rows.
-            await first.IngestAsync(Vitals(patient, site, at, 400, corrected).ToJsonString());
+            await first.IngestAsync(ImpossibleVitals(patient, site, at, corrected).ToJsonString());
             await first.IngestAsync(Vitals(patient, site, at, 70).ToJsonString());
             await first.DeactivateAsync(first.Client.GetGrain<IPatientGrain>(patient));
             backup = BackUpSnapshots();
@@ -258,7 +258,7 @@ public sealed class RestartTests : IDisposable
         var message = Vitals(NewPatientId(), site, at, 70).ToJsonString();
         await using (var first = await ClinicalCluster.StartAsync(_data.Path))
         {
-            await first.IngestAsync(message, Vitals(NewPatientId(), site, at, 500).ToJsonString());
+            await first.IngestAsync(message, ImpossibleVitals(NewPatientId(), site, at).ToJsonString());
             await first.IngestAsync(message);
         }
 

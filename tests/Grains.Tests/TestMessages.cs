@@ -24,6 +24,14 @@ internal static class TestMessages
         },
     };
 
+    /// <summary>Vital signs whose only value is impossible: the whole message is rejected (docs/labs.md).</summary>
+    public static JsonObject ImpossibleVitals(string patientId, string siteId, DateTimeOffset at, Guid? messageId = null)
+    {
+        var message = Vitals(patientId, siteId, at, 400, messageId);
+        message["vital_signs"] = new JsonObject { ["patient_id"] = patientId, ["heart_rate"] = 400 };
+        return message;
+    }
+
     public static JsonObject Labs(string patientId, string siteId, DateTimeOffset at, string code, double value, string unit) => new()
     {
         ["message_id"] = Guid.NewGuid().ToString(),

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Lake.Storage;
@@ -57,9 +58,30 @@ public sealed class BronzeToSilverTests
         var rows = LabTable.Instance.Read(Path.Combine(lake.DataDirectory, LakeLayout.SilverFile(PayloadType.LabResults, Day))).SelectMany(g => g).ToList();
         var glucose = rows.Single(r => r.TestCode == "GLUC");
         Assert.Equal("mg/dL", glucose.Unit);
-        Assert.Equal(99.1, glucose.Value, 0.1);
+        Assert.Equal(99.1, glucose.Value!.Value, 0.1);
         Assert.Equal((5.5, "mmol/L"), (glucose.OriginalValue, glucose.OriginalUnit));
-        Assert.Equal(1.0, rows.Single(r => r.TestCode == "CREAT").Value, 0.01);
+        Assert.Equal(1.0, rows.Single(r => r.TestCode == "CREAT").Value!.Value, 0.01);
+    }
+
+    [Fact]
+    public async Task Flagged_and_qualitative_results_reach_silver_with_their_flag_text_and_specimen()
+    {
+        using var lake = new TestLake();
+        var message = Messages.Labs(Messages.NewPatientId(), Clinical, ("GLUC", 90, "mg/dL"), ("XYZ", 3, "mg/dL"), ("K", 4, "stones"));
+        message["lab_results"]!["results"]!.AsArray().Add(new JsonObject { ["test_code"] = "KETONES", ["specimen"] = "URINE", ["value"] = "small" });
+        message["lab_results"]!["results"]!.AsArray().Add(new JsonObject { ["test_code"] = "GLUC", ["specimen"] = "URINE", ["value"] = "NEGATIVE" });
+        lake.WriteBronze(Received, [message]);
+
+        await lake.RunAsync(BronzeToSilverJob.JobName);
+
+        var rows = LabTable.Instance.Read(Path.Combine(lake.DataDirectory, LakeLayout.SilverFile(PayloadType.LabResults, Day))).SelectMany(g => g)
+            .Select(r => (r.TestCode, r.Value, r.Unit, r.Text, r.Specimen, r.Flag)).Order().ToList();
+        Assert.Equal(
+            [
+                ("GLUC", 0.0, null, "NEGATIVE", "URINE", null), ("GLUC", 90.0, "mg/dL", null, null, null), ("K", 4.0, "stones", null, null, "unknown_unit"),
+                ("KETONES", 2.0, null, "1+", "URINE", null), ("XYZ", 3.0, "mg/dL", null, null, "unknown_test"),
+            ],
+            rows.Select(r => (r.TestCode, r.Value, r.Unit, r.Text, r.Specimen, r.Flag)));
     }
 
     [Fact]
@@ -75,7 +97,7 @@ public sealed class BronzeToSilverTests
         Assert.Equal(60, vitals.PulsePressure);
         Assert.Equal(90, vitals.MeanArterialPressure);
         var demographics = DemographicsTable.Instance.Read(Path.Combine(lake.DataDirectory, LakeLayout.SilverFile(PayloadType.PatientDemographics, Day))).Single().Single();
-        Assert.Equal(31.25, demographics.Bmi, 3);
+        Assert.Equal(31.25, demographics.Bmi!.Value, 3);
         Assert.Equal(new DateOnly(2025, 12, 1), demographics.EnrollmentDate);
     }
 
@@ -85,14 +107,17 @@ public sealed class BronzeToSilverTests
         using var lake = new TestLake();
         var patient = Messages.NewPatientId();
         var outOfRange = Messages.Vitals(patient, Clinical, 900);
-        var badUnit = Messages.Labs(patient, Clinical, ("GLUC", 5, "furlongs"));
-        lake.WriteBronze(Received, [outOfRange, badUnit, Messages.Vitals(patient, Clinical.AddMinutes(1))]);
+        outOfRange["vital_signs"] = new JsonObject { ["patient_id"] = patient, ["heart_rate"] = 900 };
+        var impossiblePanel = Messages.Labs(patient, Clinical, ("GLUC", 5000, "mg/dL"));
+        var badUnit = Messages.Labs(patient, Clinical.AddMinutes(2), ("GLUC", 5, "furlongs"), ("K", 4, "mmol/L"));
+        lake.WriteBronze(Received, [outOfRange, impossiblePanel, badUnit, Messages.Vitals(patient, Clinical.AddMinutes(1))]);
 
         var run = await lake.RunAsync(BronzeToSilverJob.JobName);
 
         Assert.Equal(2, run.Details["rejected"]);
         Assert.Equal(1, run.Details["rejected.range.vital_signs.heart_rate"]);
-        Assert.Equal(1, run.Details["rejected.unknown_unit.lab_results.results[].unit"]);
+        Assert.Equal(1, run.Details["rejected.range.lab_results.results[].value"]);
+        Assert.Equal(1, run.Details["result_issue.unknown_unit.lab_results.results[].unit"]);
         Assert.Single(Vitals(lake));
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ClinicalTrials.Domain.Messages;
 using static ClinicalTrials.Domain.Tests.Validation.Samples;
 
@@ -17,7 +18,7 @@ public sealed class RangeTests
     [InlineData("oxygen_saturation", 100.5)]
     [InlineData("respiratory_rate", 3)]
     [InlineData("respiratory_rate", 71)]
-    public void Impossible_vital_sign_is_rejected(string field, double value)
+    public void Impossible_vital_sign_rejects_that_value_only(string field, double value)
     {
         var json = Vitals();
         json["vital_signs"]![field] = value;
@@ -28,8 +29,32 @@ public sealed class RangeTests
 
         var result = Parse(json);
 
-        AssertViolation(result, $"vital_signs.{field}", "range");
-        Assert.Single(result.Violations);
+        AssertValid(result);
+        var issue = Assert.Single(result.Message!.ResultIssues);
+        Assert.Equal(($"vital_signs.{field}", "range"), (issue.Field, issue.Rule));
+        var vitals = Assert.IsType<VitalSigns>(result.Message.Payload);
+        Assert.Equal(field == "heart_rate" ? 16 : 72, field == "heart_rate" ? vitals.RespiratoryRate : vitals.HeartRate);
+    }
+
+    [Fact]
+    public void Vital_signs_whose_every_value_is_impossible_are_rejected()
+    {
+        var json = Envelope("vital_signs", new JsonObject { ["patient_id"] = "PT12AB34CD", ["heart_rate"] = 400, ["etco2"] = 200 });
+
+        var result = Parse(json);
+
+        AssertViolation(result, "vital_signs.heart_rate", "range");
+        AssertViolation(result, "vital_signs.etco2", "range");
+    }
+
+    [Fact]
+    public void Measured_mean_arterial_pressure_and_etco2_are_kept()
+    {
+        var json = Envelope("vital_signs", new JsonObject { ["patient_id"] = "PT12AB34CD", ["mean_arterial_pressure"] = 65, ["etco2"] = 0 });
+
+        var vitals = Assert.IsType<VitalSigns>(Parse(json).Message!.Payload);
+
+        Assert.Equal((65.0, 0.0), (vitals.MeanArterialPressure, vitals.EndTidalCo2));
     }
 
     [Theory]
