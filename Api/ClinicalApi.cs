@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClinicalTrials.Api.Health;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
@@ -29,6 +30,7 @@ public static partial class ClinicalApi
         services.AddProblemDetails();
         services.AddExceptionHandler<FailureToProblem>();
         services.AddOpenApi();
+        services.AddClinicalHealthChecks();
 
         services.AddOptions<RiskThresholds>().BindConfiguration(RiskThresholds.Section)
             .Validate(t => t.IsValid, "Predictions:Thresholds: Medium and High must lie in (0, 1) with Medium < High.")

@@ -38,6 +38,7 @@ builder.AddClinicalPlatform(args);
 var app = builder.Build();
 app.MapClinicalApi();
 app.MapClinicalDashboard();
+app.MapClinicalMetrics();
 await app.RunAsync();
 return 0;
 

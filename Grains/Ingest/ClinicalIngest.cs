@@ -4,6 +4,7 @@ using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Telemetry;
 
 namespace ClinicalTrials.Grains.Ingest;
 
@@ -14,7 +15,7 @@ namespace ClinicalTrials.Grains.Ingest;
 /// journal fails, or a patient's silo cannot be reached, some of a batch may be stored and the rest not: those are
 /// <see cref="IngestStatus.Unavailable"/> (<see cref="RetriableFailure"/>).
 /// </summary>
-public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
+public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal, ClinicalMetrics metrics)
 {
     public async Task<IReadOnlyList<IngestResult>> IngestAsync(IReadOnlyList<ReceivedMessage> messages, DateTimeOffset receivedAt)
     {
@@ -51,6 +52,11 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
         }
 
         await Task.WhenAll(work);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            metrics.MessageReceived(results[i].Status, messages[i].Parsed);
+        }
+
         await TallySitesAsync(outcomes, receivedAt);
         return results;
 
