@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClinicalTrials.Api.Doctor;
 using ClinicalTrials.Api.Health;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Cluster;
@@ -31,6 +32,7 @@ public static partial class ClinicalApi
         services.AddExceptionHandler<FailureToProblem>();
         services.AddOpenApi();
         services.AddClinicalHealthChecks();
+        services.AddSingleton<PipelineDoctor>();
 
         services.AddOptions<RiskThresholds>().BindConfiguration(RiskThresholds.Section)
             .Validate(t => t.IsValid, "Predictions:Thresholds: Medium and High must lie in (0, 1) with Medium < High.")

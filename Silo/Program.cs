@@ -18,6 +18,11 @@ if (PipelineCommand.Handles(args))
     return await PipelineCommand.RunAsync(args);
 }
 
+if (DoctorCommand.Handles(args))
+{
+    return await DoctorCommand.RunAsync(args);
+}
+
 if (MigrateCommand.Handles(args))
 {
     return await MigrateCommand.RunAsync(args);

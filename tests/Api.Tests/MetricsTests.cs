@@ -4,8 +4,9 @@ using static ClinicalTrials.Api.Tests.TestMessages;
 namespace ClinicalTrials.Api.Tests;
 
 /// <summary>
-/// An app that has taken in the synthetic trial (every message valid) and serves model A under a version of its own:
-/// other test classes' apps in this process report to the same meters, so counts are asserted only under labels no
+/// A whole platform: the synthetic trial taken in (every message valid), silver and offline features built, model A
+/// served under a version of its own, and Redis and PostgreSQL (prediction log) when the test script provides them.
+/// Other test classes' apps in this process report to the same meters, so counts are asserted only under labels no
 /// other test uses (this version, a new site).
 /// </summary>
 public sealed class ServingAppFixture : IAsyncLifetime
@@ -14,19 +15,35 @@ public sealed class ServingAppFixture : IAsyncLifetime
 
     private readonly DataDirectory _data = new();
     private ClinicalApp? _app;
+    private TestPostgres? _postgres;
 
     internal ClinicalApp App => _app ?? throw new InvalidOperationException("Not started.");
 
     internal TestModels.Trial Trial { get; private set; } = null!;
 
-    public string DataPath => _data.Path;
-
     public async ValueTask InitializeAsync()
     {
-        _app = await ClinicalApp.StartAsync(_data.Path);
+        var settings = new Dictionary<string, string> { ["Pipeline:ScheduleEnabled"] = "false" };
+        if (Environment.GetEnvironmentVariable(TestRedis.Variable) is { Length: > 0 } redis)
+        {
+            settings["ConnectionStrings:Redis"] = redis;
+        }
+
+        if (Environment.GetEnvironmentVariable(TestPostgres.Variable) is { Length: > 0 })
+        {
+            _postgres = await TestPostgres.CreateDatabaseAsync();
+            settings["ConnectionStrings:Postgres"] = _postgres.ConnectionString;
+        }
+
+        _app = await ClinicalApp.StartAsync(_data.Path, settings);
         Trial = await TestModels.LoadIntoAsync(_app.Http, _data.Path);
         TestModels.CopyModel(Trial, TestModels.ModelA, _data.Path, ModelVersion);
         await (await _app.Http.PromoteAsync(ModelVersion)).ExpectAsync(200);
+        foreach (var job in new[] { "bronze-to-silver", "offline-features" })
+        {
+            var run = await (await _app.Http.PostAsync($"/api/pipeline/jobs/{job}/run", null, TestContext.Current.CancellationToken)).ExpectAsync(200);
+            Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -34,6 +51,11 @@ public sealed class ServingAppFixture : IAsyncLifetime
         if (_app is not null)
         {
             await _app.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
         }
 
         _data.Dispose();
@@ -84,6 +106,8 @@ public sealed class MetricsTests(ServingAppFixture fixture) : IClassFixture<Serv
         Assert.Equal(patients.Count, metrics.Sum("clinical_prediction_duration_seconds_count", ("model_version", ServingAppFixture.ModelVersion)));
         Assert.Equal(1, metrics.Sum("clinical_model_served", ("model_version", ServingAppFixture.ModelVersion)));
         Assert.True(metrics.Has("clinical_prediction_log_queue_depth"));
+        Assert.True(metrics.Sum("clinical_lake_job_runs_total", ("job", "bronze-to-silver"), ("status", "succeeded")) >= 1);
+        Assert.True(metrics.Sum("clinical_lake_job_rows_total", ("job", "bronze-to-silver"), ("direction", "in")) >= fixture.Trial.Bodies.Count);
 
         // The platform's neighbours: ASP.NET Core's requests by route and status, Orleans' and the runtime's meters.
         Assert.True(metrics.Sum("http_server_request_duration_seconds_count", ("http_route", "/api/clinical/data"), ("http_response_status_code", "400")) >= 1);
