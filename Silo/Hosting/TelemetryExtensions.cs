@@ -9,6 +9,8 @@ namespace ClinicalTrials.Silo.Hosting;
 /// Metrics for Prometheus at <c>/metrics</c> on every silo (ours, Orleans', ASP.NET Core's and the runtime's), and
 /// traces exported by OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set: one trace per request through the gateway,
 /// the grain calls (Orleans propagates the activity) and the journal commit. Without an endpoint no span is created.
+/// Console logs are JSON lines with trace_id and message_id fields when <c>Logging:Console:FormatterName=json</c>
+/// (<see cref="JsonLogFormatter"/>).
 /// </summary>
 public static class TelemetryExtensions
 {
@@ -30,8 +32,7 @@ public static class TelemetryExtensions
 
     public static WebApplicationBuilder AddClinicalTelemetry(this WebApplicationBuilder builder)
     {
-        // Log records carry the trace id of the request they belong to (a scope the JSON console formatter writes out).
-        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        JsonLogFormatter.Use(builder.Logging);
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("clinicaltrials-silo"))
             .WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
