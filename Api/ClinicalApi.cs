@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using ClinicalTrials.Api.Doctor;
 using ClinicalTrials.Api.Fhir;
+using ClinicalTrials.Api.Health;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
@@ -30,6 +32,8 @@ public static partial class ClinicalApi
         services.AddProblemDetails();
         services.AddExceptionHandler<FailureToProblem>();
         services.AddOpenApi();
+        services.AddClinicalHealthChecks();
+        services.AddSingleton<PipelineDoctor>();
 
         services.AddOptions<RiskThresholds>().BindConfiguration(RiskThresholds.Section)
             .Validate(t => t.IsValid, "Predictions:Thresholds: Medium and High must lie in (0, 1) with Medium < High.")

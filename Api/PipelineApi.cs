@@ -1,4 +1,5 @@
 using System.Globalization;
+using ClinicalTrials.Api.Doctor;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Pipeline;
 using ClinicalTrials.Lake.Jobs;
@@ -19,6 +20,9 @@ public static class PipelineApi
             .WithSummary($"Runs a job (bronze-to-silver, offline-features, retention) and answers when it ends, with the run's record. from/to (YYYY-MM-DD, at most {JobArguments.MaxDays} days, to no later than tomorrow) ask for a backfill.");
         group.MapGet("/jobs", ListJobs).WithName("ListPipelineJobs").WithSummary("Every job with its latest runs (start, end, rows in/out, status).");
         group.MapGet("/status", GetStatusAsync).WithName("GetPipelineStatus").WithSummary("Files, rows and latest partition of each layer.");
+        group.MapGet("/doctor", (PipelineDoctor doctor, CancellationToken cancellationToken) => doctor.ExamineAsync(cancellationToken))
+            .WithName("GetPipelineDoctor")
+            .WithSummary("Walks the pipeline (infrastructure, ingestion, processing, features, serving, observability): each check pass, warn or fail with its figure and a hint, and each layer's files and rows.");
     }
 
     private static async Task<Results<Ok<JobRun>, ProblemHttpResult, ValidationProblem>> RunAsync(

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Telemetry;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.AspNetCore.Builder;
@@ -29,7 +30,7 @@ public static class PredictionApi
     }
 
     private static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult, ValidationProblem>> PredictAsync(
-        PredictRequest? request, IGrainFactory grains, PredictionLog log, IOptions<RiskThresholds> thresholds)
+        PredictRequest? request, IGrainFactory grains, PredictionLog log, IOptions<RiskThresholds> thresholds, ClinicalMetrics metrics)
     {
         var started = Stopwatch.GetTimestamp();
         if (request?.PatientId is not { } patientId || !ClinicalIds.IsPatientId(patientId))
@@ -50,11 +51,17 @@ public static class PredictionApi
         }
 
         var (answer, pending) = Answer(score, version, started, thresholds.Value);
-        return log.TryLog([pending]) ? TypedResults.Ok(answer) : LogFull(log);
+        if (!log.TryLog([pending]))
+        {
+            return LogFull(log);
+        }
+
+        metrics.Predicted(pending);
+        return TypedResults.Ok(answer);
     }
 
     private static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult, ValidationProblem>> PredictBatchAsync(
-        BatchPredictRequest? request, IGrainFactory grains, PredictionLog log, IOptions<RiskThresholds> thresholds)
+        BatchPredictRequest? request, IGrainFactory grains, PredictionLog log, IOptions<RiskThresholds> thresholds, ClinicalMetrics metrics)
     {
         var started = Stopwatch.GetTimestamp();
         if (request?.PatientIds is not { Count: > 0 and <= MaxBatchPatients } ids)
@@ -77,9 +84,13 @@ public static class PredictionApi
         }
 
         var answers = outcome.Scores.Where(s => s.Found).Select(s => Answer(s, version, started, thresholds.Value)).ToList();
-        return log.TryLog([.. answers.Select(a => a.Pending)])
-            ? TypedResults.Ok(new BatchPredictionResponse(version, [.. answers.Select(a => a.Answer)], [.. outcome.Scores.Where(s => !s.Found).Select(s => s.PatientId)]))
-            : LogFull(log);
+        if (!log.TryLog([.. answers.Select(a => a.Pending)]))
+        {
+            return LogFull(log);
+        }
+
+        answers.ForEach(a => metrics.Predicted(a.Pending));
+        return TypedResults.Ok(new BatchPredictionResponse(version, [.. answers.Select(a => a.Answer)], [.. outcome.Scores.Where(s => !s.Found).Select(s => s.PatientId)]));
     }
 
     private static async Task<Results<Ok<IReadOnlyList<LoggedPrediction>>, ValidationProblem>> ListAsync(

@@ -18,6 +18,11 @@ if (PipelineCommand.Handles(args))
     return await PipelineCommand.RunAsync(args);
 }
 
+if (DoctorCommand.Handles(args))
+{
+    return await DoctorCommand.RunAsync(args);
+}
+
 if (MigrateCommand.Handles(args))
 {
     return await MigrateCommand.RunAsync(args);
@@ -38,6 +43,7 @@ builder.AddClinicalPlatform(args);
 var app = builder.Build();
 app.MapClinicalApi();
 app.MapClinicalDashboard();
+app.MapClinicalMetrics();
 await app.RunAsync();
 return 0;
 

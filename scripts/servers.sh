@@ -7,7 +7,8 @@
 # PostgreSQL: a private cluster (initdb, trust authentication on loopback only) on 127.0.0.1:${POSTGRES_PORT:-55432},
 # run as the 'postgres' user with its data under .servers/, so it never touches the distribution's cluster.
 # Kafka: librdkafka's mock cluster (tools/KafkaMock), bootstrap list in .servers/kafka/bootstrap (per $KAFKA_MOCK_NAME).
-# Also installs docker-compose (Debian's v1; no Docker engine needed) for the tests that validate deploy/docker-compose.yml.
+# Also installs docker-compose (Debian's v1; no Docker engine needed) for the tests that validate deploy/docker-compose.yml,
+# and promtool (Debian's prometheus package; its server is not started) for the tests that check deploy/prometheus/.
 # Exits non-zero when a server cannot be started or a tool cannot be installed.
 # `bash scripts/servers.sh stop` stops the servers this script started (on the same ports); a failed test run leaves
 # them running, holding their ports, until then.
@@ -20,11 +21,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Installs a Debian package when a command is missing; refreshes the package lists only if the first try fails.
+# Further arguments go to apt-get install (--no-install-recommends).
 apt_install() {
   local package=$1 log=$2
-  if ! $sudo apt-get install -y "$package" > "$log" 2>&1; then
+  shift 2
+  if ! $sudo apt-get install -y "$@" "$package" > "$log" 2>&1; then
     echo "$package: install failed; refreshing the package lists and trying again"
-    if ! { $sudo apt-get update && $sudo apt-get install -y "$package"; } >> "$log" 2>&1; then
+    if ! { $sudo apt-get update && $sudo apt-get install -y "$@" "$package"; } >> "$log" 2>&1; then
       tail -n 20 "$log"
       echo "$package: could not be installed."
       return 1
@@ -201,6 +204,19 @@ install_docker_compose() {
   echo "docker-compose: installed $(docker-compose version --short 2> /dev/null)"
 }
 
+# Not a server: Deploy.Tests run `promtool check config` / `check rules` on deploy/prometheus/ and fail without it.
+# Debian ships promtool in the prometheus package (without its recommended exporters); nothing here starts its server.
+install_promtool() {
+  local dir="$PWD/.servers/promtool"
+  if command -v promtool > /dev/null; then
+    return 0
+  fi
+  mkdir -p "$dir"
+  echo "promtool: not installed; installing prometheus (log: $dir/install.log)"
+  apt_install prometheus "$dir/install.log" --no-install-recommends || return 1
+  echo "promtool: installed $(promtool --version 2>&1 | head -n 1)"
+}
+
 # Stops what start_* started on these ports: the processes named in their pid files, PostgreSQL through pg_ctl.
 stop_servers() {
   local redis_port=${REDIS_PORT:-6379} s3_port=${S3_PORT:-4569} pg_port=${POSTGRES_PORT:-55432}
@@ -230,3 +246,4 @@ start_s3rver
 start_postgres
 start_kafka_mock
 install_docker_compose
+install_promtool

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ClinicalTrials.Grains.Telemetry;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,8 @@ public sealed class PredictionLogOptions
 /// hosted service's StopAsync); only when the database is still away at the end of the host's shutdown timeout are the
 /// waiting predictions lost, and that is logged as an error with their count.
 /// </summary>
-public sealed partial class PredictionLog(ITrackingStore store, IOptions<PredictionLogOptions> options, ILogger<PredictionLog> logger) : IHostedLifecycleService
+public sealed partial class PredictionLog(
+    ITrackingStore store, IOptions<PredictionLogOptions> options, ClinicalMetrics metrics, ILogger<PredictionLog> logger) : IHostedLifecycleService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
@@ -92,6 +94,7 @@ public sealed partial class PredictionLog(ITrackingStore store, IOptions<Predict
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         LogStarted(logger, store.Description);
+        metrics.ObservePredictionLogQueue(() => Pending);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         attempt.CancelAfter(StartAttempt);
         try

@@ -3,6 +3,7 @@ using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Grains.Storage;
+using ClinicalTrials.Grains.Telemetry;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Jobs;
@@ -37,6 +38,8 @@ public static class ClinicalGrainsExtensions
             services.GetRequiredService<IIngestJournal>();
             return Task.CompletedTask;
         });
+        silo.Services.AddMetrics();
+        silo.Services.AddSingleton<ClinicalMetrics>();
         silo.Services.AddSingleton<ClinicalIngest>();
         silo.Services.AddSingleton<OnlineFeatureStore>();
         silo.Services.AddHostedService(services => services.GetRequiredService<OnlineFeatureStore>());

@@ -4,6 +4,8 @@ using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Telemetry;
+using Microsoft.Extensions.Logging;
 
 namespace ClinicalTrials.Grains.Ingest;
 
@@ -14,7 +16,7 @@ namespace ClinicalTrials.Grains.Ingest;
 /// journal fails, or a patient's silo cannot be reached, some of a batch may be stored and the rest not: those are
 /// <see cref="IngestStatus.Unavailable"/> (<see cref="RetriableFailure"/>).
 /// </summary>
-public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
+public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal journal, ClinicalMetrics metrics, ILogger<ClinicalIngest> logger)
 {
     public async Task<IReadOnlyList<IngestResult>> IngestAsync(IReadOnlyList<ReceivedMessage> messages, DateTimeOffset receivedAt)
     {
@@ -51,6 +53,16 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
         }
 
         await Task.WhenAll(work);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var parsed = messages[i].Parsed;
+            metrics.MessageReceived(results[i].Status, parsed);
+            if (results[i].Status == IngestStatus.Rejected && logger.IsEnabled(LogLevel.Debug))
+            {
+                LogRejected(logger, parsed.MessageId, parsed.SiteId, string.Join(", ", parsed.Violations.Select(v => $"{v.Field}:{v.Rule}").Distinct()));
+            }
+        }
+
         await TallySitesAsync(outcomes, receivedAt);
         return results;
 
@@ -162,6 +174,10 @@ public sealed class ClinicalIngest(IGrainFactory grains, IIngestJournal journal)
             }
         }
     }
+
+    /// <summary>Fields and rules only: a violation's text may quote the value, which is patient data.</summary>
+    [LoggerMessage(LogLevel.Debug, "Message {MessageId} from site {SiteId} rejected: {Violations}")]
+    private static partial void LogRejected(ILogger logger, Guid? messageId, string? siteId, string violations);
 
     private const int RejectedCallAttempts = 3;
     private static readonly TimeSpan RejectedCallBackoff = TimeSpan.FromMilliseconds(100);

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -59,6 +61,10 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     private readonly Thread _writer;
     private readonly Timer _checkpoints;
     private readonly JournalFaults _faults;
+    private readonly ClinicalMetrics? _metrics;
+
+    /// <summary>Entries appended and not yet taken into a commit (a single-reader channel does not count them).</summary>
+    private long _queued;
 
     /// <summary>
     /// Every ledger row up to this sequence belongs to a completed commit and has its bronze line on disk; readers on
@@ -78,12 +84,14 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     /// <param name="options">Where the data directory is.</param>
     /// <param name="logger">Commit failures and recoveries.</param>
     /// <param name="faults">Only fault-injection tests pass one.</param>
-    public IngestJournal(IOptions<JournalOptions> options, ILogger<IngestJournal> logger, JournalFaults? faults = null)
+    /// <param name="metrics">Commit durations and sizes, and the queue's depth; journal tests without a silo pass none.</param>
+    public IngestJournal(IOptions<JournalOptions> options, ILogger<IngestJournal> logger, JournalFaults? faults = null, ClinicalMetrics? metrics = null)
     {
         _dataDirectory = Path.GetFullPath(options.Value.DataDirectory);
         _maxEntriesPerCommit = options.Value.MaxEntriesPerCommit;
         _logger = logger;
         _faults = faults ?? JournalFaults.None;
+        _metrics = metrics;
         Directory.CreateDirectory(_dataDirectory);
         _ledger = new LedgerDatabase(Path.Combine(_dataDirectory, "ledger.db"));
         _bronze = new BronzeFiles(_dataDirectory);
@@ -92,6 +100,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "ingest-journal" };
         _writer.Start();
         _checkpoints = new Timer(_ => Checkpoint(), null, CheckpointInterval, CheckpointInterval);
+        _metrics?.ObserveJournalQueue(() => Interlocked.Read(ref _queued));
     }
 
     public string DataDirectory => _dataDirectory;
@@ -109,7 +118,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
             return Task.FromResult(Array.Empty<JournalAppend>());
         }
 
-        return Enqueue(entries);
+        return ClinicalTracing.Traced("journal commit", entries.Count, Enqueue(entries));
     }
 
     /// <summary>
@@ -123,8 +132,10 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     private Task<JournalAppend[]> Enqueue(IReadOnlyList<JournalEntry> entries)
     {
         var pending = new PendingAppend(entries, new TaskCompletionSource<JournalAppend[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Interlocked.Add(ref _queued, entries.Count);
         if (!_queue.Writer.TryWrite(pending))
         {
+            Interlocked.Add(ref _queued, -entries.Count);
             throw new JournalUnavailableException("The ingest journal is shutting down.", null);
         }
 
@@ -203,6 +214,8 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
                 entries += pending.Entries.Count;
             }
 
+            Interlocked.Add(ref _queued, -entries);
+
             if (group.Count > 0)
             {
                 RunCommit(group, entries);
@@ -217,9 +230,11 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
 
     private void RunCommit(List<PendingAppend> group, int entries)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var results = Commit(group);
+            _metrics?.JournalCommitted(Stopwatch.GetElapsedTime(started), entries, succeeded: true);
             LastError = null;
             LastCommitAt = DateTimeOffset.UtcNow;
             for (var i = 0; i < group.Count; i++)
@@ -229,6 +244,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
         }
         catch (Exception e)
         {
+            _metrics?.JournalCommitted(Stopwatch.GetElapsedTime(started), entries, succeeded: false);
             LastError = e;
             LogCommitFailed(_logger, e, entries);
             Fail(group, new JournalUnavailableException("The ingest journal could not make the messages durable.", e));

@@ -1,4 +1,5 @@
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Telemetry;
 using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Scoring;
 using Microsoft.Extensions.Hosting;
@@ -12,7 +13,7 @@ namespace ClinicalTrials.Grains.Models;
 /// finish on the old session (see <see cref="LoadedModel"/>). The silo where a promotion runs swaps at once; every
 /// other silo asks the registry every <see cref="PollInterval"/> and swaps when production has changed.
 /// </summary>
-public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, ILogger<ModelHost> logger) : BackgroundService
+public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, ClinicalMetrics metrics, ILogger<ModelHost> logger) : BackgroundService
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
@@ -94,6 +95,7 @@ public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, IL
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        metrics.ObserveServedModel(() => CurrentVersion);
         using var timer = new PeriodicTimer(PollInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

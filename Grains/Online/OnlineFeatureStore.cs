@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.Channels;
 using ClinicalTrials.Domain.Features;
+using ClinicalTrials.Grains.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,7 +34,7 @@ public sealed class OnlineStoreOptions
 /// when it returns; ingestion goes on regardless.
 /// </para>
 /// </summary>
-public sealed partial class OnlineFeatureStore(IOptions<OnlineStoreOptions> options, ILogger<OnlineFeatureStore> logger) : BackgroundService
+public sealed partial class OnlineFeatureStore(IOptions<OnlineStoreOptions> options, ClinicalMetrics metrics, ILogger<OnlineFeatureStore> logger) : BackgroundService
 {
     private const int BatchSize = 500;
     private static readonly TimeSpan TimeToLive = TimeSpan.FromHours(48);
@@ -103,6 +104,7 @@ public sealed partial class OnlineFeatureStore(IOptions<OnlineStoreOptions> opti
             return;
         }
 
+        metrics.ObserveOnlineStoreBacklog(() => PendingPatients);
         var configuration = ConfigurationOptions.Parse(_connectionString);
         configuration.AbortOnConnectFail = false;
         configuration.ConnectTimeout = 2000;
@@ -166,6 +168,7 @@ public sealed partial class OnlineFeatureStore(IOptions<OnlineStoreOptions> opti
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 PutBack(remaining.Skip(start));
+                metrics.OnlineStoreWriteFailed();
                 if (LastError is null)
                 {
                     LogUnavailable(logger, e.Message);

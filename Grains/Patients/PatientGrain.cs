@@ -1,10 +1,12 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Online;
+using ClinicalTrials.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace ClinicalTrials.Grains.Patients;
@@ -14,6 +16,7 @@ public sealed partial class PatientGrain(
     [PersistentState("patient", StorageNames.Clinical)] IPersistentState<PatientState> state,
     IIngestJournal journal,
     OnlineFeatureStore onlineStore,
+    ClinicalMetrics metrics,
     ILogger<PatientGrain> logger) : Grain, IPatientGrain
 {
     /// <summary>Snapshots are coalesced: at most one write per interval, however many messages arrive.</summary>
@@ -45,9 +48,14 @@ public sealed partial class PatientGrain(
 
         // Spread the first write over the interval so patients activated together do not all write at once.
         this.RegisterGrainTimer(WriteSnapshotAsync, SnapshotInterval * Random.Shared.NextDouble(), SnapshotInterval);
+        metrics.PatientActivated();
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => WriteSnapshotAsync();
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.PatientDeactivated();
+        return WriteSnapshotAsync();
+    }
 
     public async Task<ImmutableArray<IngestOutcome>> IngestAsync(ImmutableArray<IngestMessage> messages)
     {
@@ -75,6 +83,7 @@ public sealed partial class PatientGrain(
             _ingestsInFlight--;
         }
 
+        var applying = Stopwatch.GetTimestamp();
         var outcomes = ImmutableArray.CreateBuilder<IngestOutcome>(messages.Length);
         var featuresChanged = false;
         for (var i = 0; i < messages.Length; i++)
@@ -93,6 +102,7 @@ public sealed partial class PatientGrain(
             PublishFeatures();
         }
 
+        metrics.FeaturesUpdated(Stopwatch.GetElapsedTime(applying));
         return outcomes.MoveToImmutable();
     }
 

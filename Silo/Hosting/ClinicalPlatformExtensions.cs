@@ -44,6 +44,7 @@ public static class ClinicalPlatformExtensions
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddClinicalApi();
+        builder.AddClinicalTelemetry();
 
         var silo = SiloOptions.From(builder.Configuration);
         var cluster = ClusterProfileOptions.From(builder.Configuration);
@@ -63,6 +64,11 @@ public static class ClinicalPlatformExtensions
             orleans.AddPipelineSchedule();
             orleans.AddBrokerIngress(builder.Configuration);
             orleans.UseKubernetesHostingInsidePods(builder.Configuration);
+            if (TelemetryExtensions.TracesExported(builder.Configuration))
+            {
+                orleans.AddActivityPropagation();
+            }
+
             // Every silo collects its own grain statistics; any silo's /dashboard shows the whole cluster (DashboardEndpoints).
             orleans.AddDashboard(o => o.HideTrace = true);
         });

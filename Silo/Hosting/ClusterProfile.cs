@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains;
+using ClinicalTrials.Grains.Telemetry;
 using ClinicalTrials.Lake.Jobs;
 using ClinicalTrials.Lake.Silver;
 using Npgsql;
@@ -106,7 +107,8 @@ public static class ClusterProfile
             services.GetRequiredService<NpgsqlDataSource>(),
             writer,
             services.GetRequiredService<Microsoft.Extensions.Options.IOptions<JournalOptions>>().Value.MaxEntriesPerCommit,
-            services.GetRequiredService<ILogger<PostgresJournal>>()));
+            services.GetRequiredService<ILogger<PostgresJournal>>(),
+            services.GetRequiredService<ClinicalMetrics>()));
         // The lake jobs read the journal's rows as bronze and keep their progress and runs in the same database.
         silo.Services.AddSingleton<IJournalBronze>(services => (PostgresJournal)services.GetRequiredService<IIngestJournal>());
         silo.Services.AddSingleton<ILakeState>(services => new PostgresLakeState(services.GetRequiredService<NpgsqlDataSource>()));

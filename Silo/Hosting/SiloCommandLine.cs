@@ -1,7 +1,7 @@
 namespace ClinicalTrials.Silo.Hosting;
 
 /// <summary>
-/// What the silo program accepts on its command line: a command (<c>migrate</c>, <c>run-job</c>) or none (run the
+/// What the silo program accepts on its command line: a command (<c>migrate</c>, <c>run-job</c>, <c>doctor</c>) or none (run the
 /// platform), then settings. A setting is a configuration key (<c>--Section:Key=value</c> or <c>--Section:Key value</c>,
 /// as in appsettings.json) or one of the few plain options below; a name followed by its value as the next argument
 /// must be one of those, so a mistyped option is refused rather than taken for a setting that swallows the next
@@ -23,6 +23,8 @@ public static class SiloCommandLine
           ClinicalTrials.Silo run-job NAME [--from YYYY-MM-DD] [--to YYYY-MM-DD] [settings]
                                                              run one pipeline job (bronze-to-silver, offline-features,
                                                              retention) in this process and print its record
+          ClinicalTrials.Silo doctor [--urls URL]            walk the running silo's pipeline (GET /api/pipeline/doctor):
+                                                             pass/warn/fail per check with a hint; exit 1 on any fail
 
         settings:
           --data-dir DIR                                     the data directory (default ./data)
@@ -43,7 +45,7 @@ public static class SiloCommandLine
         var start = args switch
         {
             ["run-job", var job, ..] when !job.StartsWith('-') => 2,
-            ["migrate" or "run-job", ..] => 1, // run-job without a job name answers with its own usage
+            ["migrate" or "run-job" or "doctor", ..] => 1, // run-job without a job name answers with its own usage
             _ => 0,
         };
         for (var i = start; i < args.Length; i++)

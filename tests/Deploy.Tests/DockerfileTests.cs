@@ -63,10 +63,10 @@ public sealed class DockerfileTests
     }
 
     [Fact]
-    public void Health_check_asks_the_silos_health_endpoint()
+    public void Health_check_asks_the_silos_readiness_probe()
     {
         var check = Assert.Single(Image.Final("HEALTHCHECK"));
-        Assert.Contains("http://127.0.0.1:8080/api/clinical/health", check, StringComparison.Ordinal);
+        Assert.Contains("http://127.0.0.1:8080/health/ready", check, StringComparison.Ordinal);
         Assert.Contains("curl", string.Join(' ', Image.Final("RUN")), StringComparison.Ordinal);
     }
 

@@ -1,3 +1,4 @@
+using ClinicalTrials.Api.Health;
 using ClinicalTrials.Lake.Storage;
 using Microsoft.Extensions.Configuration;
 using Orleans.Hosting.Kubernetes;
@@ -121,10 +122,11 @@ public sealed class KubernetesManifestTests
         Assert.True(grace > shutdown, $"terminationGracePeriodSeconds {grace} must exceed the silo's shutdown timeout {shutdown}.");
 
         var ports = SiloContainer.List("ports").Select(p => p.Text("name")).ToHashSet();
-        Assert.Equal("/api/clinical/health", SiloContainer.Text("readinessProbe", "httpGet", "path"));
-        Assert.Equal("/api/clinical/health", SiloContainer.Text("startupProbe", "httpGet", "path"));
+        Assert.Equal(HealthApi.ReadyPath, SiloContainer.Text("readinessProbe", "httpGet", "path"));
+        Assert.Equal(HealthApi.ReadyPath, SiloContainer.Text("startupProbe", "httpGet", "path"));
+        Assert.Equal(HealthApi.LivePath, SiloContainer.Text("livenessProbe", "httpGet", "path"));
         Assert.Contains(SiloContainer.Text("readinessProbe", "httpGet", "port"), ports);
-        Assert.Contains(SiloContainer.Text("livenessProbe", "tcpSocket", "port"), ports);
+        Assert.Contains(SiloContainer.Text("livenessProbe", "httpGet", "port"), ports);
         Assert.NotNull(SiloContainer.Find("resources", "requests", "cpu"));
         Assert.NotNull(SiloContainer.Find("resources", "requests", "memory"));
     }
