@@ -7,7 +7,7 @@ using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
-using ClinicalTrials.Trainer.Evaluation;
+using ClinicalTrials.Models.Monitoring;
 using ClinicalTrials.Trainer.Registration;
 using ClinicalTrials.Trainer.Reporting;
 using ClinicalTrials.Trainer.Training;
