@@ -7,7 +7,7 @@ using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
-using ClinicalTrials.Trainer.Evaluation;
+using ClinicalTrials.Models.Monitoring;
 using ClinicalTrials.Trainer.Registration;
 using ClinicalTrials.Trainer.Reporting;
 using ClinicalTrials.Trainer.Training;
@@ -139,6 +139,9 @@ public sealed class TrainingJob(
             ["test"] = (model.Predict([.. test.Select(r => r.Features)]), [.. test.Select(r => r.Label)]),
         };
         var metrics = scored.ToDictionary(s => s.Key, s => BinaryMetrics.Evaluate(s.Value.P, s.Value.Y, serving), StringComparer.Ordinal);
+        var reference = new TrainingReference(
+            [.. rows.FeatureNames.Select((name, f) => ReferenceDistribution.FromSample(name, all.Select(r => r.Features[f])))],
+            ReferenceDistribution.FromSample(ReferenceDistribution.ScoreName, scored["validation"].P.Concat(scored["test"].P)));
 
         Report("Exporting ONNX", null);
         var onnx = model.ToOnnx();
@@ -154,7 +157,7 @@ public sealed class TrainingJob(
                     ["train"] = split.Count(SplitName.Train), ["validation"] = split.Count(SplitName.Validation), ["test"] = split.Count(SplitName.Test),
                 },
                 new SortedDictionary<string, long>(StringComparer.Ordinal) { ["train"] = train.Count, ["validation"] = validation.Count, ["test"] = test.Count }),
-            metrics, parameters.ToDictionary(), CodeCommit, runId);
+            metrics, parameters.ToDictionary(), CodeCommit, runId, reference);
         var onnxDifference = VerifyOnnx(metadata, onnx, validation.Count > 0 ? validation : train, model);
 
         Report("Writing artifacts", null);

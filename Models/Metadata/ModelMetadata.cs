@@ -1,3 +1,5 @@
+using ClinicalTrials.Models.Monitoring;
+
 namespace ClinicalTrials.Models.Metadata;
 
 /// <summary>
@@ -18,6 +20,9 @@ namespace ClinicalTrials.Models.Metadata;
 /// <param name="Parameters">The trainer's parameters, as text.</param>
 /// <param name="CodeCommit">The git commit of the trainer's code, when known.</param>
 /// <param name="RunId">The experiment run that produced the model.</param>
+/// <param name="Reference">
+/// The training data's distributions, for drift monitoring; null in metadata written before the trainer kept them.
+/// </param>
 public sealed record ModelMetadata(
     string Version,
     string ModelName,
@@ -30,7 +35,8 @@ public sealed record ModelMetadata(
     IReadOnlyDictionary<string, EvaluationMetrics> Metrics,
     IReadOnlyDictionary<string, string> Parameters,
     string? CodeCommit,
-    string RunId)
+    string RunId,
+    TrainingReference? Reference = null)
 {
     /// <summary>
     /// Null when the metadata can describe a servable model; otherwise the first broken rule, naming its field. Covers what
@@ -65,7 +71,24 @@ public sealed record ModelMetadata(
             return "'metrics' and 'parameters' must not hold null values.";
         }
 
-        return null;
+        return Reference is null ? null : Reference.Problem(FeatureNames);
+    }
+}
+
+/// <summary>What the model's inputs and output looked like in training, for drift monitoring to compare against.</summary>
+/// <param name="Features">One reference per feature, in the order of <see cref="ModelMetadata.FeatureNames"/>, over all rows read.</param>
+/// <param name="Score">The model's probabilities on the held-out rows (validation and test), where they are not fitted to.</param>
+public sealed record TrainingReference(IReadOnlyList<ReferenceDistribution> Features, ReferenceDistribution Score)
+{
+    /// <summary>Null when the references match the features and are well formed; otherwise the broken rule.</summary>
+    public string? Problem(IReadOnlyList<string> featureNames)
+    {
+        if (Features.Count != featureNames.Count || Features.Where((f, i) => f?.Name != featureNames[i]).Any())
+        {
+            return "'reference.features' must hold one reference per feature, named and ordered as 'feature_names'.";
+        }
+
+        return Features.Append(Score).Select(r => r?.Problem() is { } problem ? $"'reference': {problem}" : null).FirstOrDefault(p => p is not null);
     }
 }
 

@@ -37,6 +37,12 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         Assert.True(meta.Metrics["test"].Auroc > 0.6, $"The synthetic trial carries a signal (9 test patients, so a loose bound); test AUROC was {meta.Metrics["test"].Auroc}.");
         Assert.Equal(2, meta.Metrics["validation"].Confusion.Count);
         Assert.NotNull(meta.TrainingData.ContentHash);
+        var reference = Assert.IsType<TrainingReference>(meta.Reference);
+        Assert.Equal(meta.FeatureNames, reference.Features.Select(f => f.Name));
+        Assert.All(reference.Features, f => Assert.Equal(meta.TrainingData.Rows, f.Total));
+        Assert.Contains(reference.Features, f => f.Edges.Count > 1);
+        Assert.Equal(meta.Metrics["validation"].Rows + meta.Metrics["test"].Rows, reference.Score.Total);
+        Assert.Equal(0, reference.Score.Missing);
         foreach (var file in new[] { ModelArtifacts.Onnx, ModelArtifacts.Metadata, ModelArtifacts.RocPlot, ModelArtifacts.ImportancePlot, ModelArtifacts.Report })
         {
             Assert.True(new FileInfo(Path.Combine(result.Folder, file)).Length > 0, $"{file} is missing or empty.");
