@@ -241,10 +241,11 @@ internal sealed class FhirInbound(string siteId, string studyPhase)
     }
 
     /// <summary>
-    /// The message id: a UUID identifier as sent; otherwise one derived from the resource's first identifier, or from its
-    /// content, so that sending the same resource again is answered duplicate.
+    /// The message id: a UUID identifier as sent; otherwise one derived from the site and the resource's first
+    /// identifier, or from its content, so that the site sending the same resource again is answered duplicate (and two
+    /// sites whose systems happen to share an identifier never take each other's resources for resends).
     /// </summary>
-    private static Guid MessageId(IEnumerable<Identifier> identifiers, Resource resource)
+    private Guid MessageId(IEnumerable<Identifier> identifiers, Resource resource)
     {
         var first = identifiers.FirstOrDefault(i => i.Value is not null);
         if (first?.Value is { } value && Guid.TryParse(value.StartsWith("urn:uuid:", StringComparison.Ordinal) ? value[9..] : value, out var id))
@@ -253,7 +254,7 @@ internal sealed class FhirInbound(string siteId, string studyPhase)
         }
 
         var basis = first is not null ? $"{first.System}|{first.Value}" : resource.ToJson();
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"fhir:{resource.TypeName}:{basis}"));
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"fhir:{siteId}:{resource.TypeName}:{basis}"));
         hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // shaped as a name-based UUID (version 5 layout, SHA-256 digest)
         hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
         return new Guid(hash.AsSpan(0, 16), bigEndian: true);

@@ -29,7 +29,7 @@ public sealed class FhirApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
     private static Bundle PatientBundle(string patientId, Bundle.BundleType type)
     {
         const string patientUrl = "urn:uuid:2b1f7c1e-3e4a-4f1c-9b0e-5d7e8c9a0b1c";
-        var bloodPressure = Observation(patientUrl, "vital-signs", "85354-9", null, "bp-1");
+        var bloodPressure = Observation(patientUrl, "vital-signs", "85354-9", null, $"bp-1-{patientId}");
         bloodPressure.Component =
         [
             new Observation.ComponentComponent { Code = new CodeableConcept("http://loinc.org", "8480-6"), Value = new Quantity(132, "mm[Hg]") },
@@ -45,12 +45,12 @@ public sealed class FhirApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
         foreach (var resource in new Resource[]
         {
             bloodPressure,
-            Observation(patientUrl, "vital-signs", "8867-4", new Quantity(88, "/min"), "hr-1"),
-            Observation(patientUrl, "laboratory", "2345-7", new Quantity(5.5m, "mmol/L"), "glu-1"),
-            Observation(patientUrl, "laboratory", "99999-9", new Quantity(3, "mg/dL"), "odd-1"),
+            Observation(patientUrl, "vital-signs", "8867-4", new Quantity(88, "/min"), $"hr-1-{patientId}"),
+            Observation(patientUrl, "laboratory", "2345-7", new Quantity(5.5m, "mmol/L"), $"glu-1-{patientId}"),
+            Observation(patientUrl, "laboratory", "99999-9", new Quantity(3, "mg/dL"), $"odd-1-{patientId}"),
             new Hl7.Fhir.Model.AdverseEvent
             {
-                Identifier = new Identifier("urn:hospital:ae", "ae-1"),
+                Identifier = new Identifier("urn:hospital:ae", $"ae-{patientId}"),
                 Actuality = Hl7.Fhir.Model.AdverseEvent.AdverseEventActuality.Actual,
                 Subject = new ResourceReference(patientUrl),
                 Event = new CodeableConcept { Text = "Nausea" },
@@ -120,6 +120,18 @@ public sealed class FhirApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
 
         Assert.Equal(200, status);
         Assert.All(answer.Entry, e => Assert.Equal("200 OK", e.Response!.Status));
+    }
+
+    [Fact]
+    public async Task Two_sites_sending_resources_with_the_same_identifiers_both_have_them_stored()
+    {
+        // A patient moved between sites, or two hospitals whose systems share an identifier: not resends.
+        var bundle = PatientBundle(NewPatientId(), Bundle.BundleType.Batch);
+        await PostAsync<Bundle>(bundle, site: "SITE001");
+
+        var (_, answer) = await PostAsync<Bundle>(bundle, site: "SITE002");
+
+        Assert.All(answer.Entry.Skip(1), e => Assert.Equal("201 Created", e.Response!.Status));
     }
 
     [Fact]
