@@ -17,7 +17,7 @@ public sealed class JsonLogTests
             "--Logging:Console:FormatterName=json", "--Logging:LogLevel:ClinicalTrials.Grains.Ingest=Debug", "--Pipeline:ScheduleEnabled=false");
         using var http = new HttpClient { BaseAddress = silo.BaseAddress };
         var patient = NewPatientId();
-        var message = Vitals(patientId: patient, heartRate: 987);
+        var message = HeartRateOnly(987, patientId: patient);
         var traceId = Guid.NewGuid().ToString("N");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/clinical/data") { Content = Json(message) };
         request.Headers.Add("traceparent", $"00-{traceId}-{Guid.NewGuid().ToString("N")[..16]}-01");

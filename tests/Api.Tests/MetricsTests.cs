@@ -77,7 +77,7 @@ public sealed class MetricsTests(ServingAppFixture fixture) : IClassFixture<Serv
         await (await _http.PostAsync("/api/clinical/data", Json(first), cancellation)).ExpectAsync(202);
         await (await _http.PostAsync("/api/clinical/data", Json(second), cancellation)).ExpectAsync(202);
         await (await _http.PostAsync("/api/clinical/data", Json(first), cancellation)).ExpectAsync(200);
-        var invalid = Vitals(siteId: site, heartRate: 900);
+        var invalid = HeartRateOnly(900, site);
         await (await _http.PostAsync("/api/clinical/data", Json(invalid), cancellation)).ExpectAsync(400);
         var patients = fixture.Trial.PatientIds.Take(3).ToList();
         foreach (var patient in patients)
