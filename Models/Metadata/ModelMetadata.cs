@@ -23,6 +23,10 @@ namespace ClinicalTrials.Models.Metadata;
 /// <param name="Reference">
 /// The training data's distributions, for drift monitoring; null in metadata written before the trainer kept them.
 /// </param>
+/// <param name="Label">
+/// What the model predicts: the outcome, its horizon and censoring; null in metadata written before the trainer recorded it
+/// (those models were trained on any adverse event within 24 hours, uncensored: <see cref="LabelDefinition.Legacy"/>).
+/// </param>
 public sealed record ModelMetadata(
     string Version,
     string ModelName,
@@ -36,8 +40,12 @@ public sealed record ModelMetadata(
     IReadOnlyDictionary<string, string> Parameters,
     string? CodeCommit,
     string RunId,
-    TrainingReference? Reference = null)
+    TrainingReference? Reference = null,
+    LabelDefinition? Label = null)
 {
+    /// <summary>The label the model was trained on; <see cref="LabelDefinition.Legacy"/> for metadata that does not say.</summary>
+    public LabelDefinition LabelOrLegacy => Label ?? LabelDefinition.Legacy;
+
     /// <summary>
     /// Null when the metadata can describe a servable model; otherwise the first broken rule, naming its field. Covers what
     /// the JSON reader cannot: values inside lists and dictionaries, and the shape of names.
@@ -71,8 +79,29 @@ public sealed record ModelMetadata(
             return "'metrics' and 'parameters' must not hold null values.";
         }
 
-        return Reference is null ? null : Reference.Problem(FeatureNames);
+        return Label?.Problem() ?? Reference?.Problem(FeatureNames);
     }
+}
+
+/// <summary>
+/// The outcome a model predicts. An hour t is positive when a matching adverse event has onset in (t, t + horizon];
+/// with censoring, hours after the patient's first matching event are left out of training and evaluation.
+/// </summary>
+/// <param name="Outcome"><c>any</c> (any adverse event), <c>serious</c> (severity SEVERE or worse) or one event term, e.g. <c>SEPSIS</c>.</param>
+/// <param name="HorizonHours">How far ahead the model looks, 1 to 48 hours.</param>
+/// <param name="CensorAfterFirstEvent">Whether hours after the first matching event are excluded.</param>
+public sealed record LabelDefinition(string Outcome, int HorizonHours, bool CensorAfterFirstEvent)
+{
+    public const int MaxHorizonHours = 48;
+
+    /// <summary>What models trained before labels were recorded predicted.</summary>
+    public static LabelDefinition Legacy { get; } = new("any", 24, false);
+
+    /// <summary>Null when well formed; otherwise the broken rule, naming its field.</summary>
+    public string? Problem() =>
+        string.IsNullOrWhiteSpace(Outcome) ? "'label.outcome' must be 'any', 'serious' or an adverse event term."
+        : HorizonHours is < 1 or > MaxHorizonHours ? $"'label.horizon_hours' must be 1 to {MaxHorizonHours}."
+        : null;
 }
 
 /// <summary>What the model's inputs and output looked like in training, for drift monitoring to compare against.</summary>
