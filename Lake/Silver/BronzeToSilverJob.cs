@@ -29,8 +29,8 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
     {
         var outcome = new JobOutcome();
         var now = lake.Clock.GetUtcNow();
-        var exported = lake.JournalBronze is { } journal ? await WriteOutSealedHoursAsync(journal, now, outcome, cancellationToken) : [];
         var progress = lake.State.BronzeProgress();
+        var exported = lake.JournalBronze is { } journal ? await WriteOutSealedHoursAsync(journal, now, progress, outcome, cancellationToken) : [];
         var pending = new PendingSilver();
         var readers = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new BronzeChunkReader()).ToArray();
         var batch = new List<BronzeChunk>();
@@ -92,11 +92,10 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
     /// A file another silo read, but did not yet copy to the lake storage, is written out again: the same bytes.
     /// Returns every file of the hours since the journal's export mark.
     /// </summary>
-    private async Task<IReadOnlyList<string>> WriteOutSealedHoursAsync(IJournalBronze journal, DateTimeOffset now, JobOutcome outcome,
-        CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> WriteOutSealedHoursAsync(IJournalBronze journal, DateTimeOffset now,
+        Dictionary<string, (long Consumed, bool Copied)> progress, JobOutcome outcome, CancellationToken cancellationToken)
     {
         var files = await journal.SealedFilesAsync(SealedBefore(now), cancellationToken);
-        var progress = lake.State.BronzeProgress();
         foreach (var location in files)
         {
             var path = Path.Combine(lake.DataDirectory, location);
