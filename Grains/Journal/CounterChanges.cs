@@ -1,4 +1,5 @@
 using ClinicalTrials.Domain.Validation;
+using ClinicalTrials.Grains.Journal.Ledger;
 
 namespace ClinicalTrials.Grains.Journal;
 
@@ -60,7 +61,7 @@ internal sealed class CounterChanges
     public IEnumerable<((string Site, string Field, string Rule) Key, long N)> Reasons => _reasons.Select(r => (r.Key, r.Value));
 
     /// <summary>Writes the changes inside the ledger transaction that is open.</summary>
-    public void WriteTo(LedgerDatabase ledger)
+    public void WriteTo(LedgerWriter ledger)
     {
         foreach (var ((site, type, outcome), n) in _counts)
         {

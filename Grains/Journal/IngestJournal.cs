@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Journal.Ledger;
 using ClinicalTrials.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -55,7 +56,8 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     private readonly string _dataDirectory;
     private readonly int _maxEntriesPerCommit;
     private readonly ILogger<IngestJournal> _logger;
-    private readonly LedgerDatabase _ledger;
+    private readonly LedgerWriter _ledger;
+    private readonly LedgerReader _ledgerReader;
     private readonly BronzeFiles _bronze;
     private readonly FileSyncWorkers _bronzeSync;
     private readonly Thread _writer;
@@ -93,7 +95,8 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
         _faults = faults ?? JournalFaults.None;
         _metrics = metrics;
         Directory.CreateDirectory(_dataDirectory);
-        _ledger = new LedgerDatabase(Path.Combine(_dataDirectory, "ledger.db"));
+        _ledger = new LedgerWriter(Path.Combine(_dataDirectory, "ledger.db"));
+        _ledgerReader = new LedgerReader(_ledger.ConnectionString);
         _bronze = new BronzeFiles(_dataDirectory);
         _verifiedThrough = Recover();
         _bronzeSync = new FileSyncWorkers(4, "ingest-journal-sync", _faults); // its threads start only once opening has succeeded
@@ -142,21 +145,21 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
         return pending.Completion.Task;
     }
 
-    public Task<MessageRecord?> FindAsync(Guid messageId) => Task.Run(() => _ledger.Find(messageId, Volatile.Read(ref _verifiedThrough)));
+    public Task<MessageRecord?> FindAsync(Guid messageId) => Task.Run(() => _ledgerReader.Find(messageId, Volatile.Read(ref _verifiedThrough)));
 
-    public Task<CounterSnapshot> CountersAsync(string? siteId = null) => Task.Run(() => _ledger.Counters(siteId));
+    public Task<CounterSnapshot> CountersAsync(string? siteId = null) => Task.Run(() => _ledgerReader.Counters(siteId));
 
-    public Task CheckReadableAsync() => Task.Run(_ledger.CanRead);
+    public Task CheckReadableAsync() => Task.Run(_ledgerReader.CanRead);
 
     /// <summary>A patient's accepted messages committed after <paramref name="afterSequence"/>, as received.</summary>
     public Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence) => Task.Run(() =>
-        ReadStored(_ledger.PatientMessages(patientId, afterSequence, Volatile.Read(ref _verifiedThrough)), patientId));
+        ReadStored(_ledgerReader.PatientMessages(patientId, afterSequence, Volatile.Read(ref _verifiedThrough)), patientId));
 
     /// <inheritdoc/>
     public Task<List<StoredMessage>> ReadAcceptedAsync(PayloadType type, long afterSequence, int limit) => Task.Run(() =>
-        ReadStored(_ledger.AcceptedMessages(type.WireName(), afterSequence, Volatile.Read(ref _verifiedThrough), limit), null));
+        ReadStored(_ledgerReader.AcceptedMessages(type.WireName(), afterSequence, Volatile.Read(ref _verifiedThrough), limit), null));
 
-    private List<StoredMessage> ReadStored(List<(long Sequence, long ReceivedAt, string Location, long Offset, int Length)> rows, string? patientId)
+    private List<StoredMessage> ReadStored(List<LedgerLine> rows, string? patientId)
     {
         var stored = new List<StoredMessage>();
         var removed = 0;
@@ -191,7 +194,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     {
         try
         {
-            _ledger.Checkpoint();
+            _ledgerReader.Checkpoint();
         }
         catch (Microsoft.Data.Sqlite.SqliteException)
         {
@@ -296,13 +299,13 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     /// </summary>
     private long Recover()
     {
-        var lost = _ledger.Unverified().Where(row => !BronzeFiles.Holds(_dataDirectory, row.Location, row.Offset + row.Length)).ToList();
+        var lost = _ledgerReader.Unverified().Where(row => !BronzeFiles.Holds(_dataDirectory, row.Location, row.Offset + row.Length)).ToList();
         if (lost.Count > 0)
         {
             LogLostRowsRemoved(_logger, lost.Count);
         }
 
-        return _ledger.Forget(lost);
+        return LedgerRecovery.Forget(_ledger, lost);
     }
 
     private JournalAppend[][] Commit(List<PendingAppend> group)
@@ -382,7 +385,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     private void TakeBack(CounterChanges commit)
     {
         _faults.At(CommitStep.TakeBack);
-        Volatile.Write(ref _verifiedThrough, _ledger.Forget(_ledger.Unverified(), commit.DuplicatesTakenBack()));
+        Volatile.Write(ref _verifiedThrough, LedgerRecovery.Forget(_ledger, _ledgerReader.Unverified(), commit.DuplicatesTakenBack()));
         _takeBack = new CounterChanges(); // the rows and counts are gone; a retry only checkpoints
         _ledger.CheckpointFully();
         _takeBack = null;

@@ -1,4 +1,4 @@
-using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Journal.Ledger;
 using Microsoft.Data.Sqlite;
 
 namespace ClinicalTrials.Grains.Tests;
@@ -28,7 +28,7 @@ public sealed class LedgerLookupPlanTests : IDisposable
         fill.ExecuteNonQuery();
 
         using var command = connection.CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + LedgerDatabase.FindSql;
+        command.CommandText = "EXPLAIN QUERY PLAN " + LedgerReader.FindSql;
         command.Parameters.AddWithValue("$id", Guid.NewGuid().ToByteArray());
         command.Parameters.AddWithValue("$through", 165_000L);
         var plan = new List<string>();

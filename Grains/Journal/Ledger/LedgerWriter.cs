@@ -1,0 +1,318 @@
+using System.Text;
+using System.Text.Json;
+using ClinicalTrials.Domain.Messages;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace ClinicalTrials.Grains.Journal.Ledger;
+
+/// <summary>
+/// The ledger's one writing connection, used only by the journal's commit loop: rows, counters and the meta values,
+/// inside the commit's transaction. A commit only writes the WAL; the journal makes it durable with <see cref="SyncWal"/>,
+/// beside the fsync of the bronze lines. This is the ingest hot path: measured, keep it as it is.
+/// </summary>
+internal sealed class LedgerWriter : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly sqlite3_stmt _insert;
+    private readonly sqlite3_stmt _replace;
+    private readonly sqlite3_stmt _locate;
+    private readonly MessageIdFilter _ids;
+    private readonly List<long> _candidateBlocks = [];
+    private readonly SqliteCommand _count;
+    private readonly SqliteCommand _reason;
+    private readonly SqliteCommand _generation;
+    private readonly SqliteCommand _verifiedThrough;
+    private readonly FileStream _wal;
+
+    /// <summary>Opens the ledger at <paramref name="path"/>, bringing its schema up to date.</summary>
+    public LedgerWriter(string path)
+    {
+        ConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        _connection = new SqliteConnection(ConnectionString);
+        _connection.Open();
+        LedgerSchema.Migrate(_connection);
+        _ids = LoadMessageIds();
+
+        _wal = new FileStream(path + "-wal", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+
+        _insert = PrepareStatement("""
+            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            RETURNING seq
+            """);
+        // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection. It takes a new
+        // sequence, as a new row would: patient replays read rows after the snapshot's sequence, and the rejection's
+        // old sequence may already lie behind a snapshot that does not include the corrected message.
+        _replace = PrepareStatement("""
+            UPDATE messages SET seq = (SELECT max(seq) FROM messages) + 1,
+                message_id = ?1, status = ?2, patient_id = ?3, site_id = ?4, payload_type = ?5, received_at = ?6,
+                event_time = ?7, location = ?8, offset = ?9, length = ?10, violations = ?11, flags = ?12
+            WHERE seq = ?13
+            RETURNING seq
+            """);
+        _locate = PrepareStatement($"SELECT seq, status FROM messages WHERE (seq >> {MessageIdFilter.BlockShift}) = ?1 AND message_id = ?2");
+        _count = Prepare("""
+            INSERT INTO counters VALUES ($site, $type, $outcome, $n)
+            ON CONFLICT DO UPDATE SET count = count + excluded.count
+            """, "$site", "$type", "$outcome", "$n");
+        _reason = Prepare("""
+            INSERT INTO rejection_reasons VALUES ($site, $field, $rule, $n)
+            ON CONFLICT DO UPDATE SET count = count + excluded.count
+            """, "$site", "$field", "$rule", "$n");
+        _generation = Prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value");
+        _verifiedThrough = Prepare("UPDATE meta SET value = $seq WHERE key = 'verified_through'", "$seq");
+    }
+
+    /// <summary>Reads every message_id of the ledger into a new filter.</summary>
+    private MessageIdFilter LoadMessageIds()
+    {
+        var filter = new MessageIdFilter();
+        var statement = PrepareStatement("SELECT seq, message_id FROM messages");
+        using (statement)
+        {
+            int step;
+            while ((step = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            {
+                filter.Add(raw.sqlite3_column_int64(statement, 0), new Guid(raw.sqlite3_column_blob(statement, 1)));
+            }
+
+            Check(step);
+        }
+
+        return filter;
+    }
+
+    /// <summary>For the readers beside the writer (<see cref="LedgerReader"/>).</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Starts the commit's transaction; every write statement joins it.</summary>
+    public SqliteTransaction Begin()
+    {
+        var transaction = _connection.BeginTransaction();
+        foreach (var command in (SqliteCommand[])[_count, _reason, _generation, _verifiedThrough])
+        {
+            command.Transaction = transaction;
+        }
+
+        return transaction;
+    }
+
+    /// <summary>A command on the writer's connection inside <paramref name="transaction"/>, for statements run once (recovery).</summary>
+    public SqliteCommand Command(SqliteTransaction transaction, string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>
+    /// Writes the message's row; returns its sequence, or 0 when an accepted row already holds the message_id (looked up
+    /// only in the blocks the in-memory filter cannot rule out, so a new id costs no index look-up at all). Bound
+    /// and stepped through SQLite's own interface, inside the transaction <see cref="Begin"/> opened on the same
+    /// connection: Microsoft.Data.Sqlite would allocate a binder per parameter and a reader per execution, for every
+    /// message.
+    /// </summary>
+    public long Store(JournalEntry entry, string location, long offset, int length)
+    {
+        var messageId = entry.MessageId!.Value;
+        Span<byte> id = stackalloc byte[16];
+        messageId.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
+        var existing = Locate(messageId, id);
+        if (existing is { IsAccepted: true })
+        {
+            return 0;
+        }
+
+        var statement = existing is null ? _insert : _replace;
+        try
+        {
+            Check(raw.sqlite3_bind_blob(statement, 1, id));
+            Check(raw.sqlite3_bind_int64(statement, 2, entry.IsAccepted ? LedgerSchema.StatusAccepted : LedgerSchema.StatusRejected));
+            BindText(statement, 3, entry.PatientId);
+            BindText(statement, 4, entry.SiteId);
+            BindText(statement, 5, entry.PayloadType?.WireName());
+            Check(raw.sqlite3_bind_int64(statement, 6, entry.ReceivedAt.ToUnixTimeMilliseconds()));
+            Check(entry.EventTime is { } eventTime
+                ? raw.sqlite3_bind_int64(statement, 7, eventTime.ToUnixTimeMilliseconds())
+                : raw.sqlite3_bind_null(statement, 7));
+            BindText(statement, 8, location);
+            Check(raw.sqlite3_bind_int64(statement, 9, offset));
+            Check(raw.sqlite3_bind_int64(statement, 10, length));
+            BindText(statement, 11, entry.Reasons.Count == 0 ? null : JsonSerializer.Serialize(entry.Reasons));
+            Check(raw.sqlite3_bind_int64(statement, 12, entry.AbnormalFlags));
+            if (existing is not null)
+            {
+                Check(raw.sqlite3_bind_int64(statement, 13, existing.Value.Sequence));
+            }
+
+            var sequence = StepReturningSequence(statement);
+            _ids.Add(sequence, messageId);
+            return sequence;
+        }
+        finally
+        {
+            raw.sqlite3_reset(statement);
+        }
+    }
+
+    /// <summary>
+    /// The row holding <paramref name="messageId"/> (stored as the bytes <paramref name="id"/>), looked up in the blocks
+    /// its filter cannot rule out.
+    /// </summary>
+    private (long Sequence, bool IsAccepted)? Locate(Guid messageId, ReadOnlySpan<byte> id)
+    {
+        _ids.Candidates(messageId, _candidateBlocks);
+        if (_candidateBlocks.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            Check(raw.sqlite3_bind_blob(_locate, 2, id));
+            foreach (var block in _candidateBlocks)
+            {
+                Check(raw.sqlite3_bind_int64(_locate, 1, block));
+                var step = raw.sqlite3_step(_locate);
+                if (step == raw.SQLITE_ROW)
+                {
+                    return (raw.sqlite3_column_int64(_locate, 0), raw.sqlite3_column_int64(_locate, 1) == LedgerSchema.StatusAccepted);
+                }
+
+                Check(step);
+                raw.sqlite3_reset(_locate);
+            }
+
+            return null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_locate);
+        }
+    }
+
+    /// <summary>Steps an INSERT or UPDATE … RETURNING seq that writes one row; returns the row's sequence.</summary>
+    private long StepReturningSequence(sqlite3_stmt statement)
+    {
+        var step = raw.sqlite3_step(statement);
+        if (step != raw.SQLITE_ROW)
+        {
+            Check(step);
+            throw new InvalidOperationException("The statement wrote no row.");
+        }
+
+        var sequence = raw.sqlite3_column_int64(statement, 0);
+        Check(raw.sqlite3_step(statement));
+        return sequence;
+    }
+
+    private void BindText(sqlite3_stmt statement, int index, string? text)
+    {
+        if (text is null)
+        {
+            Check(raw.sqlite3_bind_null(statement, index));
+            return;
+        }
+
+        Span<byte> utf8 = text.Length <= 256 ? stackalloc byte[text.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(text.Length)];
+        Check(raw.sqlite3_bind_text(statement, index, utf8[..Encoding.UTF8.GetBytes(text, utf8)]));
+    }
+
+    /// <summary>Throws for SQLite's error codes; OK, ROW and DONE pass.</summary>
+    private void Check(int result) => SqliteException.ThrowExceptionForRC(result, _connection.Handle);
+
+    public void AddCount(string site, string payloadType, string outcome, long n)
+    {
+        _count.Parameters[0].Value = site;
+        _count.Parameters[1].Value = payloadType;
+        _count.Parameters[2].Value = outcome;
+        _count.Parameters[3].Value = n;
+        _count.ExecuteNonQuery();
+    }
+
+    public void AddReason(string site, string field, string rule, long n)
+    {
+        _reason.Parameters[0].Value = site;
+        _reason.Parameters[1].Value = field;
+        _reason.Parameters[2].Value = rule;
+        _reason.Parameters[3].Value = n;
+        _reason.ExecuteNonQuery();
+    }
+
+    /// <summary>Makes every commit so far durable (fsync of the WAL file, which SQLite itself leaves to checkpoints).</summary>
+    public void SyncWal() => _wal.Flush(flushToDisk: true);
+
+    /// <summary>Records that every row up to <paramref name="sequence"/> has its bronze line on disk; call inside a commit.</summary>
+    public void MarkVerified(long sequence)
+    {
+        _verifiedThrough.Parameters[0].Value = sequence;
+        _verifiedThrough.ExecuteNonQuery();
+    }
+
+    /// <summary>Advances the commit generation; call inside the commit's transaction.</summary>
+    public long NextGeneration() => (long)_generation.ExecuteScalar()!;
+
+    /// <summary>
+    /// Copies the whole WAL into the database file, fsyncs it and empties the WAL, waiting for readers to let go;
+    /// throws when it could not finish. A passive checkpoint running beside the writer (<see cref="LedgerReader.Checkpoint"/>)
+    /// makes it answer busy at once, so it tries again for a while before giving up.
+    /// </summary>
+    public void CheckpointFully()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            using var row = command.ExecuteReader();
+            if (row.Read() && row.GetInt64(0) == 0)
+            {
+                return;
+            }
+
+            if (attempt == FullCheckpointAttempts)
+            {
+                throw new IOException("The ledger's WAL could not be checkpointed: readers held it.");
+            }
+
+            Thread.Sleep(FullCheckpointPause);
+        }
+    }
+
+    private const int FullCheckpointAttempts = 50;
+    private static readonly TimeSpan FullCheckpointPause = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>A statement compiled on the writer's connection; its parameters are numbered in the order they appear.</summary>
+    private sqlite3_stmt PrepareStatement(string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(_connection.Handle, sql, out var statement));
+        return statement;
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    public void Dispose()
+    {
+        _insert.Dispose();
+        _replace.Dispose();
+        _locate.Dispose();
+        _count.Dispose();
+        _reason.Dispose();
+        _generation.Dispose();
+        _verifiedThrough.Dispose();
+        _connection.Dispose();
+        _wal.Dispose();
+    }
+}

@@ -1,0 +1,54 @@
+using ClinicalTrials.Grains.Journal.Ledger;
+using Microsoft.Data.Sqlite;
+
+namespace ClinicalTrials.Grains.Tests;
+
+/// <summary>The ledger's schema version: migrations bring a file to it once, and a file from a later build is refused.</summary>
+public sealed class LedgerSchemaTests : IDisposable
+{
+    private readonly DataDirectory _data = new();
+
+    public void Dispose() => _data.Dispose();
+
+    [Fact]
+    public async Task A_new_ledger_is_at_the_latest_version_and_opens_again_with_its_rows()
+    {
+        var messageId = Guid.NewGuid();
+        JournalRecoveryTests.CreateLedgerEndingAt(_data.Path, 7, messageId);
+
+        Assert.Equal(LedgerSchema.Version, UserVersion());
+        using var journal = JournalRecoveryTests.Open(_data.Path);
+        Assert.NotNull(await journal.FindAsync(messageId));
+        Assert.Equal(LedgerSchema.Version, UserVersion());
+    }
+
+    [Fact]
+    public void A_ledger_written_by_a_later_build_is_refused_with_its_version()
+    {
+        JournalRecoveryTests.Open(_data.Path).Dispose();
+        using (var connection = Connect())
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"PRAGMA user_version = {LedgerSchema.Version + 1}";
+            command.ExecuteNonQuery();
+        }
+
+        var refused = Assert.Throws<InvalidOperationException>(() => JournalRecoveryTests.Open(_data.Path));
+        Assert.Contains($"schema version {LedgerSchema.Version + 1}", refused.Message, StringComparison.Ordinal);
+    }
+
+    private long UserVersion()
+    {
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private SqliteConnection Connect()
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(_data.Path, "ledger.db")};Pooling=false");
+        connection.Open();
+        return connection;
+    }
+}
