@@ -57,7 +57,7 @@ internal sealed partial class EmrOutbox(
             foreach (var stored in batch)
             {
                 var deliveries = new List<EmrDelivery>();
-                if (ClinicalMessageParser.ParseStored(stored.Raw, stored.ReceivedAt).Message is { Payload: LabResults labs } message)
+                if (stored.Parse().Message is { Payload: LabResults labs } message)
                 {
                     for (var i = 0; i < labs.Results.Count; i++)
                     {

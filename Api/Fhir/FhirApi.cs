@@ -145,7 +145,7 @@ public static class FhirApi
         var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Timestamp = time.GetUtcNow() };
         bundle.Entry.Add(Entry(FhirOutbound.Patient(patientId)));
         foreach (var message in stored
-            .Select(s => ClinicalMessageParser.ParseStored(s.Raw, s.ReceivedAt).Message)
+            .Select(s => s.Parse().Message)
             .OfType<ClinicalMessage>()
             .OrderBy(m => m.Timestamp))
         {

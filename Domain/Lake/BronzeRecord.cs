@@ -13,11 +13,15 @@ namespace ClinicalTrials.Domain.Lake;
 /// </summary>
 /// <remarks>
 /// Line shape: <c>{"message_id":"…","received_at":"…","raw":"…"}</c>, plus <c>"violations":[{field,rule,message}]</c>
-/// in quarantine. <c>message_id</c> is absent when the body had none that could be read. A body that is not valid
+/// in quarantine, and in bronze <c>"rules":"…"</c> with <c>"set_aside":["…"]</c> when values were set aside
+/// (<see cref="AcceptedUnder"/>; absent in lines written before they were recorded). <c>message_id</c> is absent when the body had none that could be read. A body that is not valid
 /// UTF-8 (only ever in quarantine) is kept byte for byte as <c>raw_base64</c> instead of <c>raw</c>.
 /// </remarks>
 public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, ReadOnlyMemory<byte> Raw, IReadOnlyList<Violation> Violations)
 {
+    /// <summary>How an accepted message was accepted; null in quarantine and in lines written before it was recorded.</summary>
+    public AcceptedUnder? AcceptedUnder { get; init; }
+
     // Only what JSON itself requires is escaped (quotes, backslashes, control characters): the default encoder would
     // also write every quote of the raw body as \u0022, doubling bronze on disk and the work of writing and reading it.
     // The files are data, never embedded in HTML, so the HTML-safe escaping buys nothing.
@@ -67,6 +71,21 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
             writer.WriteBase64String("raw_base64", Raw.Span);
         }
 
+        if (AcceptedUnder is { } accepted)
+        {
+            writer.WriteString("rules", accepted.Rules);
+            if (accepted.SetAside.Count > 0)
+            {
+                writer.WriteStartArray("set_aside");
+                foreach (var field in accepted.SetAside)
+                {
+                    writer.WriteStringValue(field);
+                }
+
+                writer.WriteEndArray();
+            }
+        }
+
         if (Violations.Count > 0)
         {
             writer.WriteStartArray("violations");
@@ -102,6 +121,8 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
             DateTimeOffset? receivedAt = null;
             ReadOnlyMemory<byte>? raw = null;
             List<Violation>? violations = null;
+            string? rules = null;
+            List<string>? setAside = null;
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;
@@ -129,6 +150,20 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
                     reader.Read();
                     raw = reader.GetBytesFromBase64();
                 }
+                else if (reader.ValueTextEquals("rules"u8))
+                {
+                    reader.Read();
+                    rules = reader.GetString();
+                }
+                else if (reader.ValueTextEquals("set_aside"u8))
+                {
+                    reader.Read();
+                    setAside = [];
+                    while (reader.Read() && reader.TokenType == JsonTokenType.String)
+                    {
+                        setAside.Add(reader.GetString()!);
+                    }
+                }
                 else if (reader.ValueTextEquals("violations"u8))
                 {
                     reader.Read();
@@ -146,7 +181,10 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
                 return false;
             }
 
-            record = new BronzeRecord(id, receivedAt.Value, raw.Value, violations ?? (IReadOnlyList<Violation>)[]);
+            record = new BronzeRecord(id, receivedAt.Value, raw.Value, violations ?? (IReadOnlyList<Violation>)[])
+            {
+                AcceptedUnder = rules is null ? null : new AcceptedUnder(rules, setAside ?? (IReadOnlyList<string>)[]),
+            };
             return true;
         }
         catch (JsonException)

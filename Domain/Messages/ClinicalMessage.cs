@@ -26,6 +26,12 @@ public sealed record ClinicalMessage(
     /// field and rule (docs/labs.md).
     /// </summary>
     public IReadOnlyList<Validation.Violation> ResultIssues { get; init; } = [];
+
+    /// <summary>
+    /// The field paths of the values and lab results left out of the accepted message (a subset of what
+    /// <see cref="ResultIssues"/> names: unknown tests and units are stored), recorded so that replay leaves them out again.
+    /// </summary>
+    public IReadOnlyList<string> SetAside { get; init; } = [];
 }
 
 /// <summary>One of the four payloads. Every payload belongs to one pseudonymous patient.</summary>

@@ -20,6 +20,16 @@ public static partial class ClinicalMessageParser
 
     public const int MaxTextLength = 200;
 
+    /// <summary>
+    /// Raise by one whenever a validation rule changes what is accepted. Every accepted message's bronze line records
+    /// <see cref="RulesVersion"/> (this revision and the lab catalogue's version), so that replay can read it as it was
+    /// accepted whatever today's rules say.
+    /// </summary>
+    private const int RulesRevision = 1;
+
+    /// <summary>The rules a message accepted now is accepted under: the parser's revision and the lab catalogue's version.</summary>
+    public static string RulesVersion { get; } = $"{RulesRevision}+labs-{LabCatalogue.Version}";
+
     private const int MaxDepth = 16;
 
     // A key given twice would leave the message's meaning to whichever copy a reader takes: refuse it.
@@ -34,17 +44,32 @@ public static partial class ClinicalMessageParser
     /// with no identity read from it: which message, site or patient it belongs to cannot be known for sure.
     /// </remarks>
     public static ParseResult Parse(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt) =>
-        Parse(utf8Json, receivedAt, DocumentOptions);
+        Parse(utf8Json, receivedAt, DocumentOptions, replay: null);
 
     /// <summary>
-    /// Reads again a message the journal stored (patient replay, the bronze-to-silver job): a message that was
-    /// acknowledged must keep its meaning, so a duplicate key in a message stored before such keys were refused is read
-    /// as it was then (the last copy counts) instead of failing the patient's replay.
+    /// Reads again a message the journal accepted (patient replay, the bronze-to-silver job, exports): an acknowledged
+    /// message keeps the meaning it was accepted with, whatever today's rules say.
+    /// <list type="bullet">
+    /// <item>The values set aside when it was accepted (<see cref="AcceptedUnder.SetAside"/>) are left out again; the
+    /// rules that judge values (possible ranges, timestamps in the future, consistency between values) are not applied
+    /// again, so a rule tightened since cannot make stored data unreadable. Its shape is still read by today's code.</item>
+    /// <item>A duplicate key in a message stored before such keys were refused is read as it was then (the last copy counts).</item>
+    /// <item>Lines written before the rules were recorded (<paramref name="acceptedUnder"/> null) are read by today's
+    /// rules, and as sent when those would reject them now.</item>
+    /// </list>
     /// </summary>
-    public static ParseResult ParseStored(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt) =>
-        Parse(utf8Json, receivedAt, StoredDocumentOptions);
+    public static ParseResult ParseStored(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt, AcceptedUnder? acceptedUnder)
+    {
+        if (acceptedUnder is not null)
+        {
+            return Parse(utf8Json, receivedAt, StoredDocumentOptions, acceptedUnder);
+        }
 
-    private static ParseResult Parse(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt, JsonDocumentOptions options)
+        var today = Parse(utf8Json, receivedAt, StoredDocumentOptions, replay: null);
+        return today.IsValid ? today : Parse(utf8Json, receivedAt, StoredDocumentOptions, AcceptedUnder.Unrecorded);
+    }
+
+    private static ParseResult Parse(ReadOnlyMemory<byte> utf8Json, DateTimeOffset receivedAt, JsonDocumentOptions options, AcceptedUnder? replay)
     {
         if (!Utf8.IsValid(utf8Json.Span))
         {
@@ -73,18 +98,18 @@ public static partial class ClinicalMessageParser
                 return Rejected(defects);
             }
 
-            return Parse(document.RootElement, receivedAt);
+            return Parse(document.RootElement, receivedAt, replay);
         }
     }
 
-    private static ParseResult Parse(JsonElement root, DateTimeOffset receivedAt)
+    private static ParseResult Parse(JsonElement root, DateTimeOffset receivedAt, AcceptedUnder? replay)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
             return Rejected([new Violation("$", Rules.Type, "A message must be a JSON object.")]);
         }
 
-        var reader = new FieldReader(receivedAt);
+        var reader = new FieldReader(receivedAt, replay);
         var messageId = reader.Guid(root, "message_id");
         var timestamp = reader.Timestamp(root, "timestamp", required: true);
         var phase = reader.StudyPhase(root, "study_phase");
@@ -142,6 +167,7 @@ public static partial class ClinicalMessageParser
         {
             Flags = reader.Flags ?? [],
             ResultIssues = reader.ResultIssues ?? [],
+            SetAside = reader.SetAside ?? [],
         };
         return ParseResult.Valid(message);
     }
@@ -176,15 +202,18 @@ public static partial class ClinicalMessageParser
         // Each vital sign is judged on its own: one outside its possible range rejects that value, not the others
         // (a value of the wrong type is a malformed message, and rejects it).
         var before = reader.Violations?.Count ?? 0;
-        var systolic = reader.Number(body, "systolic_bp", path, VitalSignRanges.SystolicBp);
-        var diastolic = reader.Number(body, "diastolic_bp", path, VitalSignRanges.DiastolicBp);
-        var heartRate = reader.Number(body, "heart_rate", path, VitalSignRanges.HeartRate);
-        var temperature = reader.Number(body, "temperature_celsius", path, VitalSignRanges.TemperatureCelsius);
-        var saturation = reader.Number(body, "oxygen_saturation", path, VitalSignRanges.OxygenSaturation);
-        var respiratory = reader.Number(body, "respiratory_rate", path, VitalSignRanges.RespiratoryRate);
-        var meanArterial = reader.Number(body, "mean_arterial_pressure", path, VitalSignRanges.MeanArterialPressure);
-        var endTidalCo2 = reader.Number(body, "etco2", path, VitalSignRanges.EndTidalCo2);
-        reader.SetAsideResultViolations(before, Rules.Range);
+        var systolic = reader.Vital(body, "systolic_bp", path, VitalSignRanges.SystolicBp);
+        var diastolic = reader.Vital(body, "diastolic_bp", path, VitalSignRanges.DiastolicBp);
+        var heartRate = reader.Vital(body, "heart_rate", path, VitalSignRanges.HeartRate);
+        var temperature = reader.Vital(body, "temperature_celsius", path, VitalSignRanges.TemperatureCelsius);
+        var saturation = reader.Vital(body, "oxygen_saturation", path, VitalSignRanges.OxygenSaturation);
+        var respiratory = reader.Vital(body, "respiratory_rate", path, VitalSignRanges.RespiratoryRate);
+        var meanArterial = reader.Vital(body, "mean_arterial_pressure", path, VitalSignRanges.MeanArterialPressure);
+        var endTidalCo2 = reader.Vital(body, "etco2", path, VitalSignRanges.EndTidalCo2);
+        foreach (var setAside in reader.SetAsideResultViolations(before, Rules.Range))
+        {
+            reader.RecordSetAside(setAside.Field);
+        }
 
         if (systolic is null && diastolic is null && heartRate is null && temperature is null && saturation is null && respiratory is null
             && meanArterial is null && endTidalCo2 is null)
@@ -200,7 +229,7 @@ public static partial class ClinicalMessageParser
             }
         }
 
-        if (systolic is not null && diastolic is not null && diastolic >= systolic)
+        if (systolic is not null && diastolic is not null && diastolic >= systolic && !reader.Replaying)
         {
             reader.Fail($"{path}.diastolic_bp", Rules.Consistency, "diastolic_bp must be lower than systolic_bp.");
         }
@@ -249,11 +278,21 @@ public static partial class ClinicalMessageParser
         {
             var itemPath = index < LabItemPaths.Length ? LabItemPaths[index] : $"{listPath}[{index}]";
             index++;
+            if (reader.WasSetAside(itemPath))
+            {
+                reader.RecordSetAside(itemPath);
+                continue;
+            }
+
             var before = reader.Violations?.Count ?? 0;
             var result = item.ValueKind == JsonValueKind.Object
                 ? reader.LabResult(item, itemPath)
                 : reader.Fail<LabResult>(itemPath, Rules.Type, "Each lab result must be an object {test_code, value, unit}.");
-            reader.SetAsideResultViolations(before);
+            if (reader.SetAsideResultViolations(before).Count > 0 && result is null)
+            {
+                reader.RecordSetAside(itemPath);
+            }
+
             if (result is not null)
             {
                 results.Add(result);
@@ -298,9 +337,22 @@ public static partial class ClinicalMessageParser
     /// beyond what it keeps: field paths are built only for a violation, and short strings that are only compared or
     /// parsed (timestamps, codes) are read into a stack buffer instead of a new string.
     /// </summary>
-    private sealed class FieldReader(DateTimeOffset receivedAt)
+    /// <param name="receivedAt">When the message was received: timestamps are judged against it.</param>
+    /// <param name="replay">How the message was accepted, when it is read again from storage; null for a message received now.</param>
+    private sealed class FieldReader(DateTimeOffset receivedAt, AcceptedUnder? replay)
     {
         private const int ScratchChars = 64;
+
+        /// <summary>Reading a stored message again: the rules that judge values are not applied (see <see cref="ParseStored"/>).</summary>
+        public bool Replaying => replay is not null;
+
+        /// <summary>The values and lab results left out of the accepted message, by field path.</summary>
+        public List<string>? SetAside { get; private set; }
+
+        public void RecordSetAside(string field) => (SetAside ??= []).Add(field);
+
+        /// <summary>Whether a stored message's value at <paramref name="field"/> was set aside when it was accepted.</summary>
+        public bool WasSetAside(string field) => replay is { SetAside.Count: > 0 } accepted && accepted.SetAside.Contains(field);
 
         public List<Violation>? Violations { get; private set; }
 
@@ -322,18 +374,22 @@ public static partial class ClinicalMessageParser
         /// Moves the violations found since there were <paramref name="count"/> (only those of <paramref name="rule"/>,
         /// when given) to <see cref="ResultIssues"/>.
         /// </summary>
-        public void SetAsideResultViolations(int count, string? rule = null)
+        public IReadOnlyList<Violation> SetAsideResultViolations(int count, string? rule = null)
         {
-            if (Violations is { } violations && violations.Count > count)
+            if (Violations is not { } violations || violations.Count <= count)
             {
-                var setAside = violations.Skip(count).Where(v => rule is null || v.Rule == rule).ToList();
-                (ResultIssues ??= []).AddRange(setAside);
-                violations.RemoveAll(setAside.Contains);
-                if (violations.Count == 0)
-                {
-                    Violations = null;
-                }
+                return [];
             }
+
+            var setAside = violations.Skip(count).Where(v => rule is null || v.Rule == rule).ToList();
+            (ResultIssues ??= []).AddRange(setAside);
+            violations.RemoveAll(setAside.Contains);
+            if (violations.Count == 0)
+            {
+                Violations = null;
+            }
+
+            return setAside;
         }
 
         /// <summary>Makes every result issue a violation of the message (none of its results could be accepted).</summary>
@@ -469,7 +525,7 @@ public static partial class ClinicalMessageParser
             }
 
             parsed = parsed.ToUniversalTime();
-            if (parsed > receivedAt + FutureTolerance)
+            if (parsed > receivedAt + FutureTolerance && !Replaying)
             {
                 Fail(Path(parent, name), Rules.Future, $"'{name}' is more than {FutureTolerance.TotalMinutes:0} minutes in the future.");
                 return null;
@@ -493,7 +549,7 @@ public static partial class ClinicalMessageParser
                 return null;
             }
 
-            if (date > DateOnly.FromDateTime((receivedAt + FutureTolerance).UtcDateTime))
+            if (date > DateOnly.FromDateTime((receivedAt + FutureTolerance).UtcDateTime) && !Replaying)
             {
                 Fail(Path(parent, name), Rules.Future, $"'{name}' is in the future.");
                 return null;
@@ -637,6 +693,18 @@ public static partial class ClinicalMessageParser
             return CheckRange(parent, name, number, range) ? number : null;
         }
 
+        /// <summary>An optional vital sign; null when absent, and in a stored message when it was set aside on acceptance.</summary>
+        public double? Vital(JsonElement body, string name, string parent, ClinicalRange range)
+        {
+            if (replay is { SetAside.Count: > 0 } && Path(parent, name) is var field && WasSetAside(field))
+            {
+                RecordSetAside(field);
+                return null;
+            }
+
+            return Number(body, name, parent, range);
+        }
+
         public double? Number(JsonElement body, string name, string parent, ClinicalRange range, bool required = false)
         {
             if (!TryGet(body, name, parent, required, out var value))
@@ -722,7 +790,7 @@ public static partial class ClinicalMessageParser
 
         private bool CheckRange(string parent, string name, double value, ClinicalRange range, string? flagName = null)
         {
-            if (!range.IsPossible(value))
+            if (!range.IsPossible(value) && !Replaying)
             {
                 Fail(Path(parent, name), Rules.Range, $"{value.ToString(CultureInfo.InvariantCulture)} is outside the physiologically possible range {range.PossibleMin.ToString(CultureInfo.InvariantCulture)}..{range.PossibleMax.ToString(CultureInfo.InvariantCulture)}.");
                 return false;

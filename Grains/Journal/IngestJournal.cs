@@ -179,7 +179,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
                 throw new InvalidDataException($"Bronze line at {location}:{offset} is not a bronze record.");
             }
 
-            stored.Add(new StoredMessage(sequence, record.ReceivedAt, record.Raw.ToArray()));
+            stored.Add(new StoredMessage(sequence, record.ReceivedAt, record.Raw.ToArray(), record.AcceptedUnder));
         }
 
         if (removed > 0)

@@ -9,7 +9,8 @@ namespace ClinicalTrials.Grains.Journal;
 /// One received message for the journal: accepted when it has no violations, otherwise rejected (quarantined). An
 /// accepted lab message may carry <see cref="ResultIssues"/>: results rejected or flagged on their own (docs/labs.md).
 /// Identity fields are whatever could be read; a rejected body may have none. The bronze line is encoded when the
-/// entry is made, on the caller's thread, so the journal's single writer only copies bytes.
+/// entry is made, on the caller's thread, so the journal's single writer only copies bytes. An accepted entry's line
+/// records how it was accepted (<see cref="AcceptedUnder"/>), so replay reads it back the same whatever the rules become.
 /// </summary>
 public sealed record JournalEntry(
     Guid? MessageId,
@@ -20,7 +21,8 @@ public sealed record JournalEntry(
     DateTimeOffset? EventTime,
     ReadOnlyMemory<byte> Raw,
     IReadOnlyList<Violation> Violations,
-    int AbnormalFlags)
+    int AbnormalFlags,
+    AcceptedUnder? AcceptedUnder = null)
 {
     public bool IsAccepted => Violations.Count == 0;
 
@@ -30,7 +32,7 @@ public sealed record JournalEntry(
     /// <summary>What the ledger keeps and counts for the message: its violations, or the issues of its results.</summary>
     public IReadOnlyList<Violation> Reasons => IsAccepted ? ResultIssues : Violations;
 
-    private EncodedLine _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations);
+    private EncodedLine _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations, AcceptedUnder);
 
     /// <summary>
     /// The bronze (or quarantine) NDJSON line, newline included: always that of the entry's own values, also of a copy
@@ -40,9 +42,9 @@ public sealed record JournalEntry(
     {
         get
         {
-            if (!_line.Encodes(MessageId, ReceivedAt, Raw, Violations))
+            if (!_line.Encodes(MessageId, ReceivedAt, Raw, Violations, AcceptedUnder))
             {
-                _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations);
+                _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations, AcceptedUnder);
             }
 
             return _line.Bytes;
@@ -63,7 +65,8 @@ public sealed record JournalEntry(
         message.Message.Timestamp,
         message.Raw,
         [],
-        message.Message.Flags.Count)
+        message.Message.Flags.Count,
+        AcceptedUnder.Now(message.Message))
     {
         ResultIssues = message.Message.ResultIssues,
     };
@@ -72,15 +75,18 @@ public sealed record JournalEntry(
         result.MessageId, receivedAt, result.PatientId, result.SiteId, result.PayloadType, null, raw, result.Violations, 0);
 
     /// <summary>A bronze line with the values it was encoded from.</summary>
-    private sealed class EncodedLine(Guid? messageId, DateTimeOffset receivedAt, ReadOnlyMemory<byte> raw, IReadOnlyList<Violation> violations, byte[] bytes)
+    private sealed class EncodedLine(
+        Guid? messageId, DateTimeOffset receivedAt, ReadOnlyMemory<byte> raw, IReadOnlyList<Violation> violations, AcceptedUnder? acceptedUnder, byte[] bytes)
     {
         public byte[] Bytes { get; } = bytes;
 
-        public static EncodedLine Of(Guid? messageId, DateTimeOffset receivedAt, ReadOnlyMemory<byte> raw, IReadOnlyList<Violation> violations) =>
-            new(messageId, receivedAt, raw, violations, new BronzeRecord(messageId, receivedAt, raw, violations).ToLine());
+        public static EncodedLine Of(
+            Guid? messageId, DateTimeOffset receivedAt, ReadOnlyMemory<byte> raw, IReadOnlyList<Violation> violations, AcceptedUnder? acceptedUnder) =>
+            new(messageId, receivedAt, raw, violations, acceptedUnder,
+                new BronzeRecord(messageId, receivedAt, raw, violations) { AcceptedUnder = acceptedUnder }.ToLine());
 
-        public bool Encodes(Guid? id, DateTimeOffset at, ReadOnlyMemory<byte> body, IReadOnlyList<Violation> broken) =>
-            id == messageId && at == receivedAt && body.Equals(raw) && ReferenceEquals(broken, violations);
+        public bool Encodes(Guid? id, DateTimeOffset at, ReadOnlyMemory<byte> body, IReadOnlyList<Violation> broken, AcceptedUnder? accepted) =>
+            id == messageId && at == receivedAt && body.Equals(raw) && ReferenceEquals(broken, violations) && ReferenceEquals(accepted, acceptedUnder);
     }
 }
 
@@ -103,7 +109,12 @@ public sealed record MessageRecord(
     IReadOnlyList<Violation> Violations);
 
 /// <summary>A stored, accepted message read back for a patient's replay.</summary>
-public sealed record StoredMessage(long Sequence, DateTimeOffset ReceivedAt, byte[] Raw);
+/// <summary>An accepted message read back from the journal, with how it was accepted (null in lines written before that was recorded).</summary>
+public sealed record StoredMessage(long Sequence, DateTimeOffset ReceivedAt, byte[] Raw, AcceptedUnder? AcceptedUnder)
+{
+    /// <summary>The message as it was accepted (<see cref="ClinicalMessageParser.ParseStored"/>).</summary>
+    public ParseResult Parse() => ClinicalMessageParser.ParseStored(Raw, ReceivedAt, AcceptedUnder);
+}
 
 /// <summary>Counts by site, payload type and outcome ("accepted", "duplicate", "rejected", "flagged").</summary>
 public sealed record CounterRow(string SiteId, string PayloadType, string Outcome, long Count);

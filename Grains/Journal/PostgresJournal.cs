@@ -130,7 +130,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
                 throw new InvalidDataException($"Journal row {row.GetInt64(0)} does not hold a bronze record.");
             }
 
-            stored.Add(new StoredMessage(row.GetInt64(0), record.ReceivedAt, record.Raw.ToArray()));
+            stored.Add(new StoredMessage(row.GetInt64(0), record.ReceivedAt, record.Raw.ToArray(), record.AcceptedUnder));
         }
 
         return stored;

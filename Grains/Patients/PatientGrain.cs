@@ -36,8 +36,9 @@ public sealed partial class PatientGrain(
         var replayed = false;
         foreach (var stored in await journal.ReadPatientAsync(this.GetPrimaryKeyString(), state.State.AppliedThrough))
         {
-            var parsed = ClinicalMessageParser.ParseStored(stored.Raw, stored.ReceivedAt);
-            replayed |= Apply(parsed.Message ?? throw new InvalidDataException($"Stored message {stored.Sequence} no longer parses."), stored.Sequence);
+            var parsed = stored.Parse();
+            replayed |= Apply(parsed.Message ?? throw new InvalidDataException(
+                $"Stored message {stored.Sequence} cannot be read back: {string.Join("; ", parsed.Violations.Select(v => $"{v.Field} {v.Rule}"))}."), stored.Sequence);
         }
 
         if (replayed)

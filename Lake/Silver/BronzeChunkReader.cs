@@ -46,7 +46,7 @@ internal sealed class BronzeChunkReader
             return;
         }
 
-        var result = ClinicalMessageParser.ParseStored(record.Raw, record.ReceivedAt);
+        var result = ClinicalMessageParser.ParseStored(record.Raw, record.ReceivedAt, record.AcceptedUnder);
         // A stored message may carry issues of single values (docs/labs.md): counted beside the rejections.
         var prefix = result.Message is null ? "rejected" : "result_issue";
         if (result.Message is { } message)

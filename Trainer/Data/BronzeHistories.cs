@@ -32,7 +32,7 @@ public static class BronzeHistories
                     continue; // a torn tail after a crash was never acknowledged
                 }
 
-                if (ClinicalMessageParser.Parse(record.Raw, record.ReceivedAt).Message is { } message && seen.Add(message.MessageId))
+                if (ClinicalMessageParser.ParseStored(record.Raw, record.ReceivedAt, record.AcceptedUnder).Message is { } message && seen.Add(message.MessageId))
                 {
                     if (!byPatient.TryGetValue(message.PatientId, out var list))
                     {

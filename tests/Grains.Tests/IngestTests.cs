@@ -1,6 +1,9 @@
 using System.Text;
 using ClinicalTrials.Domain.Lake;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Journal;
 using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
@@ -187,5 +190,45 @@ public sealed class IngestTests(ClusterFixture fixture) : IClassFixture<ClusterF
             .SelectMany(file => File.ReadLines(file).Select(text => (Location: Path.GetRelativePath(fixture.DataPath, file), Text: text)))
             .Where(line => line.Text.Contains(id.ToString(), StringComparison.Ordinal))
             .ToList();
+    }
+}
+
+/// <summary>A patient activates from stored messages whatever today's rules say of them (docs: README, "Replay").</summary>
+public sealed class PatientReplayRulesTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private readonly ClinicalCluster _cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task A_patient_activates_from_a_message_accepted_under_rules_that_would_reject_it_today()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var at = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var raw = Encoding.UTF8.GetBytes(ImpossibleVitals(patient, site, at).ToJsonString());
+        var acceptedThen = new AcceptedUnder("0+labs-2025.1.0", []);
+        await _cluster.Journal.AppendAsync([
+            new JournalEntry(Guid.NewGuid(), DateTimeOffset.UtcNow, patient, site, PayloadType.VitalSigns, at, raw, [], 0, acceptedThen)]);
+
+        var stored = Assert.Single(await _cluster.Journal.ReadPatientAsync(patient, 0));
+        Assert.Equal(acceptedThen.Rules, stored.AcceptedUnder!.Rules);
+        var summary = await _cluster.Client.GetGrain<IPatientGrain>(patient).GetSummaryAsync();
+
+        Assert.Equal(1, summary!.MessageCounts["vital_signs"]);
+        Assert.Equal(400, summary.LatestVitals["heart_rate"].Value);
+    }
+
+    [Fact]
+    public async Task A_value_set_aside_on_acceptance_stays_out_of_the_replayed_patient()
+    {
+        var (patient, site) = (NewPatientId(), NewSiteId());
+        var message = Vitals(patient, site, DateTimeOffset.UtcNow.AddMinutes(-10), 400);
+        Assert.Equal(IngestStatus.Accepted, Assert.Single(await _cluster.IngestAsync(message.ToJsonString())).Status);
+
+        var stored = Assert.Single(await _cluster.Journal.ReadPatientAsync(patient, 0));
+
+        Assert.Equal(ClinicalMessageParser.RulesVersion, stored.AcceptedUnder!.Rules);
+        Assert.Equal(["vital_signs.heart_rate"], stored.AcceptedUnder.SetAside);
+        var replayed = (VitalSigns)stored.Parse().Message!.Payload;
+        Assert.Null(replayed.HeartRate);
+        Assert.Equal(124, replayed.SystolicBp);
     }
 }

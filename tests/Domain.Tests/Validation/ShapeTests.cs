@@ -267,7 +267,7 @@ public sealed class ShapeTests
         var body = Vitals().ToJsonString().Replace("\"heart_rate\":72", duplicated);
         Assert.Contains("duplicate_key", Parse(body).Violations.Select(v => v.Rule));
 
-        var stored = ClinicalMessageParser.ParseStored(Encoding.UTF8.GetBytes(body), Now);
+        var stored = ClinicalMessageParser.ParseStored(Encoding.UTF8.GetBytes(body), Now, acceptedUnder: null);
 
         Assert.Empty(stored.Violations);
         Assert.Equal(80, ((VitalSigns)stored.Message!.Payload).HeartRate);
