@@ -1,4 +1,5 @@
 using System.Globalization;
+using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
 
 namespace ClinicalTrials.Lake;
@@ -11,8 +12,8 @@ namespace ClinicalTrials.Lake;
 /// </summary>
 public static class LakeLayout
 {
-    public const string Raw = "raw/";
-    public const string Quarantine = "quarantine/";
+    public const string Raw = $"{BronzeRecord.RawFolder}/";
+    public const string Quarantine = $"{BronzeRecord.QuarantineFolder}/";
     public const string Processed = "processed/";
     public const string OfflineFeatures = "features/offline/";
     public const string Models = "models/";

@@ -27,12 +27,18 @@ public sealed record BronzeRecord(Guid? MessageId, DateTimeOffset ReceivedAt, Re
     // The files are data, never embedded in HTML, so the HTML-safe escaping buys nothing.
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>The top folder of bronze files, in the data directory and in the lake storage.</summary>
+    public const string RawFolder = "raw";
+
+    /// <summary>The top folder of quarantine files.</summary>
+    public const string QuarantineFolder = "quarantine";
+
     /// <summary>Partition folder of a bronze file: <c>raw/{payload_type}/date=YYYY-MM-DD/hour=HH</c> (received time, UTC).</summary>
     public static string RawPartition(PayloadType type, DateTimeOffset receivedAt) =>
-        $"raw/{type.WireName()}/{TimePartition(receivedAt)}";
+        $"{RawFolder}/{type.WireName()}/{TimePartition(receivedAt)}";
 
     /// <summary>Partition folder of a quarantine file: <c>quarantine/date=YYYY-MM-DD/hour=HH</c>.</summary>
-    public static string QuarantinePartition(DateTimeOffset receivedAt) => $"quarantine/{TimePartition(receivedAt)}";
+    public static string QuarantinePartition(DateTimeOffset receivedAt) => $"{QuarantineFolder}/{TimePartition(receivedAt)}";
 
     private static string TimePartition(DateTimeOffset at) => $"date={at.UtcDateTime:yyyy-MM-dd}/hour={at.UtcDateTime:HH}";
 

@@ -1,3 +1,4 @@
+using ClinicalTrials.Domain.Lake;
 using ParquetSharp;
 
 namespace ClinicalTrials.Lake.Jobs;
@@ -13,8 +14,8 @@ public static class PipelineStatus
 {
     public static async Task<IReadOnlyList<LayerStatus>> ReadAsync(LakeContext lake, CancellationToken cancellationToken = default) =>
     [
-        LocalLayer(lake, "bronze", "raw"),
-        LocalLayer(lake, "quarantine", "quarantine"),
+        LocalLayer(lake, "bronze", BronzeRecord.RawFolder),
+        LocalLayer(lake, "quarantine", BronzeRecord.QuarantineFolder),
         await StoredLayerAsync(lake, "silver", LakeLayout.Processed, parquetRows: true, cancellationToken),
         await StoredLayerAsync(lake, "offline_features", LakeLayout.OfflineFeatures, parquetRows: true, cancellationToken),
         await StoredLayerAsync(lake, "models", LakeLayout.Models, parquetRows: false, cancellationToken),

@@ -1,3 +1,4 @@
+using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Lake.Jobs;
 
 namespace ClinicalTrials.Lake.Retention;
@@ -21,7 +22,7 @@ public sealed class RetentionJob(LakeContext lake) : ILakeJob
         var retention = lake.Options.Retention;
 
         var bronzeCutoff = today.AddDays(-retention.BronzeDays);
-        foreach (var location in LocalFiles("raw").Where(l => LakeLayout.DateOf(l) < bronzeCutoff))
+        foreach (var location in LocalFiles(BronzeRecord.RawFolder).Where(l => LakeLayout.DateOf(l) < bronzeCutoff))
         {
             File.Delete(Path.Combine(lake.DataDirectory, location));
             lake.State.ForgetBronze(location);
@@ -29,7 +30,7 @@ public sealed class RetentionJob(LakeContext lake) : ILakeJob
         }
 
         var auditCutoff = today.AddDays(-retention.AuditDays);
-        foreach (var location in LocalFiles("quarantine").Where(l => LakeLayout.DateOf(l) < auditCutoff))
+        foreach (var location in LocalFiles(BronzeRecord.QuarantineFolder).Where(l => LakeLayout.DateOf(l) < auditCutoff))
         {
             File.Delete(Path.Combine(lake.DataDirectory, location));
             outcome.Count("deleted.audit");
@@ -44,8 +45,8 @@ public sealed class RetentionJob(LakeContext lake) : ILakeJob
 
         await DeleteAsync(LakeLayout.Processed, today.AddDays(-retention.SilverDays), "silver", outcome, cancellationToken);
         await DeleteAsync(LakeLayout.OfflineFeatures, today.AddDays(-retention.FeatureDays), "features", outcome, cancellationToken);
-        RemoveEmptyFolders(Path.Combine(lake.DataDirectory, "raw"));
-        RemoveEmptyFolders(Path.Combine(lake.DataDirectory, "quarantine"));
+        RemoveEmptyFolders(Path.Combine(lake.DataDirectory, BronzeRecord.RawFolder));
+        RemoveEmptyFolders(Path.Combine(lake.DataDirectory, BronzeRecord.QuarantineFolder));
         outcome.RowsOut = outcome.Details.Where(d => d.Key.StartsWith("deleted.", StringComparison.Ordinal)).Sum(d => d.Value);
         return outcome;
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Lake.Jobs;
 
@@ -129,7 +130,7 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
     /// <summary>Bronze part files under the data directory, as locations relative to it, in a stable order.</summary>
     private IEnumerable<string> BronzeFiles()
     {
-        var root = Path.Combine(lake.DataDirectory, "raw");
+        var root = Path.Combine(lake.DataDirectory, BronzeRecord.RawFolder);
         return Directory.Exists(root)
             ? Directory.EnumerateFiles(root, "part-*.ndjson", SearchOption.AllDirectories)
                 .Select(p => Path.GetRelativePath(lake.DataDirectory, p).Replace(Path.DirectorySeparatorChar, '/'))

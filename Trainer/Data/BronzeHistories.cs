@@ -13,7 +13,7 @@ public static class BronzeHistories
 {
     public static IReadOnlyDictionary<string, IReadOnlyList<ClinicalMessage>> Read(string dataDirectory)
     {
-        var raw = Path.Combine(dataDirectory, "raw");
+        var raw = Path.Combine(dataDirectory, BronzeRecord.RawFolder);
         var byPatient = new Dictionary<string, List<ClinicalMessage>>(StringComparer.Ordinal);
         if (!Directory.Exists(raw))
         {

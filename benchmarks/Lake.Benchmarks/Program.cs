@@ -57,7 +57,7 @@ if (phase == "generate")
         stream.Dispose();
     }
 
-    var bytes = Directory.EnumerateFiles(Path.Combine(dir, "raw"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+    var bytes = Directory.EnumerateFiles(Path.Combine(dir, BronzeRecord.RawFolder), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
     Console.WriteLine($"generated {events:N0} events, {patients:N0} patients, {days} days: {writers.Count} bronze files, {bytes / 1e6:N0} MB");
     return 0;
 }
@@ -98,7 +98,7 @@ static async Task WarmUpAsync(string phase, string dir, DateOnly day)
         var scratch = Directory.CreateTempSubdirectory("lake-warm-up-").FullName;
         try
         {
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(dir, "raw"), "*.ndjson", SearchOption.AllDirectories)
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(dir, BronzeRecord.RawFolder), "*.ndjson", SearchOption.AllDirectories)
                          .Where(f => f.Contains($"/date={day:yyyy-MM-dd}/", StringComparison.Ordinal)))
             {
                 var copy = Path.Combine(scratch, Path.GetRelativePath(dir, file));
