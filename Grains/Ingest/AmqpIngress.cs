@@ -144,12 +144,18 @@ public sealed partial class AmqpIngress(
                     LogIngestFailed(logger, e);
                 }
 
+                await PauseBeforeReleaseAsync();
                 foreach (var delivery in batch)
                 {
                     Settle(delivery, IngestStatus.Unavailable);
                 }
 
                 return;
+            }
+
+            if (results.Any(r => r.Status == IngestStatus.Unavailable))
+            {
+                await PauseBeforeReleaseAsync();
             }
 
             for (var i = 0; i < batch.Count; i++)
@@ -162,6 +168,12 @@ public sealed partial class AmqpIngress(
             inFlight.Release();
         }
     }
+
+    /// <summary>
+    /// A released message comes straight back: held (and its credit with it) for a moment first, so that a journal
+    /// outage slows the broker down instead of becoming a loop of redeliveries.
+    /// </summary>
+    private Task PauseBeforeReleaseAsync() => Task.Delay(ReleasePause, clock);
 
     private void Settle(Delivery delivery, IngestStatus status)
     {
@@ -210,6 +222,7 @@ public sealed partial class AmqpIngress(
 
     private static readonly Symbol InvalidMessage = new("clinical:invalid-message");
     private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ReleasePause = TimeSpan.FromSeconds(1);
 
     [LoggerMessage(LogLevel.Information, "AMQP ingress connected to {Host}:{Port}, reading {Queues}")]
     private static partial void LogConnected(ILogger logger, string host, int port, string queues);
