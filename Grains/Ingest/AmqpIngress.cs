@@ -44,9 +44,11 @@ public sealed partial class AmqpIngress(
             {
                 await ReceiveUntilClosedAsync(address, stoppingToken);
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested && e is AmqpException or IOException or System.Net.Sockets.SocketException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                LogConnectionFailed(logger, address.Host, address.Port, e.Message);
+                // Whatever broke the connection (refused, dropped, a link refused mid-attach), the silo stays up and
+                // connects again; what was not settled goes back to the queue.
+                LogConnectionFailed(logger, address.Host, address.Port, $"{e.GetType().Name}: {e.Message}");
             }
 
             try
