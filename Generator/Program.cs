@@ -35,9 +35,20 @@ var followGroup = new Option<string>("--follow-group")
     Description = "With --kafka: follow this consumer group's committed offsets and report publish-to-committed latency and when all is committed.",
 };
 
+var amqp = new Option<string>("--amqp")
+{
+    Description = "Publish to an AMQP 1.0 broker (amqp://user:password@host:port, or amqps:// for TLS) instead of HTTP.",
+};
+var queue = new Option<string>("--queue") { Description = "With --amqp: the queue.", DefaultValueFactory = _ => "clinical-messages" };
+var awaitIngest = new Option<bool>("--await-ingest")
+{
+    Description = "With --amqp: after publishing, poll --url's /api/clinical/stats until the platform has taken every message in; report the end-to-end rate.",
+};
+
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
     url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, kafka, topic, followGroup,
+    amqp, queue, awaitIngest,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -65,6 +76,11 @@ root.SetAction(async (result, cancellationToken) =>
     if (result.GetValue(kafka) is { } bootstrap)
     {
         return await new KafkaPublisher(settings, bootstrap, result.GetValue(topic)!, result.GetValue(followGroup)).RunAsync(cancellationToken);
+    }
+
+    if (result.GetValue(amqp) is { } amqpAddress)
+    {
+        return await new AmqpPublisher(settings, amqpAddress, result.GetValue(queue)!, result.GetValue(awaitIngest)).RunAsync(cancellationToken);
     }
 
     using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };

@@ -7,6 +7,7 @@
 # PostgreSQL: a private cluster (initdb, trust authentication on loopback only) on 127.0.0.1:${POSTGRES_PORT:-55432},
 # run as the 'postgres' user with its data under .servers/, so it never touches the distribution's cluster.
 # Kafka: librdkafka's mock cluster (tools/KafkaMock), bootstrap list in .servers/kafka/bootstrap (per $KAFKA_MOCK_NAME).
+# RabbitMQ with the AMQP 1.0 plugin on 127.0.0.1:${RABBITMQ_PORT:-5682}, run from .servers/ as the current user.
 # Also installs docker-compose (Debian's v1; no Docker engine needed) for the tests that validate deploy/docker-compose.yml,
 # and promtool (Debian's prometheus package; its server is not started) for the tests that check deploy/prometheus/.
 # Exits non-zero when a server cannot be started or a tool cannot be installed.
@@ -192,6 +193,62 @@ start_kafka_mock() {
   return 1
 }
 
+# RabbitMQ with its AMQP 1.0 plugin (Debian's rabbitmq-server, installed when missing), for the AMQP ingress tests.
+# Started as the current user straight from /usr/lib/rabbitmq/bin (the /usr/sbin wrappers switch to the 'rabbitmq'
+# user), with its node name, ports, database, logs, Erlang cookie ($HOME) and config under .servers/rabbitmq-$port/:
+# AMQP (0-9-1 and 1.0 share the listener) on 127.0.0.1:${RABBITMQ_PORT:-5682}, Erlang distribution on
+# ${RABBITMQ_DIST_PORT:-port+1}, epmd (started by Erlang if none runs) bound to 127.0.0.1. User guest/guest (loopback
+# only, RabbitMQ's default). Queues named clinical* dead-letter what a consumer rejects to the queue 'dead-letters'.
+rabbitmq_env() {
+  local port=$1 dir=$2
+  echo HOME="$dir" RABBITMQ_NODENAME="clinical-$port@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="${RABBITMQ_DIST_PORT:-$((port + 1))}" \
+    RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
+    RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" ERL_EPMD_ADDRESS=127.0.0.1
+}
+
+rabbitmqctl_at() {
+  local port=$1 dir=$2
+  shift 2
+  # shellcheck disable=SC2046 # the environment's words are KEY=VALUE pairs without spaces
+  env $(rabbitmq_env "$port" "$dir") /usr/lib/rabbitmq/bin/rabbitmqctl -n "clinical-$port@localhost" "$@"
+}
+
+start_rabbitmq() {
+  local port=${RABBITMQ_PORT:-5682}
+  local dir="$PWD/.servers/rabbitmq-$port"
+  mkdir -p "$dir/log"
+  if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    echo "rabbitmq: not installed; installing rabbitmq-server (log: $dir/install.log)"
+    apt_install rabbitmq-server "$dir/install.log" || return 1
+  fi
+
+  rabbitmq_up() { rabbitmqctl_at "$port" "$dir" status > /dev/null 2>&1; }
+
+  if rabbitmq_up; then
+    echo "rabbitmq: already running on 127.0.0.1:$port"
+    return 0
+  fi
+
+  printf 'listeners.tcp.1 = 127.0.0.1:%s\n' "$port" > "$dir/rabbitmq.conf"
+  echo '[rabbitmq_amqp1_0].' > "$dir/enabled_plugins"
+  # Erlang's distribution listens on every interface unless told otherwise.
+  echo 'SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"' > "$dir/rabbitmq-env.conf"
+  # shellcheck disable=SC2046
+  setsid nohup env $(rabbitmq_env "$port" "$dir") /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/log/console.log" 2>&1 < /dev/null &
+  # `wait` waits for the pid file, then for the node to have started RabbitMQ.
+  if rabbitmqctl_at "$port" "$dir" --timeout 60 wait "$dir/rabbitmq.pid" > "$dir/log/await.log" 2>&1; then
+    rabbitmqctl_at "$port" "$dir" set_policy clinical-dead-letter '^clinical' \
+      '{"dead-letter-exchange":"","dead-letter-routing-key":"dead-letters"}' --apply-to queues > /dev/null
+    echo "rabbitmq: started on 127.0.0.1:$port (pid $(cat "$dir/rabbitmq.pid"), AMQP 1.0, data and log under ${dir#"$PWD"/})"
+    return 0
+  fi
+  tail -n 20 "$dir/log/console.log" "$dir/log/await.log" 2> /dev/null || true
+  echo "rabbitmq: could not be started on 127.0.0.1:$port."
+  return 1
+}
+
 # Not a server: Deploy.Tests run `docker-compose config` on deploy/docker-compose.yml and fail without it.
 install_docker_compose() {
   local dir="$PWD/.servers/docker-compose"
@@ -229,6 +286,11 @@ stop_servers() {
     fi
     rm -f "$pidfile"
   done
+  local rabbitmq_port=${RABBITMQ_PORT:-5682} rabbitmq_dir="$PWD/.servers/rabbitmq-${RABBITMQ_PORT:-5682}"
+  if [ -f "$rabbitmq_dir/rabbitmq.pid" ] && rabbitmqctl_at "$rabbitmq_port" "$rabbitmq_dir" shutdown > /dev/null 2>&1; then
+    echo "rabbitmq: stopped (pid $(cat "$rabbitmq_dir/rabbitmq.pid"))"
+    rm -f "$rabbitmq_dir/rabbitmq.pid"
+  fi
   for dir in "$PWD/.servers/postgres-$pg_port" "/var/tmp/clinicaltrials-postgres-$pg_port"; do
     if [ -f "$dir/data/postmaster.pid" ]; then
       as_postgres "$(postgres_bin)/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null && echo "postgres: stopped (data under $dir)"
@@ -245,5 +307,6 @@ start_redis
 start_s3rver
 start_postgres
 start_kafka_mock
+start_rabbitmq
 install_docker_compose
 install_promtool

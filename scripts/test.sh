@@ -29,6 +29,9 @@ export CLINICAL_TEST_S3="http://127.0.0.1:${S3_PORT:-4569}"
 # A real Kafka when KAFKA_BOOTSTRAP_SERVERS is set, else the mock cluster servers.sh started.
 export CLINICAL_TEST_KAFKA="${KAFKA_BOOTSTRAP_SERVERS:-$(cat .servers/kafka/bootstrap)}"
 
+# RabbitMQ (AMQP 1.0) as servers.sh started it: user guest, loopback only.
+export CLINICAL_TEST_AMQP="amqp://guest:guest@127.0.0.1:${RABBITMQ_PORT:-5682}"
+
 dotnet test ClinicalTrials.sln -c Release --no-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

@@ -21,6 +21,14 @@ public static class BrokerIngressExtensions
             silo.AddKafkaStreams(BrokerIngress.KafkaProvider, options => Configure(options, kafka));
         }
 
+        if (!string.IsNullOrWhiteSpace(configuration[$"{AmqpIngressOptions.Section}:{nameof(AmqpIngressOptions.Address)}"]))
+        {
+            silo.Services.AddOptions<AmqpIngressOptions>().BindConfiguration(AmqpIngressOptions.Section)
+                .Validate(o => o.Problem() is null, "Brokers:Amqp: Address amqp:// or amqps://; Credit, MaxBatch, MaxBatchesInFlight positive; no empty queue name.")
+                .ValidateOnStart();
+            silo.Services.AddHostedService<AmqpIngress>();
+        }
+
         return silo;
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Streams.Kafka.Tests;
@@ -15,11 +14,9 @@ namespace ClinicalTrials.Api.Tests;
 /// </summary>
 public sealed class KafkaIngressTests
 {
-    private const int Published = 50_000;
-    private const int Invalid = 1_000;       // 2 %: 900 out of range, 100 not JSON at all
-    private const int NotJson = 100;
-    private const int Duplicates = 500;      // 1 %: the same bytes (the same message_id) published again
-    private const int Valid = Published - Invalid - Duplicates;
+    private const int Invalid = BrokerCorpus.Invalid;
+    private const int Duplicates = BrokerCorpus.Duplicates;
+    private const int Valid = BrokerCorpus.Valid;
 
     [Fact]
     public async Task Messages_published_while_the_silo_is_killed_twice_are_stored_once_or_quarantined()
@@ -28,7 +25,7 @@ public sealed class KafkaIngressTests
         var bootstrap = TestKafka.RequireBootstrap();
         var topic = $"ingress-{Guid.NewGuid():N}";
         var partitions = await TestKafka.CreateTopicAsync(bootstrap, topic);
-        var corpus = Corpus.Build();
+        var corpus = BrokerCorpus.Build();
         var dataDirectory = Directory.CreateTempSubdirectory("kafka-ingress-").FullName;
         var silo = await SiloProcess.StartAsync(dataDirectory, ct,
             $"--Brokers:Kafka:BootstrapServers={bootstrap}", $"--Brokers:Kafka:Topics:0={topic}",
@@ -114,62 +111,5 @@ public sealed class KafkaIngressTests
         using var response = await http.GetAsync("/api/clinical/health", ct);
         var kafka = (await response.ReadJsonAsync()).GetProperty("components").GetProperty("kafka");
         return kafka.TryGetProperty("partitions", out var partitions) ? partitions.EnumerateArray().Sum(p => p.GetProperty("lag").GetInt64()) : -1;
-    }
-
-    /// <summary>The published records, keyed by patient_id: valid vitals, invalid ones, and earlier ones again.</summary>
-    private sealed record Corpus(List<(string Key, byte[] Value)> Records, List<Guid> ValidIds, List<Guid> InvalidIds)
-    {
-        public static Corpus Build()
-        {
-            var random = new Random(14);
-            var patients = Enumerable.Range(0, 1_000).Select(_ => TestMessages.NewPatientId()).ToArray();
-            var site = TestMessages.NewSiteId();
-            var records = new List<(string, byte[])>(Published);
-            var validIds = new List<Guid>();
-            var invalidIds = new List<Guid>();
-            var valid = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
-            var start = DateTimeOffset.UtcNow.AddHours(-2);
-            for (var i = 0; i < Published; i++)
-            {
-                var patient = patients[random.Next(patients.Length)];
-                var kind = i % 100;
-                if (kind == 50 && records.Count > 0)
-                {
-                    // A duplicate: an earlier valid record, byte for byte (a producer's retry, a replayed topic).
-                    var (key, value) = records[random.Next(records.Count)];
-                    while (!valid.Contains(value))
-                    {
-                        (key, value) = records[random.Next(records.Count)];
-                    }
-
-                    records.Add((key, value));
-                }
-                else if (kind is 10 or 60)
-                {
-                    if (i % 1_000 is 10 or 60)
-                    {
-                        records.Add((patient, Encoding.UTF8.GetBytes($"not json {i} {{")));
-                    }
-                    else
-                    {
-                        var message = TestMessages.HeartRateOnly(900, site, patient, start.AddMilliseconds(i));
-                        invalidIds.Add(TestMessages.IdOf(message));
-                        records.Add((patient, Encoding.UTF8.GetBytes(message.ToJsonString())));
-                    }
-                }
-                else
-                {
-                    var message = TestMessages.Vitals(patient, site, heartRate: 60 + random.Next(60), at: start.AddMilliseconds(i));
-                    validIds.Add(TestMessages.IdOf(message));
-                    var bytes = Encoding.UTF8.GetBytes(message.ToJsonString());
-                    valid.Add(bytes);
-                    records.Add((patient, bytes));
-                }
-            }
-
-            Assert.Equal(Valid, validIds.Count);
-            Assert.Equal(Invalid - NotJson, invalidIds.Count);
-            return new Corpus(records, validIds, invalidIds);
-        }
     }
 }

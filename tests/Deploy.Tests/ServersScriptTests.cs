@@ -13,7 +13,7 @@ public sealed class ServersScriptTests
     [Fact]
     public async Task Servers_start_once_and_stop_frees_their_ports()
     {
-        var ports = new Dictionary<string, int> { ["REDIS_PORT"] = FreePort(), ["S3_PORT"] = FreePort(), ["POSTGRES_PORT"] = FreePort() };
+        var ports = new Dictionary<string, int> { ["REDIS_PORT"] = FreePort(), ["S3_PORT"] = FreePort(), ["POSTGRES_PORT"] = FreePort(), ["RABBITMQ_PORT"] = FreePort() };
         // The Kafka mock cluster takes random ports; a name of the test's own keeps it apart from the suite's.
         var kafkaName = $"test-{ports["REDIS_PORT"]}";
         try
@@ -24,9 +24,9 @@ public sealed class ServersScriptTests
 
             var stopped = await RunAsync(ports, kafkaName, "stop");
 
-            Assert.Equal(4, started.Split('\n').Count(line => line.Contains(": started on 127.0.0.1:", StringComparison.Ordinal)));
-            Assert.Equal(4, again.Split('\n').Count(line => line.Contains(": already running on 127.0.0.1:", StringComparison.Ordinal)));
-            Assert.Equal(4, stopped.Split('\n').Count(line => line.Contains(": stopped", StringComparison.Ordinal)));
+            Assert.Equal(5, started.Split('\n').Count(line => line.Contains(": started on 127.0.0.1:", StringComparison.Ordinal)));
+            Assert.Equal(5, again.Split('\n').Count(line => line.Contains(": already running on 127.0.0.1:", StringComparison.Ordinal)));
+            Assert.Equal(5, stopped.Split('\n').Count(line => line.Contains(": stopped", StringComparison.Ordinal)));
             Assert.DoesNotContain(ports.Values, Listening);
         }
         finally
@@ -70,7 +70,7 @@ public sealed class ServersScriptTests
     {
         foreach (var port in ports)
         {
-            foreach (var directory in new[] { $"redis-{port}", $"s3rver-{port}", $"postgres-{port}" }.Select(d => Repository.PathOf($".servers/{d}"))
+            foreach (var directory in new[] { $"redis-{port}", $"s3rver-{port}", $"postgres-{port}", $"rabbitmq-{port}" }.Select(d => Repository.PathOf($".servers/{d}"))
                 .Append($"/var/tmp/clinicaltrials-postgres-{port}").Where(Directory.Exists))
             {
                 Directory.Delete(directory, recursive: true);

@@ -1,0 +1,69 @@
+using System.Text;
+
+namespace ClinicalTrials.Api.Tests;
+
+/// <summary>
+/// What the broker ingress tests publish, keyed by patient_id: 50,000 records, 2 % invalid (900 out of range, 100 not
+/// JSON at all), 1 % earlier valid records again byte for byte (a producer's retry, a replayed topic), the rest valid vitals.
+/// </summary>
+internal sealed record BrokerCorpus(List<(string Key, byte[] Value)> Records, List<Guid> ValidIds, List<Guid> InvalidIds)
+{
+    public const int Published = 50_000;
+    public const int Invalid = 1_000;
+    public const int NotJson = 100;
+    public const int Duplicates = 500;
+    public const int Valid = Published - Invalid - Duplicates;
+
+    public static BrokerCorpus Build()
+    {
+        var random = new Random(14);
+        var patients = Enumerable.Range(0, 1_000).Select(_ => TestMessages.NewPatientId()).ToArray();
+        var site = TestMessages.NewSiteId();
+        var records = new List<(string, byte[])>(Published);
+        var validIds = new List<Guid>();
+        var invalidIds = new List<Guid>();
+        var valid = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
+        var start = DateTimeOffset.UtcNow.AddHours(-2);
+        for (var i = 0; i < Published; i++)
+        {
+            var patient = patients[random.Next(patients.Length)];
+            var kind = i % 100;
+            if (kind == 50 && records.Count > 0)
+            {
+                // A duplicate: an earlier valid record, byte for byte (a producer's retry, a replayed topic).
+                var (key, value) = records[random.Next(records.Count)];
+                while (!valid.Contains(value))
+                {
+                    (key, value) = records[random.Next(records.Count)];
+                }
+
+                records.Add((key, value));
+            }
+            else if (kind is 10 or 60)
+            {
+                if (i % 1_000 is 10 or 60)
+                {
+                    records.Add((patient, Encoding.UTF8.GetBytes($"not json {i} {{")));
+                }
+                else
+                {
+                    var message = TestMessages.HeartRateOnly(900, site, patient, start.AddMilliseconds(i));
+                    invalidIds.Add(TestMessages.IdOf(message));
+                    records.Add((patient, Encoding.UTF8.GetBytes(message.ToJsonString())));
+                }
+            }
+            else
+            {
+                var message = TestMessages.Vitals(patient, site, heartRate: 60 + random.Next(60), at: start.AddMilliseconds(i));
+                validIds.Add(TestMessages.IdOf(message));
+                var bytes = Encoding.UTF8.GetBytes(message.ToJsonString());
+                valid.Add(bytes);
+                records.Add((patient, bytes));
+            }
+        }
+
+        Assert.Equal(Valid, validIds.Count);
+        Assert.Equal(Invalid - NotJson, invalidIds.Count);
+        return new BrokerCorpus(records, validIds, invalidIds);
+    }
+}

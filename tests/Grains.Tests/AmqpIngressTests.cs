@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text;
+using Amqp;
+using Amqp.Framing;
+using ClinicalTrials.Grains.Ingest;
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Journal;
+using Microsoft.Extensions.DependencyInjection;
+using static ClinicalTrials.Grains.Tests.TestMessages;
+
+namespace ClinicalTrials.Grains.Tests;
+
+/// <summary>
+/// <see cref="AmqpIngress"/> in an in-process silo: what a message's body is taken to be, and (against the RabbitMQ that
+/// scripts/servers.sh starts, <c>CLINICAL_TEST_AMQP</c>) that a message the journal cannot take now is released and
+/// stored once it can.
+/// </summary>
+public sealed class AmqpIngressTests
+{
+    private const string Variable = "CLINICAL_TEST_AMQP";
+
+    [Fact]
+    public void The_body_is_a_data_section_or_a_binary_or_string_value_and_anything_else_is_empty()
+    {
+        var json = "{\"message_id\":\"x\"}";
+        Assert.Equal(json, Text(new Message { BodySection = new Data { Binary = Encoding.UTF8.GetBytes(json) } }));
+        Assert.Equal(json, Text(new Message(Encoding.UTF8.GetBytes(json))));
+        Assert.Equal(json, Text(new Message(json)));
+        Assert.Equal("", Text(new Message { BodySection = new AmqpSequence { List = new List<object> { 1, 2 } } }));
+        Assert.Equal("", Text(new Message()));
+
+        static string Text(Message message) => Encoding.UTF8.GetString(AmqpIngress.BodyOf(message).Span);
+    }
+
+    [Fact]
+    public async Task A_message_the_journal_cannot_take_now_is_released_and_stored_once_it_can()
+    {
+        var broker = Environment.GetEnvironmentVariable(Variable);
+        if (string.IsNullOrWhiteSpace(broker))
+        {
+            Assert.Skip($"{Variable} is not set: run 'bash scripts/test.sh', which starts RabbitMQ, to run this test.");
+        }
+
+        var queue = $"/queue/clinical-release-{Guid.NewGuid():N}";
+        var faults = new FailingWalSyncs(2);
+        using var data = new DataDirectory();
+        await using var cluster = await ClinicalCluster.StartAsync(data.Path, services =>
+        {
+            services.AddSingleton<JournalFaults>(faults);
+            services.Configure<AmqpIngressOptions>(o =>
+            {
+                o.Address = broker;
+                o.Queues.Add(queue);
+            });
+            services.AddHostedService<AmqpIngress>();
+        });
+
+        var connection = await new ConnectionFactory().CreateAsync(new Address(broker));
+        try
+        {
+            var session = new Session(connection);
+            var sender = new SenderLink(session, "publisher", queue);
+            var id = Guid.NewGuid();
+            var body = Vitals(NewPatientId(), NewSiteId(), DateTimeOffset.UtcNow.AddMinutes(-1), 80, id).ToJsonString();
+            await sender.SendAsync(new Message { BodySection = new Data { Binary = Encoding.UTF8.GetBytes(body) } });
+
+            var deadline = Stopwatch.StartNew();
+            MessageRecord? stored;
+            while ((stored = await cluster.Journal.FindAsync(id)) is null)
+            {
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), "The message was not stored within 60 s.");
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Equal(IngestStatus.Accepted, stored.Status);
+            // Two commits failed: the message was delivered three times, released twice, then accepted.
+            Assert.Equal(2, faults.Injected);
+            var leftOver = new ReceiverLink(session, "left-over", queue);
+            leftOver.SetCredit(1);
+            Assert.Null(await leftOver.ReceiveAsync(TimeSpan.FromSeconds(2)));
+        }
+        finally
+        {
+            await connection.CloseAsync();
+        }
+    }
+
+    /// <summary>Fails the first <paramref name="count"/> WAL syncs: those commits are refused (the journal is unavailable).</summary>
+    private sealed class FailingWalSyncs(int count) : JournalFaults
+    {
+        private int _syncs;
+
+        public int Injected => Math.Min(Volatile.Read(ref _syncs), count);
+
+        public override void At(CommitStep step)
+        {
+            if (step == CommitStep.WalSync && Interlocked.Increment(ref _syncs) <= count)
+            {
+                throw new IOException("Injected WAL sync failure.");
+            }
+        }
+    }
+}
