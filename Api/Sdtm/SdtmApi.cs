@@ -1,8 +1,10 @@
-using System.Collections.Immutable;
+using System.Globalization;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Lake;
+using ClinicalTrials.Lake.Silver;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,7 +15,8 @@ namespace ClinicalTrials.Api.Sdtm;
 /// <summary>
 /// CDISC SDTM in Dataset-JSON v1.1: <c>POST /api/import/sdtm</c> maps a DM, VS, LB or AE dataset to our messages
 /// (<see cref="SdtmInbound"/>) and stores them through the one ingest path, answering per row what was accepted,
-/// flagged, rejected or skipped and why. docs/sdtm.md.
+/// flagged, rejected or skipped and why; <c>GET /api/export/sdtm</c> writes a domain from silver
+/// (<see cref="SdtmOutbound"/>). docs/sdtm.md.
 /// </summary>
 public static class SdtmApi
 {
@@ -24,6 +27,63 @@ public static class SdtmApi
     {
         app.MapPost("/api/import/sdtm", ImportAsync).WithTags("CDISC SDTM").WithName("ImportSdtm")
             .WithSummary("Store one SDTM dataset (DM, VS, LB or AE) in Dataset-JSON v1.1, JSON or NDJSON; ?site_id=&study_phase= name the envelope. Answers per row what was accepted, flagged, rejected or skipped.");
+        app.MapGet("/api/export/sdtm", ExportAsync).WithTags("CDISC SDTM").WithName("ExportSdtm")
+            .WithSummary("One SDTM domain (DM, VS, LB, AE) from silver as Dataset-JSON v1.1; from/to (YYYY-MM-DD, clinical dates, inclusive) narrow it; study_id names STUDYID.");
+    }
+
+    /// <summary>STUDYID of an export when the request names none.</summary>
+    public const string DefaultStudyId = "CLINICALTRIALS";
+
+    private static async Task<Results<FileContentHttpResult, ValidationProblem>> ExportAsync(
+        string? domain, string? from, string? to, string? study_id, LakeContext lake, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var name = domain?.ToUpperInvariant();
+        if (name is null || !SdtmOutbound.IsDomain(name))
+        {
+            errors["domain"] = [$"domain must be one of {string.Join(", ", SdtmCodes.Domains)}."];
+        }
+
+        var (first, last) = (Date(from, "from", errors), Date(to, "to", errors));
+        if (first > last)
+        {
+            errors["to"] = ["to must not be before from."];
+        }
+
+        if (study_id is { Length: 0 or > 64 })
+        {
+            errors["study_id"] = ["study_id must be 1 to 64 characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The export request is invalid");
+        }
+
+        var messages = new List<ClinicalMessage>();
+        await foreach (var message in SilverReader.ReadAsync(lake.Storage, SdtmOutbound.PayloadOf(name!), first, last, cancellationToken))
+        {
+            messages.Add(message);
+        }
+
+        var dataset = SdtmOutbound.Write(name!, study_id ?? DefaultStudyId, messages, time.GetUtcNow());
+        return TypedResults.File(dataset, "application/json", $"{name!.ToLowerInvariant()}.json");
+    }
+
+    private static DateOnly? Date(string? text, string field, Dictionary<string, string[]> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return date;
+        }
+
+        errors[field] = [$"{field} must be a date YYYY-MM-DD."];
+        return null;
     }
 
     private static async Task<Results<Ok<SdtmImportReport>, ValidationProblem, ProblemHttpResult>> ImportAsync(

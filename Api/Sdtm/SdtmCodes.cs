@@ -1,3 +1,5 @@
+using ClinicalTrials.Domain.Messages;
+
 namespace ClinicalTrials.Api.Sdtm;
 
 /// <summary>How SDTM codes meet our fields, both ways (import and export read the same tables).</summary>
@@ -50,12 +52,12 @@ internal static class SdtmCodes
     };
 
     /// <summary>Our relation to the study drug as AEREL.</summary>
-    public static string Aerel(string relation) => relation switch
+    public static string Aerel(DrugRelation relation) => relation switch
     {
-        "NOT_RELATED" => "NOT RELATED",
-        "UNLIKELY" => "UNLIKELY RELATED",
-        "POSSIBLE" => "POSSIBLY RELATED",
-        "PROBABLE" => "PROBABLY RELATED",
+        DrugRelation.NotRelated => "NOT RELATED",
+        DrugRelation.Unlikely => "UNLIKELY RELATED",
+        DrugRelation.Possible => "POSSIBLY RELATED",
+        DrugRelation.Probable => "PROBABLY RELATED",
         _ => "RELATED",
     };
 
@@ -69,11 +71,11 @@ internal static class SdtmCodes
         _ => null,
     };
 
-    public static string Sex(string gender) => gender switch
+    public static string Sex(Gender gender) => gender switch
     {
-        "M" => "M",
-        "F" => "F",
-        "OTHER" => "UNDIFFERENTIATED",
+        Domain.Messages.Gender.Male => "M",
+        Domain.Messages.Gender.Female => "F",
+        Domain.Messages.Gender.Other => "UNDIFFERENTIATED",
         _ => "U",
     };
 

@@ -9,15 +9,61 @@ namespace ClinicalTrials.Silo.Hosting;
 /// Dataset-JSON file of DIR (<c>*.json</c>, <c>*.ndjson</c>, in name order) to the running silo's
 /// <c>POST /api/import/sdtm</c>, so the files take the one ingest path, and prints each dataset's answer. Exits 0 when
 /// every file was taken (whatever became of its rows), 1 when a file was refused or no silo answered, 2 on a usage error.
+/// <c>export sdtm --domain VS [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--study-id ID] [--out FILE] [--urls URL]</c> writes
+/// the running silo's <c>GET /api/export/sdtm</c> to FILE (default: the domain's name, e.g. vs.json).
 /// </summary>
 public static class SdtmCommand
 {
     private const string DefaultUrl = "http://localhost:8080";
     private const string Usage = "usage: import sdtm DIR --site-id SITE001 --study-phase \"Phase II\" [--urls URL]";
+    private const string ExportUsage = "usage: export sdtm --domain DM|VS|LB|AE [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--study-id ID] [--out FILE] [--urls URL]";
 
-    public static bool Handles(string[] args) => args is ["import", ..];
+    public static bool Handles(string[] args) => args is ["import" or "export", ..];
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => args[0] == "export" ? ExportAsync(args) : ImportAsync(args);
+
+    private static async Task<int> ExportAsync(string[] args)
+    {
+        var configuration = args is ["export", "sdtm", ..] ? Settings(args[2..]) : null;
+        if (configuration?["domain"] is not { } domain)
+        {
+            await Console.Error.WriteLineAsync(ExportUsage);
+            return 2;
+        }
+
+        var query = string.Join('&', new[] { "domain", "from", "to", "study-id" }
+            .Where(k => configuration[k] is not null)
+            .Select(k => $"{k.Replace('-', '_')}={Uri.EscapeDataString(configuration[k]!)}"));
+        var url = BaseUrl(configuration);
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+        try
+        {
+            using var response = await http.GetAsync($"{url}/api/export/sdtm?{query}");
+            var body = await response.Content.ReadAsByteArrayAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.WriteLine($"{(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body)}");
+                return 1;
+            }
+
+            var file = configuration["out"] ?? $"{domain.ToLowerInvariant()}.json";
+            await File.WriteAllBytesAsync(file, body);
+            Console.WriteLine($"{file}: {body.Length} bytes");
+            return 0;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            Console.WriteLine($"No answer at {url} ({e.Message}); start the silo or pass --urls.");
+            return 1;
+        }
+    }
+
+    private static IConfiguration Settings(string[] args) => new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args).Build();
+
+    private static string BaseUrl(IConfiguration configuration) =>
+        PipelineDoctor.LocalBase((configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl).Split(';')[0]);
+
+    private static async Task<int> ImportAsync(string[] args)
     {
         if (args is not ["import", "sdtm", var directory, ..] || directory.StartsWith('-'))
         {
@@ -25,7 +71,7 @@ public static class SdtmCommand
             return 2;
         }
 
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args[3..]).Build();
+        var configuration = Settings(args[3..]);
         var (site, phase) = (configuration["site-id"], configuration["study-phase"]);
         if (site is null || phase is null || !Directory.Exists(directory))
         {
@@ -33,7 +79,7 @@ public static class SdtmCommand
             return 2;
         }
 
-        var url = PipelineDoctor.LocalBase((configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl).Split(';')[0]);
+        var url = BaseUrl(configuration);
         var files = Directory.EnumerateFiles(directory)
             .Where(f => f.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal)
