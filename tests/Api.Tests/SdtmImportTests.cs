@@ -43,6 +43,8 @@ public sealed class SdtmImportTests(ClinicalAppFixture app) : IClassFixture<Clin
         // Height and weight have no field in our vital signs; the other 50 rows are dates without a time, completed.
         AssertCounts(vs, 57, 50, 0, 0, 0, 7);
         Assert.Equal(50, vs.GetProperty("imputed_dates").GetInt32());
+        // A visit's three supine and standing readings, taken the same day, are three messages; the other visits one each.
+        Assert.Equal(14, vs.GetProperty("messages").GetInt32());
         Assert.Equal(7, vs.GetProperty("reasons").GetProperty("VSTESTCD:unsupported_test").GetInt32());
         AssertCounts(ae, 5, 5, 0, 0, 0, 0);
         // The pilot's urinalysis has no LBSPEC: LBCAT says urine. Its COLOR "NORMAL" and KETONES "0" are no answers the
