@@ -3,6 +3,7 @@ using ClinicalTrials.Api.Doctor;
 using ClinicalTrials.Api.Fhir;
 using ClinicalTrials.Api.Health;
 using ClinicalTrials.Api.Predictions;
+using ClinicalTrials.Api.Sdtm;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Lake.Storage;
@@ -73,6 +74,7 @@ public static partial class ClinicalApi
         app.MapModelsApi();
         app.MapPipelineApi();
         app.MapFhirApi();
+        app.MapSdtmApi();
         return app;
     }
 

@@ -23,6 +23,11 @@ if (DoctorCommand.Handles(args))
     return await DoctorCommand.RunAsync(args);
 }
 
+if (SdtmCommand.Handles(args))
+{
+    return await SdtmCommand.RunAsync(args);
+}
+
 if (MigrateCommand.Handles(args))
 {
     return await MigrateCommand.RunAsync(args);

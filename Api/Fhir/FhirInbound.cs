@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ClinicalTrials.Domain.Messages;
@@ -254,30 +252,11 @@ internal sealed class FhirInbound(string siteId, string studyPhase)
         }
 
         var basis = first is not null ? $"{first.System}|{first.Value}" : resource.ToJson();
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"fhir:{siteId}:{resource.TypeName}:{basis}"));
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // shaped as a name-based UUID (version 5 layout, SHA-256 digest)
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+        return MessageJson.NameBasedId(Encoding.UTF8.GetBytes($"fhir:{siteId}:{resource.TypeName}:{basis}"));
     }
 
-    private byte[] Message(Guid messageId, DateTimeOffset at, string payload, Action<Utf8JsonWriter> writePayload)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("message_id", messageId);
-            w.WriteString("timestamp", at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
-            w.WriteString("study_phase", studyPhase);
-            w.WriteString("site_id", siteId);
-            w.WriteStartObject(payload);
-            writePayload(w);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    private byte[] Message(Guid messageId, DateTimeOffset at, string payload, Action<Utf8JsonWriter> writePayload) =>
+        MessageJson.Write(messageId, at, studyPhase, siteId, payload, writePayload);
 
     private sealed class UnmappableException(string message, OperationOutcome.IssueType type) : Exception(message)
     {

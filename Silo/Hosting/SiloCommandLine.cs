@@ -1,7 +1,7 @@
 namespace ClinicalTrials.Silo.Hosting;
 
 /// <summary>
-/// What the silo program accepts on its command line: a command (<c>migrate</c>, <c>run-job</c>, <c>doctor</c>) or none (run the
+/// What the silo program accepts on its command line: a command (<c>migrate</c>, <c>run-job</c>, <c>import sdtm</c>, <c>export sdtm</c>, <c>doctor</c>) or none (run the
 /// platform), then settings. A setting is a configuration key (<c>--Section:Key=value</c> or <c>--Section:Key value</c>,
 /// as in appsettings.json) or one of the few plain options below; a name followed by its value as the next argument
 /// must be one of those, so a mistyped option is refused rather than taken for a setting that swallows the next
@@ -9,7 +9,7 @@ namespace ClinicalTrials.Silo.Hosting;
 /// </summary>
 public static class SiloCommandLine
 {
-    private static readonly string[] PlainOptions = ["--data-dir", "--urls", "--environment", "--from", "--to"];
+    private static readonly string[] PlainOptions = ["--data-dir", "--urls", "--environment", "--from", "--to", "--site-id", "--study-phase", "--domain", "--study-id", "--out"];
 
     // The generic host's own settings, which hosting tools (WebApplicationFactory among them) pass on the command line.
     private static readonly string[] HostOptions = ["--contentRoot", "--applicationName"];
@@ -23,6 +23,11 @@ public static class SiloCommandLine
           ClinicalTrials.Silo run-job NAME [--from YYYY-MM-DD] [--to YYYY-MM-DD] [settings]
                                                              run one pipeline job (bronze-to-silver, offline-features,
                                                              retention) in this process and print its record
+          ClinicalTrials.Silo import sdtm DIR --site-id SITE --study-phase PHASE [--urls URL]
+                                                             send every Dataset-JSON file of DIR (DM, VS, LB, AE) to the
+                                                             running silo (POST /api/import/sdtm); prints each answer
+          ClinicalTrials.Silo export sdtm --domain DM|VS|LB|AE [--from D] [--to D] [--study-id ID] [--out FILE] [--urls URL]
+                                                             write one domain from silver as Dataset-JSON v1.1
           ClinicalTrials.Silo doctor [--urls URL]            walk the running silo's pipeline (GET /api/pipeline/doctor):
                                                              pass/warn/fail per check with a hint; exit 1 on any fail
 
@@ -45,6 +50,9 @@ public static class SiloCommandLine
         var start = args switch
         {
             ["run-job", var job, ..] when !job.StartsWith('-') => 2,
+            ["import", "sdtm", var directory, ..] when !directory.StartsWith('-') => 3,
+            ["export", "sdtm", ..] => 2,
+            ["import" or "export", ..] => args.Length, // answered with its own usage
             ["migrate" or "run-job" or "doctor", ..] => 1, // run-job without a job name answers with its own usage
             _ => 0,
         };

@@ -18,6 +18,8 @@ public sealed class ClinicalAppFixture : IAsyncLifetime
 
     public string DataPath => _data.Path;
 
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The app has not started.");
+
     public async ValueTask InitializeAsync() => _app = await ClinicalApp.StartAsync(_data.Path);
 
     public async ValueTask DisposeAsync()
