@@ -71,6 +71,7 @@ public static partial class ClinicalApi
         app.MapRegistryApi();
         app.MapPredictionApi();
         app.MapModelsApi();
+        app.MapMonitoringApi();
         app.MapPipelineApi();
         app.MapFhirApi();
         return app;
