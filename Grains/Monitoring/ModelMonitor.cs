@@ -17,8 +17,8 @@ namespace ClinicalTrials.Grains.Monitoring;
 /// a stream, never loaded whole. Called by <see cref="ModelMonitorGrain"/>, which keeps runs from overlapping.
 /// </summary>
 public sealed partial class ModelMonitor(
-    ITrackingStore store, ModelStore models, LakeContext lake, IOptions<MonitoringOptions> options, ClinicalMetrics metrics,
-    TimeProvider clock, ILogger<ModelMonitor> logger)
+    ITrackingStore store, ModelStore models, LakeContext lake, AlertWebhook webhook, IOptions<MonitoringOptions> options,
+    ClinicalMetrics metrics, TimeProvider clock, ILogger<ModelMonitor> logger)
 {
     /// <summary>Labels written per transaction.</summary>
     private const int WriteBatch = 2000;
@@ -35,6 +35,7 @@ public sealed partial class ModelMonitor(
         try
         {
             var report = await MeasureAsync(runId, startedAt, cancellationToken);
+            report = report with { Delivery = await webhook.DeliverAsync(report, cancellationToken) };
             record = new MonitoringRunRecord(runId, startedAt, clock.GetUtcNow(), Succeeded, report.ToJson(), null);
             metrics.Monitored(report);
             foreach (var alert in report.Alerts)

@@ -17,6 +17,7 @@ public static class ModelMonitoringExtensions
         silo.Services.AddOptions<MonitoringOptions>().BindConfiguration(MonitoringOptions.Section)
             .Validate(o => o.Problem() is null, "Monitoring settings are invalid: see MonitoringOptions.Problem (Period >= 1 min, Window > 0, LabelLookback >= Window, thresholds in range).")
             .ValidateOnStart();
+        silo.Services.AddSingleton<AlertWebhook>();
         silo.Services.AddSingleton<ModelMonitor>();
         silo.AddStartupTask(async (services, _) =>
         {

@@ -37,6 +37,15 @@ public sealed class MonitoringOptions
     /// <summary>A score PSI above this raises an alert.</summary>
     public double MaxScorePsi { get; set; } = 0.2;
 
+    /// <summary>Where a run that raised alerts posts them (JSON); unset: alerts are logged, recorded and shown in health only.</summary>
+    public Uri? AlertWebhook { get; set; }
+
+    /// <summary>Most attempts to deliver one run's alerts to the webhook.</summary>
+    public int WebhookAttempts { get; set; } = 5;
+
+    /// <summary>The wait before the second attempt; it doubles before each further one.</summary>
+    public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
     public MonitoringPolicy Policy => new(MinLabelled, MinPerClass, MinAuroc, MaxFeaturePsi, MaxScorePsi);
 
     /// <summary>Null when usable; otherwise what is wrong.</summary>
@@ -48,5 +57,7 @@ public sealed class MonitoringOptions
         : MinLabelled < 2 || MinPerClass < 2 ? "Monitoring:MinLabelled and Monitoring:MinPerClass must be at least 2."
         : MinAuroc is <= 0 or >= 1 ? "Monitoring:MinAuroc must lie in (0, 1)."
         : MaxFeaturePsi <= 0 || MaxScorePsi <= 0 ? "Monitoring:MaxFeaturePsi and Monitoring:MaxScorePsi must be positive."
+        : AlertWebhook is { IsAbsoluteUri: false } ? "Monitoring:AlertWebhook must be an absolute URL."
+        : WebhookAttempts < 1 || WebhookRetryDelay < TimeSpan.Zero ? "Monitoring:WebhookAttempts must be at least 1 and WebhookRetryDelay not negative."
         : null;
 }

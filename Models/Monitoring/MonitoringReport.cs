@@ -8,6 +8,14 @@ namespace ClinicalTrials.Models.Monitoring;
 /// labelled predictions and its drift against the training reference, and the alerts the policy raised. A value that
 /// cannot be computed (no labels, no reference) is null, never NaN, so the report is plain JSON.
 /// </summary>
+/// <param name="RunId">The run.</param>
+/// <param name="StartedAt">When it started; the window ends here.</param>
+/// <param name="WindowFrom">The window's start (inclusive).</param>
+/// <param name="WindowTo">The window's end (exclusive).</param>
+/// <param name="Labelling">What the labelling pass did.</param>
+/// <param name="Models">Each model version that made predictions in the window.</param>
+/// <param name="Alerts">What the policy raised.</param>
+/// <param name="Delivery">How the alerts reached the configured webhook; null when nothing was posted.</param>
 public sealed record MonitoringReport(
     string RunId,
     DateTimeOffset StartedAt,
@@ -15,7 +23,8 @@ public sealed record MonitoringReport(
     DateTimeOffset WindowTo,
     LabellingSummary Labelling,
     IReadOnlyList<ModelWindowReport> Models,
-    IReadOnlyList<MonitoringAlert> Alerts)
+    IReadOnlyList<MonitoringAlert> Alerts,
+    AlertDelivery? Delivery = null)
 {
     /// <summary>The stored form: the model files' JSON (snake_case).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, ModelJson.Options);
@@ -153,3 +162,11 @@ public sealed record MonitoringPolicy(int MinLabelled, int MinPerClass, double M
             [.. calibration.Where(b => b.Count > 0).Select(b => new ReliabilityBin(b.Lower, b.Upper, b.Count, b.MeanPredicted, b.ObservedRate))]);
     }
 }
+
+/// <summary>The delivery of a run's alerts to the webhook.</summary>
+/// <param name="Target">The webhook's scheme, host and path (never its query, which may hold a token).</param>
+/// <param name="Delivered">Whether an attempt was answered 2xx.</param>
+/// <param name="Attempts">Attempts made.</param>
+/// <param name="LastStatus">The HTTP status of the last answer, if one came.</param>
+/// <param name="Error">Why the last attempt failed, when it did.</param>
+public sealed record AlertDelivery(string Target, bool Delivered, int Attempts, int? LastStatus, string? Error);

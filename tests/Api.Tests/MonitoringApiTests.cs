@@ -29,7 +29,10 @@ public sealed class MonitoringApiTests(ClinicalAppFixture app) : IClassFixture<C
     {
         var ct = TestContext.Current.CancellationToken;
         using var data = new DataDirectory();
+        using var webhook = new FlakyWebhook(failures: 1);
         settings["Monitoring:LabelGrace"] = "12:00:00";
+        settings["Monitoring:AlertWebhook"] = webhook.Url + "?token=secret";
+        settings["Monitoring:WebhookRetryDelay"] = "00:00:00.050";
         await using var app = await ClinicalApp.StartAsync(data.Path, settings);
         var trial = await TestModels.LoadIntoAsync(app.Http, data.Path, TestModels.ModelA);
         await (await app.Http.PromoteAsync(TestModels.ModelA)).ExpectAsync(200);
@@ -82,6 +85,27 @@ public sealed class MonitoringApiTests(ClinicalAppFixture app) : IClassFixture<C
         Assert.Equal(template.Features.Length, model.GetProperty("drift").GetProperty("features").GetArrayLength());
         Assert.Equal(served.GetProperty("risk_level").GetString(), Assert.Single(model.GetProperty("risk_levels").EnumerateArray()).GetProperty("risk_level").GetString());
 
+        // Four copies of one score against the training scores' bins: a score PSI alert at each run, the first delivered
+        // on its second attempt (the webhook failed once), recorded without the webhook's token; the health says so.
+        var alerts = latest.GetProperty("alerts").EnumerateArray().ToList();
+        Assert.Contains(alerts, a => a.GetProperty("kind").GetString() == "score_psi" && a.GetProperty("model_version").GetString() == TestModels.ModelA);
+        var firstDelivery = first.GetProperty("report").GetProperty("delivery");
+        Assert.True(firstDelivery.GetProperty("delivered").GetBoolean());
+        Assert.Equal(2, firstDelivery.GetProperty("attempts").GetInt32());
+        Assert.Equal(webhook.Url, firstDelivery.GetProperty("target").GetString());
+        Assert.Equal(1, latest.GetProperty("delivery").GetProperty("attempts").GetInt32());
+        Assert.Equal(3, webhook.Received.Count);
+        using (var posted = JsonDocument.Parse(webhook.Received[^1]))
+        {
+            Assert.Equal(latest.GetProperty("run_id").GetString(), posted.RootElement.GetProperty("run_id").GetString());
+            Assert.Equal(alerts.Count, posted.RootElement.GetProperty("alerts").GetArrayLength());
+            Assert.DoesNotContain(eventPatient, webhook.Received[^1], StringComparison.Ordinal);
+        }
+
+        var health = await (await app.Http.GetAsync("/api/clinical/health", ct)).ReadJsonAsync();
+        var monitoringHealth = health.GetProperty("components").GetProperty("model_monitoring");
+        Assert.Equal("degraded", monitoringHealth.GetProperty("status").GetString());
+
         var runs = await (await app.Http.GetAsync("/api/monitoring/runs", ct)).ExpectAsync(200);
         Assert.Equal([second.GetProperty("run_id").GetString(), first.GetProperty("run_id").GetString()],
             runs.EnumerateArray().Select(r => r.GetProperty("run_id").GetString()));
@@ -90,6 +114,7 @@ public sealed class MonitoringApiTests(ClinicalAppFixture app) : IClassFixture<C
         Assert.Equal(2, metrics.Sum("clinical_model_labelled_predictions", ("model_version", TestModels.ModelA)));
         Assert.True(metrics.Has("clinical_model_score_psi"));
         Assert.True(metrics.Has("clinical_model_feature_psi_max"));
+        Assert.True(metrics.Sum("clinical_model_monitoring_alerts", ("model_version", TestModels.ModelA), ("kind", "score_psi")) >= 1);
     }
 
     [Theory]
@@ -145,4 +170,54 @@ public sealed class MonitoringApiTests(ClinicalAppFixture app) : IClassFixture<C
         };
         await (await http.PostAsync("/api/clinical/data", Json(message), TestContext.Current.CancellationToken)).ExpectAsync(202);
     }
+}
+
+/// <summary>A webhook receiver on a loopback port that answers 503 to its first <c>failures</c> posts, then 204; keeps every body.</summary>
+internal sealed class FlakyWebhook : IDisposable
+{
+    private readonly System.Net.HttpListener _listener = new();
+    private int _failures;
+
+    public FlakyWebhook(int failures)
+    {
+        _failures = failures;
+        Url = $"http://127.0.0.1:{FreePorts.Next()}/hooks/monitoring";
+        _listener.Prefixes.Add(Url + "/");
+        _listener.Start();
+        _ = ServeAsync();
+    }
+
+    public string Url { get; }
+
+    public List<string> Received { get; } = [];
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            System.Net.HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception e) when (e is System.Net.HttpListenerException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            using (var reader = new StreamReader(context.Request.InputStream))
+            {
+                var body = await reader.ReadToEndAsync();
+                lock (Received)
+                {
+                    Received.Add(body);
+                }
+            }
+
+            context.Response.StatusCode = Interlocked.Decrement(ref _failures) >= 0 ? 503 : 204;
+            context.Response.Close();
+        }
+    }
+
+    public void Dispose() => _listener.Close();
 }
