@@ -190,14 +190,20 @@ public static class ClinicalHealthChecks
     /// </summary>
     private sealed class ModelMonitoringHealthCheck(ITrackingStore store) : IHealthCheck
     {
+        /// <summary>A database that does not answer must not hold the health answer.</summary>
+        private static readonly TimeSpan MonitoringReadTimeout = TimeSpan.FromSeconds(2);
+
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             MonitoringRunRecord? latest;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(MonitoringReadTimeout);
             try
             {
-                latest = (await store.ListMonitoringRunsAsync(1, cancellationToken)).FirstOrDefault();
+                latest = (await store.ListMonitoringRunsAsync(1, timeout.Token)).FirstOrDefault();
             }
-            catch (Exception e) when (e is TrackingStoreUnavailableException or DbException)
+            catch (Exception e) when (e is TrackingStoreUnavailableException or DbException
+                || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 return HealthCheckResult.Degraded($"The monitoring runs cannot be read: {e.Message}");
             }
