@@ -72,6 +72,7 @@ public static partial class ClinicalApi
         app.MapRegistryApi();
         app.MapPredictionApi();
         app.MapModelsApi();
+        app.MapMonitoringApi();
         app.MapPipelineApi();
         app.MapFhirApi();
         app.MapSdtmApi();

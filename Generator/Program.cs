@@ -24,6 +24,11 @@ var predict = new Option<bool>("--predict")
     Description = "Load mode: POST /predict for --count patients at --rate (a model must be in production); store the patients first with the same --seed and --patients.",
 };
 
+var shift = new Option<double>("--shift")
+{
+    Description = "Population shift for drift monitoring, 0 to 1: older patients, higher glucose and creatinine, lower haemoglobin (1 = 25 years older).",
+    DefaultValueFactory = _ => 0,
+};
 var kafka = new Option<string>("--kafka") { Description = "Publish to Kafka (bootstrap servers host:port,...) instead of HTTP; keyed by patient_id." };
 var topic = new Option<string>("--topic")
 {
@@ -47,7 +52,7 @@ var awaitIngest = new Option<bool>("--await-ingest")
 
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
-    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, kafka, topic, followGroup,
+    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, shift, kafka, topic, followGroup,
     amqp, queue, awaitIngest,
 };
 root.SetAction(async (result, cancellationToken) =>
@@ -57,6 +62,7 @@ root.SetAction(async (result, cancellationToken) =>
         .. Uri.TryCreate(result.GetValue(url), UriKind.Absolute, out _) ? [] : new[] { "--url must be an absolute address such as http://localhost:8080." },
         .. result.GetValue(count) > 0 ? [] : new[] { "--count must be positive." },
         .. result.GetValue(invalid) is >= 0 and <= 1 ? [] : new[] { "--invalid-share must be between 0 and 1." },
+        .. result.GetValue(shift) is >= 0 and <= 1 ? [] : new[] { "--shift must be between 0 and 1." },
         .. result.GetValue(batch) is >= 1 and <= 10_000 ? [] : new[] { "--batch-size must be between 1 and 10000." },
         .. result.GetValue(patients) > 0 && result.GetValue(sites) > 0 ? [] : new[] { "--patients and --sites must be positive." },
         .. result.GetValue(warmup) >= 0 ? [] : new[] { "--warmup must not be negative." },
@@ -72,7 +78,7 @@ root.SetAction(async (result, cancellationToken) =>
     var settings = new GeneratorSettings(
         new Uri(result.GetValue(url)!), result.GetValue(count), Pause.Parse(result.GetValue(interval)!), result.GetValue(verbose),
         result.GetValue(seed), result.GetValue(patients), result.GetValue(sites), result.GetValue(invalid), result.GetValue(days),
-        LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency), result.GetValue(warmup));
+        LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency), result.GetValue(warmup), result.GetValue(shift));
     if (result.GetValue(kafka) is { } bootstrap)
     {
         return await new KafkaPublisher(settings, bootstrap, result.GetValue(topic)!, result.GetValue(followGroup)).RunAsync(cancellationToken);

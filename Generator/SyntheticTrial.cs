@@ -18,11 +18,23 @@ public sealed class SyntheticTrial
     private readonly Random _random;
     private readonly SimulatedPatient[] _patients;
     private readonly double _invalidShare;
+    private readonly double _shift;
 
-    public SyntheticTrial(int seed, int patients, int sites, double invalidShare)
+    /// <param name="seed">The same seed gives the same messages.</param>
+    /// <param name="patients">How many patients.</param>
+    /// <param name="sites">How many sites they are spread over.</param>
+    /// <param name="invalidShare">Share of deliberately invalid messages, 0 to 1.</param>
+    /// <param name="shift">
+    /// A population shift for drift monitoring, 0 (none) to 1: patients older by up to 25 years, higher glucose and
+    /// creatinine, lower haemoglobin. It moves values only, so the same seed sends the same messages otherwise.
+    /// </param>
+    public SyntheticTrial(int seed, int patients, int sites, double invalidShare, double shift = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(shift);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shift, 1);
         _random = new Random(seed);
         _invalidShare = invalidShare;
+        _shift = shift;
         _patients = Enumerable.Range(0, patients).Select(_ => NewPatient(sites)).ToArray();
     }
 
@@ -129,21 +141,22 @@ public sealed class SyntheticTrial
             results.Add(new JsonObject { ["test_code"] = code, ["value"] = value, ["unit"] = unit });
 
         // Some sites report glucose and creatinine in SI units; the platform standardises them.
-        var glucose = p.Glucose + 40 * d + Noise(8);
+        var glucose = p.Glucose + 70 * _shift + 40 * d + Noise(8);
+        var creatinine = 0.9 + 0.9 * _shift + 1.2 * d + Noise(0.1);
         if (p.SiUnits)
         {
             Add("GLUC", Math.Round(glucose / 18.016, 2), "mmol/L");
-            Add("CREAT", Math.Round((0.9 + 1.2 * d + Noise(0.1)) * 88.42, 0), "umol/L");
+            Add("CREAT", Math.Round(creatinine * 88.42, 0), "umol/L");
         }
         else
         {
             Add("GLUC", Math.Round(glucose, 0), "mg/dL");
-            Add("CREAT", Math.Round(Math.Max(0.3, 0.9 + 1.2 * d + Noise(0.1)), 2), "mg/dL");
+            Add("CREAT", Math.Round(Math.Max(0.3, creatinine), 2), "mg/dL");
         }
 
         Add("WBC", Math.Round(Math.Max(1, 7 + 8 * d + Noise(1.2)), 1), "10^9/L");
         Add("LACT", Math.Round(Math.Max(0.3, 1.1 + 3 * d + Noise(0.3)), 1), "mmol/L");
-        Add("HGB", Math.Round(14 - 2 * d + Noise(0.6), 1), "g/dL");
+        Add("HGB", Math.Round(14 - 2.5 * _shift - 2 * d + Noise(0.6), 1), "g/dL");
         Add("PLAT", Math.Round(Math.Max(20, 250 - 90 * d + Noise(30)), 0), "10^9/L");
         if (_random.NextDouble() < 0.3)
         {
@@ -209,7 +222,7 @@ public sealed class SyntheticTrial
             id,
             $"SITE{_random.Next(1, sites + 1):D3}",
             Phases[_random.Next(Phases.Length)],
-            _random.Next(18, 86),
+            Math.Min(100, _random.Next(18, 86) + (int)Math.Round(25 * _shift)),
             _random.NextDouble() < 0.5 ? "M" : "F",
             Math.Round(height * height / 10000 * (19 + _random.NextDouble() * 13), 1),
             height,

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Streams.Kafka;
@@ -6,6 +7,8 @@ using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Online;
+using ClinicalTrials.Models.Monitoring;
+using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -39,6 +42,7 @@ public static class ClinicalHealthChecks
             .AddCheck<OnlineStoreHealthCheck>("online_store")
             .AddCheck<ModelHealthCheck>("model")
             .AddCheck<PredictionLogHealthCheck>("prediction_log")
+            .AddCheck<ModelMonitoringHealthCheck>("model_monitoring")
             .AddCheck<KafkaHealthCheck>("kafka");
         return services;
     }
@@ -178,6 +182,47 @@ public static class ClinicalHealthChecks
                 ? HealthCheckResult.Degraded(
                     $"{log.Description} cannot be written ({error}); {log.Pending} predictions wait for it, /predict answers 503 at {log.MaxPending}.")
                 : HealthCheckResult.Healthy($"{log.Description}; {log.Pending} predictions waiting."));
+    }
+
+    /// <summary>
+    /// Never unhealthy: the model's answers go on. Degraded while the latest monitoring run raised alerts or failed, or
+    /// the tracking database cannot say; healthy before the first run.
+    /// </summary>
+    private sealed class ModelMonitoringHealthCheck(ITrackingStore store) : IHealthCheck
+    {
+        /// <summary>A database that does not answer must not hold the health answer.</summary>
+        private static readonly TimeSpan MonitoringReadTimeout = TimeSpan.FromSeconds(2);
+
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            MonitoringRunRecord? latest;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(MonitoringReadTimeout);
+            try
+            {
+                latest = (await store.ListMonitoringRunsAsync(1, timeout.Token)).FirstOrDefault();
+            }
+            catch (Exception e) when (e is TrackingStoreUnavailableException or DbException
+                || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return HealthCheckResult.Degraded($"The monitoring runs cannot be read: {e.Message}");
+            }
+
+            if (latest is null)
+            {
+                return HealthCheckResult.Healthy("No monitoring run yet.");
+            }
+
+            if (latest.Report is not { } json)
+            {
+                return HealthCheckResult.Degraded($"Monitoring run {latest.RunId} failed: {latest.Error}");
+            }
+
+            var alerts = MonitoringReport.FromJson(json).Alerts;
+            return alerts.Count == 0
+                ? HealthCheckResult.Healthy($"Monitoring run {latest.RunId} raised no alert.")
+                : HealthCheckResult.Degraded($"Monitoring run {latest.RunId} raised {alerts.Count} alert(s): {string.Join(" ", alerts.Take(3).Select(a => $"{a.ModelVersion}: {a.Message}"))}");
+        }
     }
 
     /// <summary>

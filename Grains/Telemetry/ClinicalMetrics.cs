@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Models.Monitoring;
 using ClinicalTrials.Models.Tracking;
 
 namespace ClinicalTrials.Grains.Telemetry;
@@ -43,6 +44,7 @@ public sealed class ClinicalMetrics
     private Func<long>? _onlineStoreBacklog;
     private Func<long>? _predictionLogQueue;
     private Func<string?>? _servedModel;
+    private volatile MonitoringReport? _monitoring;
 
     public ClinicalMetrics(IMeterFactory meters)
     {
@@ -76,7 +78,20 @@ public sealed class ClinicalMetrics
             "Predictions answered and waiting to be written to the prediction log.");
         meter.CreateObservableGauge("clinical.model.served", ServedModel, "{model}",
             "1 with the version of the production model this silo serves; no point while it serves none.");
+        meter.CreateObservableGauge("clinical.model.auroc", () => Monitoring(m => m.Performance.Auroc), null,
+            "Rolling-window AUROC of each model version at the latest monitoring run on this silo; no point without a verdict.");
+        meter.CreateObservableGauge("clinical.model.labelled_predictions", () => Monitoring(m => m.Performance.Labelled), "{prediction}",
+            "Labelled predictions in the window of the latest monitoring run, per model version.");
+        meter.CreateObservableGauge("clinical.model.score_psi", () => Monitoring(m => m.Drift?.Score.Psi), null,
+            "PSI of the served scores against the training scores, per model version, at the latest monitoring run.");
+        meter.CreateObservableGauge("clinical.model.feature_psi_max", () => Monitoring(m => m.Drift?.Features.Max(f => f.Psi)), null,
+            "The largest feature PSI against the training reference, per model version, at the latest monitoring run.");
+        meter.CreateObservableGauge("clinical.model.monitoring_alerts", MonitoringAlerts, "{alert}",
+            "Alerts raised by the latest monitoring run, per model version and kind (auroc, score_psi, feature_psi).");
     }
+
+    /// <summary>A monitoring run ended on this silo: its figures become the model gauges.</summary>
+    public void Monitored(MonitoringReport report) => _monitoring = report;
 
     public void ObserveJournalQueue(Func<long> depth) => _journalQueue = depth;
 
@@ -143,6 +158,14 @@ public sealed class ClinicalMetrics
 
     private static IEnumerable<Measurement<long>> Read(Func<long>? source) =>
         source is null ? [] : [new Measurement<long>(source())];
+
+    private IEnumerable<Measurement<double>> Monitoring(Func<ModelWindowReport, double?> value) =>
+        _monitoring?.Models.Select(m => (m.ModelVersion, Value: value(m))).Where(m => m.Value is not null)
+            .Select(m => new Measurement<double>(m.Value!.Value, new KeyValuePair<string, object?>("model_version", m.ModelVersion))) ?? [];
+
+    private IEnumerable<Measurement<long>> MonitoringAlerts() =>
+        _monitoring?.Alerts.GroupBy(a => (a.ModelVersion, a.Kind)).Select(g => new Measurement<long>(g.Count(),
+            new KeyValuePair<string, object?>("model_version", g.Key.ModelVersion), new KeyValuePair<string, object?>("kind", g.Key.Kind))) ?? [];
 
     private IEnumerable<Measurement<long>> ServedModel() =>
         _servedModel?.Invoke() is { } version ? [new Measurement<long>(1, new KeyValuePair<string, object?>("model_version", version))] : [];

@@ -19,6 +19,35 @@ public interface ITrackingStore : IAsyncDisposable
     /// <exception cref="TrackingStoreUnavailableException">The database cannot be reached or has no tables yet.</exception>
     Task<IReadOnlyList<PredictionRecord>> ReadPredictionsAsync(string? patientId, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Every prediction made at or after <paramref name="from"/> with its current label, streamed (the log may hold
+    /// millions), ordered by patient and time.
+    /// </summary>
+    IAsyncEnumerable<LabelCandidate> ReadLabelCandidatesAsync(DateTimeOffset from, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the predictions' labels and appends each to the prediction's label history, in one transaction.</summary>
+    Task WriteOutcomesAsync(IReadOnlyList<PredictionOutcome> outcomes, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Labelled predictions made in [<paramref name="from"/>, <paramref name="to"/>), newest first, each with its label history;
+    /// only <paramref name="modelVersion"/>'s when given.
+    /// </summary>
+    /// <exception cref="TrackingStoreUnavailableException">The database cannot be reached or has no tables yet.</exception>
+    Task<IReadOnlyList<LabelledPrediction>> ReadOutcomesAsync(string? modelVersion, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The model versions that made predictions in [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    Task<IReadOnlyList<string>> ReadModelVersionsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+
+    /// <summary>One model version's predictions made in [<paramref name="from"/>, <paramref name="to"/>) with their labels, streamed.</summary>
+    IAsyncEnumerable<MonitoredPrediction> ReadWindowAsync(string modelVersion, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a monitoring run (a run id recorded again replaces the earlier row).</summary>
+    Task RecordMonitoringRunAsync(MonitoringRunRecord run, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest monitoring runs, newest first.</summary>
+    /// <exception cref="TrackingStoreUnavailableException">The database cannot be reached or has no tables yet.</exception>
+    Task<IReadOnlyList<MonitoringRunRecord>> ListMonitoringRunsAsync(int limit, CancellationToken cancellationToken = default);
+
     /// <summary>Records a run (a run id recorded again replaces the earlier row).</summary>
     Task RecordRunAsync(ExperimentRun run, CancellationToken cancellationToken = default);
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Npgsql;
 using NpgsqlTypes;
@@ -51,6 +52,27 @@ public sealed class PostgresTrackingStore(string connectionString) : ITrackingSt
                 artifacts jsonb NOT NULL,
                 error text);
             CREATE INDEX IF NOT EXISTS ix_runs_started ON experiment_runs (started_at);
+            CREATE TABLE IF NOT EXISTS prediction_outcomes (
+                prediction_id uuid PRIMARY KEY,
+                label text NOT NULL,
+                event_onset timestamptz,
+                labelled_at timestamptz NOT NULL);
+            CREATE TABLE IF NOT EXISTS prediction_outcome_history (
+                id bigserial PRIMARY KEY,
+                prediction_id uuid NOT NULL,
+                label text NOT NULL,
+                event_onset timestamptz,
+                labelled_at timestamptz NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_outcome_history_prediction ON prediction_outcome_history (prediction_id, labelled_at);
+            CREATE INDEX IF NOT EXISTS ix_predictions_model_time ON predictions (model_version, timestamp);
+            CREATE TABLE IF NOT EXISTS monitoring_runs (
+                run_id text PRIMARY KEY,
+                started_at timestamptz NOT NULL,
+                finished_at timestamptz NOT NULL,
+                status text NOT NULL,
+                report jsonb,
+                error text);
+            CREATE INDEX IF NOT EXISTS ix_monitoring_runs_started ON monitoring_runs (started_at);
             """ + UpgradeJsonFeatures);
         // Converting an older table rewrites every row (655,000 rows took 2.5 minutes on our busy 2-core VM): no command timeout,
         // only the caller's token, or every retry would be cut off and roll the conversion back.
@@ -159,6 +181,168 @@ public sealed class PostgresTrackingStore(string connectionString) : ITrackingSt
 
         return rows;
     }
+
+    public async IAsyncEnumerable<LabelCandidate> ReadLabelCandidatesAsync(DateTimeOffset from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            SELECT p.id, p.patient_id, p.timestamp, p.model_version, o.label, o.event_onset
+            FROM predictions p LEFT JOIN prediction_outcomes o ON o.prediction_id = p.id
+            WHERE p.timestamp >= @from ORDER BY p.patient_id, p.timestamp
+            """);
+        command.Parameters.AddWithValue("from", from.UtcDateTime);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new LabelCandidate(reader.GetGuid(0), reader.GetString(1), Utc(reader.GetDateTime(2)), reader.GetString(3),
+                reader.IsDBNull(4) ? null : OutcomeText.Parse(reader.GetString(4)), reader.IsDBNull(5) ? null : Utc(reader.GetDateTime(5)));
+        }
+    }
+
+    public async Task WriteOutcomesAsync(IReadOnlyList<PredictionOutcome> outcomes, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch)
+        {
+            foreach (var outcome in outcomes)
+            {
+                foreach (var sql in new[]
+                {
+                    """
+                    INSERT INTO prediction_outcomes (prediction_id, label, event_onset, labelled_at) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, event_onset = excluded.event_onset, labelled_at = excluded.labelled_at
+                    """,
+                    "INSERT INTO prediction_outcome_history (prediction_id, label, event_onset, labelled_at) VALUES ($1, $2, $3, $4)",
+                })
+                {
+                    var command = new NpgsqlBatchCommand(sql);
+                    command.Parameters.Add(new NpgsqlParameter { Value = outcome.PredictionId, NpgsqlDbType = NpgsqlDbType.Uuid });
+                    command.Parameters.Add(new NpgsqlParameter { Value = OutcomeText.Format(outcome.Label), NpgsqlDbType = NpgsqlDbType.Text });
+                    command.Parameters.Add(new NpgsqlParameter { Value = (object?)outcome.EventOnset?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+                    command.Parameters.Add(new NpgsqlParameter { Value = outcome.LabelledAt.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+                    batch.BatchCommands.Add(command);
+                }
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public Task<IReadOnlyList<LabelledPrediction>> ReadOutcomesAsync(
+        string? modelVersion, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync(() => QueryOutcomesAsync(modelVersion, from, to, limit, cancellationToken));
+
+    private async Task<IReadOnlyList<LabelledPrediction>> QueryOutcomesAsync(
+        string? modelVersion, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT p.id, p.patient_id, p.timestamp, p.model_version, p.prediction_score, p.risk_level, o.label, o.event_onset, o.labelled_at,
+                (SELECT coalesce(array_agg(h.label ORDER BY h.labelled_at, h.id), '{"{}"}') FROM prediction_outcome_history h WHERE h.prediction_id = p.id),
+                (SELECT coalesce(array_agg(h.event_onset ORDER BY h.labelled_at, h.id), '{"{}"}') FROM prediction_outcome_history h WHERE h.prediction_id = p.id),
+                (SELECT coalesce(array_agg(h.labelled_at ORDER BY h.labelled_at, h.id), '{"{}"}') FROM prediction_outcome_history h WHERE h.prediction_id = p.id)
+            FROM predictions p JOIN prediction_outcomes o ON o.prediction_id = p.id
+            WHERE p.timestamp >= @from AND p.timestamp < @to {(modelVersion is null ? "" : "AND p.model_version = @model")}
+            ORDER BY p.timestamp DESC LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("from", from.UtcDateTime);
+        command.Parameters.AddWithValue("to", to.UtcDateTime);
+        command.Parameters.AddWithValue("limit", limit);
+        if (modelVersion is not null)
+        {
+            command.Parameters.AddWithValue("model", modelVersion);
+        }
+
+        var rows = new List<LabelledPrediction>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = reader.GetGuid(0);
+            var labels = reader.GetFieldValue<string[]>(9);
+            var onsets = reader.GetFieldValue<DateTime?[]>(10);
+            var times = reader.GetFieldValue<DateTime[]>(11);
+            rows.Add(new LabelledPrediction(id, reader.GetString(1), Utc(reader.GetDateTime(2)), reader.GetString(3), reader.GetDouble(4), reader.GetString(5),
+                new PredictionOutcome(id, OutcomeText.Parse(reader.GetString(6)), reader.IsDBNull(7) ? null : Utc(reader.GetDateTime(7)), Utc(reader.GetDateTime(8))),
+                [.. labels.Select((label, i) => new PredictionOutcome(id, OutcomeText.Parse(label), onsets[i] is { } onset ? Utc(onset) : null, Utc(times[i])))]));
+        }
+
+        return rows;
+    }
+
+    public async Task<IReadOnlyList<string>> ReadModelVersionsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT DISTINCT model_version FROM predictions WHERE timestamp >= @from AND timestamp < @to ORDER BY model_version");
+        command.Parameters.AddWithValue("from", from.UtcDateTime);
+        command.Parameters.AddWithValue("to", to.UtcDateTime);
+        var versions = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions.Add(reader.GetString(0));
+        }
+
+        return versions;
+    }
+
+    public async IAsyncEnumerable<MonitoredPrediction> ReadWindowAsync(
+        string modelVersion, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            SELECT p.patient_id, p.prediction_score, p.risk_level, p.features, o.label
+            FROM predictions p LEFT JOIN prediction_outcomes o ON o.prediction_id = p.id
+            WHERE p.model_version = @model AND p.timestamp >= @from AND p.timestamp < @to
+            """);
+        command.Parameters.AddWithValue("model", modelVersion);
+        command.Parameters.AddWithValue("from", from.UtcDateTime);
+        command.Parameters.AddWithValue("to", to.UtcDateTime);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new MonitoredPrediction(reader.GetString(0), reader.GetDouble(1), reader.GetString(2),
+                ImmutableCollectionsMarshal.AsImmutableArray(reader.GetFieldValue<double[]>(3)), reader.IsDBNull(4) ? null : OutcomeText.Parse(reader.GetString(4)));
+        }
+    }
+
+    public async Task RecordMonitoringRunAsync(MonitoringRunRecord run, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO monitoring_runs (run_id, started_at, finished_at, status, report, error)
+            VALUES (@id, @started, @finished, @status, @report, @error)
+            ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at,
+                status = excluded.status, report = excluded.report, error = excluded.error
+            """);
+        command.Parameters.AddWithValue("id", run.RunId);
+        command.Parameters.AddWithValue("started", run.StartedAt.UtcDateTime);
+        command.Parameters.AddWithValue("finished", run.FinishedAt.UtcDateTime);
+        command.Parameters.AddWithValue("status", run.Status);
+        command.Parameters.AddWithValue("report", NpgsqlDbType.Jsonb, (object?)run.Report ?? DBNull.Value);
+        command.Parameters.AddWithValue("error", (object?)run.Error ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task<IReadOnlyList<MonitoringRunRecord>> ListMonitoringRunsAsync(int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync(() => QueryMonitoringRunsAsync(limit, cancellationToken));
+
+    private async Task<IReadOnlyList<MonitoringRunRecord>> QueryMonitoringRunsAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT run_id, started_at, finished_at, status, report::text, error FROM monitoring_runs ORDER BY started_at DESC LIMIT @limit");
+        command.Parameters.AddWithValue("limit", limit);
+        var runs = new List<MonitoringRunRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            runs.Add(new MonitoringRunRecord(reader.GetString(0), Utc(reader.GetDateTime(1)), Utc(reader.GetDateTime(2)), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return runs;
+    }
+
+    private static DateTimeOffset Utc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc), TimeSpan.Zero);
 
     public async Task RecordRunAsync(ExperimentRun run, CancellationToken cancellationToken = default)
     {

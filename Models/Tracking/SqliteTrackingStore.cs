@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
@@ -56,6 +57,26 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
                 artifacts TEXT NOT NULL,
                 error TEXT);
             CREATE INDEX IF NOT EXISTS ix_runs_started ON experiment_runs (started_at);
+            CREATE TABLE IF NOT EXISTS prediction_outcomes (
+                prediction_id TEXT PRIMARY KEY,
+                label TEXT NOT NULL,
+                event_onset TEXT,
+                labelled_at TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS prediction_outcome_history (
+                prediction_id TEXT NOT NULL,
+                label TEXT NOT NULL,
+                event_onset TEXT,
+                labelled_at TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_outcome_history_prediction ON prediction_outcome_history (prediction_id, labelled_at);
+            CREATE INDEX IF NOT EXISTS ix_predictions_model_time ON predictions (model_version, timestamp);
+            CREATE TABLE IF NOT EXISTS monitoring_runs (
+                run_id TEXT PRIMARY KEY,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                status TEXT NOT NULL,
+                report TEXT,
+                error TEXT);
+            CREATE INDEX IF NOT EXISTS ix_monitoring_runs_started ON monitoring_runs (started_at);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
         await UpgradeJsonFeaturesAsync(connection, cancellationToken);
@@ -180,6 +201,172 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         }
 
         return rows;
+    }
+
+    public async IAsyncEnumerable<LabelCandidate> ReadLabelCandidatesAsync(DateTimeOffset from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT p.id, p.patient_id, p.timestamp, p.model_version, o.label, o.event_onset
+            FROM predictions p LEFT JOIN prediction_outcomes o ON o.prediction_id = p.id
+            WHERE p.timestamp >= $from ORDER BY p.patient_id, p.timestamp
+            """;
+        command.Parameters.AddWithValue("$from", Format(from));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new LabelCandidate(Guid.Parse(reader.GetString(0)), reader.GetString(1), Parse(reader.GetString(2)), reader.GetString(3),
+                reader.IsDBNull(4) ? null : OutcomeText.Parse(reader.GetString(4)), reader.IsDBNull(5) ? null : Parse(reader.GetString(5)));
+        }
+    }
+
+    public async Task WriteOutcomesAsync(IReadOnlyList<PredictionOutcome> outcomes, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT OR REPLACE INTO prediction_outcomes (prediction_id, label, event_onset, labelled_at) VALUES ($id, $label, $onset, $at);
+            INSERT INTO prediction_outcome_history (prediction_id, label, event_onset, labelled_at) VALUES ($id, $label, $onset, $at);
+            """;
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var label = command.Parameters.Add("$label", SqliteType.Text);
+        var onset = command.Parameters.Add("$onset", SqliteType.Text);
+        var at = command.Parameters.Add("$at", SqliteType.Text);
+        foreach (var outcome in outcomes)
+        {
+            id.Value = outcome.PredictionId.ToString();
+            label.Value = OutcomeText.Format(outcome.Label);
+            onset.Value = outcome.EventOnset is { } time ? Format(time) : DBNull.Value;
+            at.Value = Format(outcome.LabelledAt);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<LabelledPrediction>> ReadOutcomesAsync(
+        string? modelVersion, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT p.id, p.patient_id, p.timestamp, p.model_version, p.prediction_score, p.risk_level, o.label, o.event_onset, o.labelled_at
+            FROM predictions p JOIN prediction_outcomes o ON o.prediction_id = p.id
+            WHERE p.timestamp >= $from AND p.timestamp < $to {(modelVersion is null ? "" : "AND p.model_version = $model")}
+            ORDER BY p.timestamp DESC LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$from", Format(from));
+        command.Parameters.AddWithValue("$to", Format(to));
+        command.Parameters.AddWithValue("$limit", limit);
+        if (modelVersion is not null)
+        {
+            command.Parameters.AddWithValue("$model", modelVersion);
+        }
+
+        var rows = new List<LabelledPrediction>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var id = Guid.Parse(reader.GetString(0));
+                rows.Add(new LabelledPrediction(id, reader.GetString(1), Parse(reader.GetString(2)), reader.GetString(3), reader.GetDouble(4), reader.GetString(5),
+                    new PredictionOutcome(id, OutcomeText.Parse(reader.GetString(6)), reader.IsDBNull(7) ? null : Parse(reader.GetString(7)), Parse(reader.GetString(8))),
+                    []));
+            }
+        }
+
+        await using var history = connection.CreateCommand();
+        history.CommandText = "SELECT label, event_onset, labelled_at FROM prediction_outcome_history WHERE prediction_id = $id ORDER BY labelled_at, rowid";
+        var idParameter = history.Parameters.Add("$id", SqliteType.Text);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            idParameter.Value = rows[i].PredictionId.ToString();
+            var labels = new List<PredictionOutcome>();
+            await using var reader = await history.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                labels.Add(new PredictionOutcome(rows[i].PredictionId, OutcomeText.Parse(reader.GetString(0)), reader.IsDBNull(1) ? null : Parse(reader.GetString(1)), Parse(reader.GetString(2))));
+            }
+
+            rows[i] = rows[i] with { History = labels };
+        }
+
+        return rows;
+    }
+
+    public async Task<IReadOnlyList<string>> ReadModelVersionsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT model_version FROM predictions WHERE timestamp >= $from AND timestamp < $to ORDER BY model_version";
+        command.Parameters.AddWithValue("$from", Format(from));
+        command.Parameters.AddWithValue("$to", Format(to));
+        var versions = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions.Add(reader.GetString(0));
+        }
+
+        return versions;
+    }
+
+    public async IAsyncEnumerable<MonitoredPrediction> ReadWindowAsync(
+        string modelVersion, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT p.patient_id, p.prediction_score, p.risk_level, p.features, o.label
+            FROM predictions p LEFT JOIN prediction_outcomes o ON o.prediction_id = p.id
+            WHERE p.model_version = $model AND p.timestamp >= $from AND p.timestamp < $to
+            """;
+        command.Parameters.AddWithValue("$model", modelVersion);
+        command.Parameters.AddWithValue("$from", Format(from));
+        command.Parameters.AddWithValue("$to", Format(to));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new MonitoredPrediction(reader.GetString(0), reader.GetDouble(1), reader.GetString(2),
+                FromBlob(reader.GetFieldValue<byte[]>(3)), reader.IsDBNull(4) ? null : OutcomeText.Parse(reader.GetString(4)));
+        }
+    }
+
+    public async Task RecordMonitoringRunAsync(MonitoringRunRecord run, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT OR REPLACE INTO monitoring_runs (run_id, started_at, finished_at, status, report, error)
+            VALUES ($id, $started, $finished, $status, $report, $error)
+            """;
+        command.Parameters.AddWithValue("$id", run.RunId);
+        command.Parameters.AddWithValue("$started", Format(run.StartedAt));
+        command.Parameters.AddWithValue("$finished", Format(run.FinishedAt));
+        command.Parameters.AddWithValue("$status", run.Status);
+        command.Parameters.AddWithValue("$report", (object?)run.Report ?? DBNull.Value);
+        command.Parameters.AddWithValue("$error", (object?)run.Error ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<MonitoringRunRecord>> ListMonitoringRunsAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT run_id, started_at, finished_at, status, report, error FROM monitoring_runs ORDER BY started_at DESC LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", limit);
+        var runs = new List<MonitoringRunRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            runs.Add(new MonitoringRunRecord(reader.GetString(0), Parse(reader.GetString(1)), Parse(reader.GetString(2)), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return runs;
     }
 
     public async Task RecordRunAsync(ExperimentRun run, CancellationToken cancellationToken = default)

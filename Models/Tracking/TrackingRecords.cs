@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ClinicalTrials.Models.Monitoring;
 
 namespace ClinicalTrials.Models.Tracking;
 
@@ -52,3 +53,24 @@ public sealed record ExperimentRun(
     IReadOnlyDictionary<string, string> Tags,
     IReadOnlyDictionary<string, string> Artifacts,
     string? Error);
+
+/// <summary>A logged prediction to label, with the label it has now (null: none yet).</summary>
+public sealed record LabelCandidate(Guid PredictionId, string PatientId, DateTimeOffset PredictedAt, string ModelVersion, OutcomeLabel? Label, DateTimeOffset? EventOnset);
+
+/// <summary>A prediction's label as given at one time: the current one, or an earlier one kept in its history.</summary>
+/// <param name="PredictionId">The logged prediction's id.</param>
+/// <param name="Label">What became of the patient within the model's horizon.</param>
+/// <param name="EventOnset">For a positive, the onset of the event that made it so.</param>
+/// <param name="LabelledAt">When the label was given.</param>
+public sealed record PredictionOutcome(Guid PredictionId, OutcomeLabel Label, DateTimeOffset? EventOnset, DateTimeOffset LabelledAt);
+
+/// <summary>A labelled prediction with every label it has had, oldest first (the last is <see cref="Outcome"/>).</summary>
+public sealed record LabelledPrediction(
+    Guid PredictionId, string PatientId, DateTimeOffset PredictedAt, string ModelVersion, double PredictionScore, string RiskLevel,
+    PredictionOutcome Outcome, IReadOnlyList<PredictionOutcome> History);
+
+/// <summary>One logged prediction as monitoring reads it: score, risk level, the features scored and its label, if any.</summary>
+public sealed record MonitoredPrediction(string PatientId, double PredictionScore, string RiskLevel, ImmutableArray<double> Features, OutcomeLabel? Label);
+
+/// <summary>One monitoring run: when, how it ended, and its report (JSON, see <c>MonitoringReport</c>).</summary>
+public sealed record MonitoringRunRecord(string RunId, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, string Status, string? Report, string? Error);

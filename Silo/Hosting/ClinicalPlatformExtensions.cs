@@ -1,6 +1,7 @@
 using ClinicalTrials.Api;
 using ClinicalTrials.Grains.Hosting;
 using ClinicalTrials.Grains.Journal;
+using ClinicalTrials.Grains.Monitoring;
 using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Storage;
@@ -62,6 +63,7 @@ public static class ClinicalPlatformExtensions
 
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
+            orleans.AddModelMonitoring();
             orleans.AddBrokerIngress(builder.Configuration);
             orleans.UseKubernetesHostingInsidePods(builder.Configuration);
             if (TelemetryExtensions.TracesExported(builder.Configuration))

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ClinicalTrials.Benchmarks.Monitoring;
 using ClinicalTrials.Models.Monitoring;
 
 // Streams synthetic served rows (features and score) through the drift accumulators one row at a time, as monitoring
@@ -9,6 +10,14 @@ var options = args.Chunk(2).ToDictionary(pair => pair[0], pair => pair[1]);
 var rows = long.Parse(options.GetValueOrDefault("--rows", "1000000"), CultureInfo.InvariantCulture);
 var features = int.Parse(options.GetValueOrDefault("--features", "327"), CultureInfo.InvariantCulture);
 var seed = int.Parse(options.GetValueOrDefault("--seed", "1"), CultureInfo.InvariantCulture);
+if (options.ContainsKey("--log"))
+{
+    // --log DIR: the same rows written to a SQLite prediction log under DIR first, then one model version's window read
+    // back as monitoring reads it (streamed, with the labels joined) into a ModelWindow: the log's share of a run.
+    await LogWindowBenchmark.RunAsync(options["--log"], rows, features, seed);
+    return;
+}
+
 const int ReferenceRows = 20_000;
 const int Chunk = 10_000;
 const int ShiftedFeatures = 5;

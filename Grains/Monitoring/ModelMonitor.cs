@@ -1,0 +1,161 @@
+using ClinicalTrials.Grains.Models;
+using ClinicalTrials.Grains.Telemetry;
+using ClinicalTrials.Lake;
+using ClinicalTrials.Lake.Silver;
+using ClinicalTrials.Models.Metadata;
+using ClinicalTrials.Models.Monitoring;
+using ClinicalTrials.Models.Tracking;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ClinicalTrials.Grains.Monitoring;
+
+/// <summary>
+/// One monitoring run, start to end: label the logged predictions of the look-back with the adverse events silver holds
+/// (<see cref="OutcomeLabels"/>), then stream each model version's predictions of the window through a
+/// <see cref="ModelWindow"/>, apply the alert policy and record the report in the tracking database. The log is read as
+/// a stream, never loaded whole. Called by <see cref="ModelMonitorGrain"/>, which keeps runs from overlapping.
+/// </summary>
+public sealed partial class ModelMonitor(
+    ITrackingStore store, ModelStore models, LakeContext lake, AlertWebhook webhook, IOptions<MonitoringOptions> options,
+    ClinicalMetrics metrics, TimeProvider clock, ILogger<ModelMonitor> logger)
+{
+    /// <summary>Labels written per transaction.</summary>
+    private const int WriteBatch = 2000;
+
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+
+    /// <summary>Runs to the end and records the run, failed or not; returns its record.</summary>
+    public async Task<MonitoringRunRecord> RunAsync(CancellationToken cancellationToken = default)
+    {
+        var startedAt = clock.GetUtcNow();
+        var runId = $"{startedAt:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
+        MonitoringRunRecord record;
+        try
+        {
+            var report = await MeasureAsync(runId, startedAt, cancellationToken);
+            report = report with { Delivery = await webhook.DeliverAsync(report, cancellationToken) };
+            record = new MonitoringRunRecord(runId, startedAt, clock.GetUtcNow(), Succeeded, report.ToJson(), null);
+            metrics.Monitored(report);
+            foreach (var alert in report.Alerts)
+            {
+                LogAlert(logger, alert.Kind, alert.ModelVersion, alert.Message);
+            }
+
+            LogRun(logger, runId, report.Labelling.Labelled, report.Models.Count, report.Alerts.Count);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            record = new MonitoringRunRecord(runId, startedAt, clock.GetUtcNow(), Failed, null, $"{e.GetType().Name}: {e.Message}");
+            LogFailed(logger, runId, e);
+        }
+
+        await store.RecordMonitoringRunAsync(record, cancellationToken);
+        return record;
+    }
+
+    private async Task<MonitoringReport> MeasureAsync(string runId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var metadata = new Dictionary<string, ModelMetadata?>(StringComparer.Ordinal);
+        var labelling = await LabelAsync(now, settings, metadata, cancellationToken);
+        var from = now - settings.Window;
+        var sites = await SilverPatientSites.ReadAsync(lake.Storage, cancellationToken);
+        var reports = new List<ModelWindowReport>();
+        foreach (var version in await store.ReadModelVersionsAsync(from, now, cancellationToken))
+        {
+            var window = new ModelWindow(version, (await MetadataAsync(version, metadata))?.Reference, patient => sites.GetValueOrDefault(patient));
+            await foreach (var prediction in store.ReadWindowAsync(version, from, now, cancellationToken))
+            {
+                window.Add(prediction);
+            }
+
+            reports.Add(window.Report(settings.Policy));
+        }
+
+        return new MonitoringReport(runId, now, from, now, labelling, reports, [.. reports.SelectMany(settings.Policy.Alerts)]);
+    }
+
+    /// <summary>
+    /// Gives every prediction of the look-back the label the events now known say, writing only what changed (each change
+    /// also goes to the label's history). Predictions come ordered by patient, so one patient's events are matched at a time.
+    /// </summary>
+    private async Task<LabellingSummary> LabelAsync(
+        DateTimeOffset now, MonitoringOptions settings, Dictionary<string, ModelMetadata?> metadata, CancellationToken cancellationToken)
+    {
+        var lookbackStart = now - settings.LabelLookback;
+        var events = await SilverAdverseEvents.ReadAsync(lake.Storage, DateOnly.FromDateTime(lookbackStart.UtcDateTime), cancellationToken);
+        var byPatient = events.GroupBy(e => e.PatientId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.OrderBy(e => e.Onset).ToList(), StringComparer.Ordinal);
+        long examined = 0, labelled = 0, relabelled = 0, pending = 0;
+        var changes = new List<PredictionOutcome>(WriteBatch);
+        await foreach (var candidate in store.ReadLabelCandidatesAsync(lookbackStart, cancellationToken))
+        {
+            examined++;
+            var definition = (await MetadataAsync(candidate.ModelVersion, metadata))?.LabelOrLegacy ?? LabelDefinition.Legacy;
+            var onsets = byPatient.TryGetValue(candidate.PatientId, out var reported)
+                ? reported.Where(e => definition.Matches(e.EventTerm, e.Severity)).Select(e => e.Onset).ToList()
+                : [];
+            if (OutcomeLabels.Label(candidate.PredictedAt, onsets, definition, settings.LabelGrace, now) is not { } outcome)
+            {
+                pending++;
+                continue;
+            }
+
+            if (outcome.Label == candidate.Label && outcome.Onset == candidate.EventOnset)
+            {
+                continue;
+            }
+
+            labelled++;
+            relabelled += candidate.Label is null ? 0 : 1;
+            changes.Add(new PredictionOutcome(candidate.PredictionId, outcome.Label, outcome.Onset, now));
+            if (changes.Count == WriteBatch)
+            {
+                await store.WriteOutcomesAsync(changes, cancellationToken);
+                changes.Clear();
+            }
+        }
+
+        if (changes.Count > 0)
+        {
+            await store.WriteOutcomesAsync(changes, cancellationToken);
+        }
+
+        return new LabellingSummary(examined, labelled, relabelled, pending, events.Count);
+    }
+
+    /// <summary>A version's metadata, read once per run; null (logged) when the model store no longer has a readable one.</summary>
+    private async Task<ModelMetadata?> MetadataAsync(string version, Dictionary<string, ModelMetadata?> cache)
+    {
+        if (!cache.TryGetValue(version, out var metadata))
+        {
+            try
+            {
+                metadata = await models.ReadMetadataAsync(version);
+            }
+            catch (InvalidDataException e)
+            {
+                LogNoMetadata(logger, version, e.Message);
+                metadata = null;
+            }
+
+            cache[version] = metadata;
+        }
+
+        return metadata;
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Monitoring alert {Kind} for model {ModelVersion}: {Message}")]
+    private static partial void LogAlert(ILogger logger, string kind, string modelVersion, string message);
+
+    [LoggerMessage(LogLevel.Information, "Monitoring run {RunId}: {Labelled} labels given or changed, {Models} model versions measured, {Alerts} alerts.")]
+    private static partial void LogRun(ILogger logger, string runId, long labelled, int models, int alerts);
+
+    [LoggerMessage(LogLevel.Error, "Monitoring run {RunId} failed.")]
+    private static partial void LogFailed(ILogger logger, string runId, Exception exception);
+
+    [LoggerMessage(LogLevel.Warning, "Monitoring: model {ModelVersion} has no readable metadata ({Reason}); its predictions are labelled with the legacy label and get no drift.")]
+    private static partial void LogNoMetadata(ILogger logger, string modelVersion, string reason);
+}

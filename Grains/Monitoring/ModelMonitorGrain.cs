@@ -1,0 +1,52 @@
+using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Pipeline;
+using ClinicalTrials.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ClinicalTrials.Grains.Monitoring;
+
+/// <summary>
+/// Runs <see cref="ModelMonitor"/> on its reminder and on demand; not reentrant, so runs never overlap (a second request
+/// waits for the first and then runs). The work runs off the grain scheduler.
+/// </summary>
+public sealed class ModelMonitorGrain(
+    [PersistentState("model-monitor-schedule", StorageNames.Clinical)] IPersistentState<PipelineScheduleState> state,
+    ModelMonitor monitor,
+    IOptions<MonitoringOptions> options,
+    ILogger<ModelMonitorGrain> logger)
+    : Grain, IModelMonitorGrain, IRemindable
+{
+    private const string Reminder = "model-monitoring";
+
+    /// <summary>
+    /// Registers the reminder unless it is registered already with this period (every silo calls this at start; registering
+    /// again would postpone the next run at each rolling restart). The first run comes one period after registration.
+    /// </summary>
+    public async Task StartAsync()
+    {
+        var period = options.Value.Period;
+        if (state.State.Period == period && await this.GetReminder(Reminder) is not null)
+        {
+            return;
+        }
+
+        await this.RegisterOrUpdateReminder(Reminder, period, period);
+        state.State.Period = period;
+        await state.WriteStateAsync();
+        logger.LogInformation("Model monitoring every {Period}", period);
+    }
+
+    public async Task<string> RunAsync() => (await Task.Run(() => monitor.RunAsync())).RunId;
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == Reminder)
+        {
+            // Not awaited: the run is queued behind this turn, and a long run must not hold the reminder's call.
+            this.AsReference<IModelMonitorGrain>().RunAsync().Ignore();
+        }
+
+        return Task.CompletedTask;
+    }
+}
