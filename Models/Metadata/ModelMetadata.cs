@@ -119,6 +119,7 @@ public sealed record LabelDefinition(string Outcome, int HorizonHours, bool Cens
     };
 
     /// <summary>The model's name: outcome and horizon, e.g. <c>adverse-event-24h</c>, <c>serious-adverse-event-24h</c>, <c>sepsis-6h</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string ModelName => Outcome.Trim().ToUpperInvariant() switch
     {
         "ANY" => $"adverse-event-{HorizonHours}h",
@@ -127,6 +128,7 @@ public sealed record LabelDefinition(string Outcome, int HorizonHours, bool Cens
     };
 
     /// <summary>In words, for plots and reports, e.g. "SEPSIS within 6 h (censored after the first)".</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string Description =>
         $"{(Outcome.Trim().ToUpperInvariant() switch { "ANY" => "adverse event", "SERIOUS" => "serious adverse event", _ => Outcome.Trim() })} within {HorizonHours} h"
         + (CensorAfterFirstEvent ? " (hours after the first censored)" : "");
