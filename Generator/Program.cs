@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ClinicalTrials.Generator;
+using ClinicalTrials.Generator.PhysioNet;
 
 var url = new Option<string>("--url") { Description = "Gateway base address.", DefaultValueFactory = _ => "http://localhost:8080" };
 var count = new Option<int>("--count") { Description = "Messages to send.", DefaultValueFactory = _ => 100 };
@@ -104,4 +105,36 @@ root.SetAction(async (result, cancellationToken) =>
         ? await new LoadRunner(http, settings, load).RunAsync(cancellationToken)
         : await new TrickleSender(http, settings).RunAsync(cancellationToken);
 });
+var directory = new Argument<DirectoryInfo>("DIR") { Description = "A directory of challenge files (pNNNNNN.psv), e.g. the unpacked training_setB_half.tgz." };
+var importUrl = new Option<string>("--url") { Description = "Gateway base address.", DefaultValueFactory = _ => "http://localhost:8080" };
+var importBatch = new Option<int>("--batch-size") { Description = "Messages per batch request (whole stays; at most 10000).", DefaultValueFactory = _ => 5000 };
+var importConcurrency = new Option<int>("--concurrency") { Description = "Batch requests in flight at once.", DefaultValueFactory = _ => 2 };
+var site = new Option<string>("--site") { Description = "The envelope's site_id.", DefaultValueFactory = _ => PhysioNetTimeline.Default.SiteId };
+var phase = new Option<string>("--study-phase") { Description = "The envelope's study_phase.", DefaultValueFactory = _ => PhysioNetTimeline.Default.StudyPhase };
+var start = new Option<DateOnly>("--start") { Description = "The earliest ICU admission (UTC date).", DefaultValueFactory = _ => DateOnly.FromDateTime(PhysioNetTimeline.Default.Start.UtcDateTime) };
+var spread = new Option<int>("--spread-days") { Description = "Admissions are spread over this many days (record number mod days).", DefaultValueFactory = _ => PhysioNetTimeline.Default.SpreadDays };
+var physionet = new Command("physionet", "Import the PhysioNet/CinC Challenge 2019 files of DIR through the ingest path: one timeline per stay, sepsis onset as an adverse event SEPSIS.")
+{
+    directory, importUrl, importBatch, importConcurrency, site, phase, start, spread,
+};
+physionet.SetAction(async (result, cancellationToken) =>
+{
+    var dir = result.GetValue(directory)!;
+    if (!dir.Exists || !Uri.TryCreate(result.GetValue(importUrl), UriKind.Absolute, out var address)
+        || result.GetValue(importBatch) is < 1 or > 10_000 || result.GetValue(importConcurrency) < 1 || result.GetValue(spread) < 1)
+    {
+        Console.Error.WriteLine("DIR must exist, --url be absolute, --batch-size 1..10000, --concurrency and --spread-days positive.");
+        return 2;
+    }
+
+    var timeline = new PhysioNetTimeline(result.GetValue(site)!, result.GetValue(phase)!,
+        new DateTimeOffset(result.GetValue(start).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), result.GetValue(spread));
+    using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(5) };
+    var report = await new PhysioNetImport(http, timeline, result.GetValue(importBatch), result.GetValue(importConcurrency))
+        .RunAsync(dir.FullName, new Progress<PhysioNetImportReport>(r => Console.Error.Write($"\r{r.Messages:N0} messages answered")), cancellationToken);
+    Console.Error.WriteLine();
+    PhysioNetImportSummary.Write(Console.Out, report);
+    return report.FailedRequests.Count == 0 && report.UnreadableFiles.Count == 0 ? 0 : 1;
+});
+root.Add(new Command("import", "Import clinical data sets in other formats.") { physionet });
 return await root.Parse(args).InvokeAsync();

@@ -11,9 +11,6 @@ public sealed class PipelineOptions
     /// <summary>How often each scheduled job runs (Orleans reminders allow one minute at least).</summary>
     public TimeSpan SchedulePeriod { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>The label <c>adverse_event_{H}h</c>: an adverse event with onset in (t, t + horizon].</summary>
-    public int LabelHorizonHours { get; set; } = 24;
-
     /// <summary>
     /// Most silver rows a job holds at once: bronze to silver flushes when it has this many pending; offline features
     /// split patients into hash buckets so that one bucket's history stays under it.
@@ -27,8 +24,7 @@ public sealed class PipelineOptions
 
     /// <summary>Null when usable; otherwise what is wrong.</summary>
     public string? Problem() =>
-        LabelHorizonHours <= 0 ? "Pipeline:LabelHorizonHours must be positive."
-        : MaxRowsInMemory < 1000 ? "Pipeline:MaxRowsInMemory must be at least 1000."
+        MaxRowsInMemory < 1000 ? "Pipeline:MaxRowsInMemory must be at least 1000."
         : SchedulePeriod < TimeSpan.FromMinutes(1) ? "Pipeline:SchedulePeriod must be at least one minute."
         : Retention.BronzeDays <= 0 || Retention.SilverDays <= 0 || Retention.FeatureDays <= 0 || Retention.AuditDays <= 0
             ? "Pipeline:Retention:* days must be positive."

@@ -15,17 +15,25 @@ var trees = new Option<int>("--trees") { Description = "Boosting iterations.", D
 var leaves = new Option<int>("--leaves") { Description = "Leaves per tree.", DefaultValueFactory = _ => 31 };
 var learningRate = new Option<double>("--learning-rate") { Description = "Shrinkage per tree.", DefaultValueFactory = _ => 0.1 };
 var minLeaf = new Option<int>("--min-leaf") { Description = "Fewest examples in a leaf.", DefaultValueFactory = _ => 20 };
+var outcome = new Option<string>("--outcome")
+{
+    Description = "What to predict: 'any' adverse event, 'serious' ones (flagged serious or SEVERE), or one event term such as SEPSIS.",
+    DefaultValueFactory = _ => ClinicalTrials.Models.Metadata.LabelDefinition.Default.Outcome,
+};
+var horizon = new Option<int>("--horizon-hours") { Description = "Predict an onset within this many hours (1-48).", DefaultValueFactory = _ => ClinicalTrials.Models.Metadata.LabelDefinition.Default.HorizonHours };
+var noCensor = new Option<bool>("--no-censor") { Description = "Keep the hours after a patient's first event (default: left out of training and evaluation)." };
 var version = new Option<string?>("--version") { Description = "Model version to register (default: UTC time and ONNX hash)." };
 
 var train = new Command("train", "Train the adverse-event model on the offline feature store, evaluate it, export ONNX and register it as staging.")
 {
-    dataDir, from, to, source, api, seed, trees, leaves, learningRate, minLeaf, version,
+    dataDir, from, to, source, api, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor,
 };
 train.SetAction((result, cancellationToken) => TrainCommand.RunAsync(new TrainSettings(
     result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(source)!, result.GetValue(api),
     new ClinicalTrials.Trainer.Training.TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves),
         result.GetValue(minLeaf), result.GetValue(learningRate)),
-    result.GetValue(version)), cancellationToken));
+    result.GetValue(version),
+    new ClinicalTrials.Models.Metadata.LabelDefinition(result.GetValue(outcome)!, result.GetValue(horizon), !result.GetValue(noCensor))), cancellationToken));
 
 var rows = new Option<int>("--rows") { Description = "Synthetic rows.", DefaultValueFactory = _ => 1_000_000 };
 var features = new Option<int>("--features") { Description = "Features per row.", DefaultValueFactory = _ => 327 };
@@ -33,5 +41,5 @@ var benchmark = new Command("benchmark", "Time training and ONNX export on synth
 benchmark.SetAction(result => TrainingBenchmark.Run(result.GetValue(rows), result.GetValue(features),
     new ClinicalTrials.Trainer.Training.TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves))));
 
-var root = new RootCommand("The ClinicalTrials offline trainer: adverse event within 24 h.") { train, benchmark };
+var root = new RootCommand("The ClinicalTrials offline trainer: the risk of an adverse event (any, serious, or one term) within a horizon.") { train, benchmark };
 return await root.Parse(args).InvokeAsync();

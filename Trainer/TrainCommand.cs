@@ -1,5 +1,6 @@
 using System.Globalization;
 using ClinicalTrials.Lake.Storage;
+using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
@@ -9,8 +10,9 @@ using Spectre.Console;
 
 namespace ClinicalTrials.Trainer;
 
-/// <summary>The <c>train</c> command's settings.</summary>
-public sealed record TrainSettings(string DataDirectory, DateOnly? From, DateOnly? To, string Source, string? Api, TrainerParameters Parameters, string? Version);
+/// <summary>The <c>train</c> command's settings; <c>Label</c> (outcome, horizon, censoring) is <see cref="LabelDefinition.Default"/> when null.</summary>
+public sealed record TrainSettings(
+    string DataDirectory, DateOnly? From, DateOnly? To, string Source, string? Api, TrainerParameters Parameters, string? Version, LabelDefinition? Label = null);
 
 /// <summary>
 /// <c>train</c>: wires the job from the command line and the same configuration keys as the silo, from the environment
@@ -42,14 +44,21 @@ public static class TrainCommand
             return 2;
         }
 
+        var label = settings.Label ?? LabelDefinition.Default;
+        if (label.Problem() is { } labelProblem)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(labelProblem)}[/]");
+            return 2;
+        }
+
         var storage = storageOptions.Create(settings.DataDirectory);
         ITrainingRows rows;
         try
         {
             rows = settings.Source switch
             {
-                "lake" => await LakeTrainingRows.OpenAsync(storage, from, to, cancellationToken),
-                "bronze" => new ReplayedHistories($"bronze replay of {Path.GetFullPath(settings.DataDirectory)}", BronzeHistories.Read(settings.DataDirectory)),
+                "lake" => await LakeTrainingRows.OpenAsync(storage, from, to, label, cancellationToken),
+                "bronze" => new ReplayedHistories($"bronze replay of {Path.GetFullPath(settings.DataDirectory)}", BronzeHistories.Read(settings.DataDirectory), label),
                 _ => throw new TrainingException("--source must be 'lake' or 'bronze'."),
             };
         }
@@ -96,13 +105,19 @@ public static class TrainCommand
                 });
 
             var metadata = result!.Metadata;
-            var table = new Table().AddColumns("split", "rows", "positives", "AUROC", "AUPRC", "Brier");
+            var table = new Table().AddColumns("split", "rows", "positives", "AUROC", "95 % CI", "AUPRC", "Brier", "ECE");
             foreach (var (split, m) in metadata.Metrics)
             {
+                var interval = result.AurocIntervals?.GetValueOrDefault(split) is { } i
+                    ? string.Create(CultureInfo.InvariantCulture, $"{i.Lower:0.0000}-{i.Upper:0.0000}")
+                    : "n/a";
                 table.AddRow(split, m.Rows.ToString("N0", CultureInfo.InvariantCulture), m.Positives.ToString("N0", CultureInfo.InvariantCulture),
-                    m.Auroc.ToString("0.0000", CultureInfo.InvariantCulture), m.Auprc.ToString("0.0000", CultureInfo.InvariantCulture),
-                    m.Brier.ToString("0.0000", CultureInfo.InvariantCulture));
+                    m.Auroc.ToString("0.0000", CultureInfo.InvariantCulture), interval, m.Auprc.ToString("0.0000", CultureInfo.InvariantCulture),
+                    m.Brier.ToString("0.0000", CultureInfo.InvariantCulture),
+                    Models.Monitoring.BinaryMetrics.ExpectedCalibrationError(m.Calibration).ToString("0.0000", CultureInfo.InvariantCulture));
             }
+
+            AnsiConsole.MarkupLine($"Label: {Markup.Escape(metadata.LabelOrLegacy.Description)}; training took {result.TrainingTime.TotalSeconds:0.0} s.");
 
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"Model [green]{metadata.Version}[/] registered as staging ({Markup.Escape(registrar.Description)}); artifacts in {Markup.Escape(result.Folder)}; run {result.RunId}.");

@@ -18,7 +18,9 @@ namespace ClinicalTrials.Trainer;
 public sealed record TrainingProgress(string Step, double? Fraction, string? Detail = null);
 
 /// <summary>What a run produced.</summary>
-public sealed record TrainingResult(string RunId, ModelMetadata Metadata, string Folder, byte[] Onnx, double OnnxMaxDifference, TimeSpan TrainingTime);
+/// <remarks><c>AurocIntervals</c>: DeLong 95 % intervals by split, for splits holding both classes.</remarks>
+public sealed record TrainingResult(string RunId, ModelMetadata Metadata, string Folder, byte[] Onnx, double OnnxMaxDifference, TimeSpan TrainingTime,
+    IReadOnlyDictionary<string, AurocInterval>? AurocIntervals = null);
 
 /// <summary>
 /// One training run, start to finish: read the rows of a date range, split by patient, train, evaluate on validation and
@@ -47,6 +49,7 @@ public sealed class TrainingJob(
         {
             ["source"] = rows.Source,
             ["feature_version"] = rows.FeatureVersion,
+            ["label"] = rows.Label.ModelName + (rows.Label.CensorAfterFirstEvent ? " censored" : ""),
             ["from"] = from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             ["to"] = to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             ["code_commit"] = CodeCommit ?? "unknown",
@@ -120,7 +123,7 @@ public sealed class TrainingJob(
         if (positives == 0 || positives == train.Count)
         {
             throw new TrainingException(
-                $"The training split has only {(positives == 0 ? "negative" : "positive")} labels ({train.Count:N0} rows): a classifier needs both classes. Widen the date range or check the adverse_event_24h labels.");
+                $"The training split has only {(positives == 0 ? "negative" : "positive")} labels ({train.Count:N0} rows): a classifier needs both classes. Widen the date range or check the outcome ({rows.Label.Description}).");
         }
 
         Report("Training", null, $"{train.Count:N0} rows x {featureCount} features, {parameters.Trees} trees");
@@ -139,6 +142,8 @@ public sealed class TrainingJob(
             ["test"] = (model.Predict([.. test.Select(r => r.Features)]), [.. test.Select(r => r.Label)]),
         };
         var metrics = scored.ToDictionary(s => s.Key, s => BinaryMetrics.Evaluate(s.Value.P, s.Value.Y, serving), StringComparer.Ordinal);
+        var intervals = scored.Where(s => s.Value.Y.Contains(true) && s.Value.Y.Contains(false))
+            .ToDictionary(s => s.Key, s => BinaryMetrics.AurocWithInterval(s.Value.P, s.Value.Y), StringComparer.Ordinal);
         var reference = new TrainingReference(
             [.. rows.FeatureNames.Select((name, f) => ReferenceDistribution.FromSample(name, all.Select(r => r.Features[f])))],
             ReferenceDistribution.FromSample(ReferenceDistribution.ScoreName, scored["validation"].P.Concat(scored["test"].P)));
@@ -148,7 +153,7 @@ public sealed class TrainingJob(
         var createdAt = _time.GetUtcNow();
         version ??= $"{createdAt.UtcDateTime:yyyyMMdd-HHmmss}-{Convert.ToHexStringLower(SHA256.HashData(onnx))[..8]}";
         var metadata = new ModelMetadata(
-            version, ModelArtifacts.ModelName, createdAt, rows.FeatureVersion, rows.FeatureNames,
+            version, rows.Label.ModelName, createdAt, rows.FeatureVersion, rows.FeatureNames,
             BoostedTreeModel.FeaturesColumn, BoostedTreeModel.ProbabilityColumn + ".output",
             new TrainingDataSummary(rows.Source, from, to, all.Count, split.Count(SplitName.Train) + split.Count(SplitName.Validation) + split.Count(SplitName.Test),
                 all.Count(r => r.Label), Convert.ToHexStringLower(hash.GetHashAndReset()),
@@ -157,7 +162,7 @@ public sealed class TrainingJob(
                     ["train"] = split.Count(SplitName.Train), ["validation"] = split.Count(SplitName.Validation), ["test"] = split.Count(SplitName.Test),
                 },
                 new SortedDictionary<string, long>(StringComparer.Ordinal) { ["train"] = train.Count, ["validation"] = validation.Count, ["test"] = test.Count }),
-            metrics, parameters.ToDictionary(), CodeCommit, runId, reference);
+            metrics, parameters.ToDictionary(), CodeCommit, runId, reference, rows.Label);
         var onnxDifference = VerifyOnnx(metadata, onnx, validation.Count > 0 ? validation : train, model);
 
         Report("Writing artifacts", null);
@@ -168,10 +173,10 @@ public sealed class TrainingJob(
         var top = importance.Select((v, i) => (Name: rows.FeatureNames[i], Importance: max > 0 ? (double)v / max : 0))
             .OrderByDescending(f => f.Importance).ThenBy(f => f.Name, StringComparer.Ordinal).Take(TopFeatures).ToList();
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.Onnx), onnx, cancellationToken);
-        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.RocPlot), Plots.Roc(scored.ToDictionary(
+        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.RocPlot), Plots.Roc(rows.Label, scored.ToDictionary(
             s => s.Key, s => (BinaryMetrics.RocCurve(s.Value.P, s.Value.Y), metrics[s.Key].Auroc))), cancellationToken);
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ImportancePlot), Plots.FeatureImportance(top), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference, intervals), cancellationToken);
 
         // metadata.json last: the registry adopts a folder once it has one, so it must never see a half-written model.
         var metadataPath = Path.Combine(folder, ModelArtifacts.Metadata);
@@ -181,7 +186,7 @@ public sealed class TrainingJob(
         Report("Registering", null, registrar.Description);
         await registrar.RegisterAsync(version, folder, cancellationToken);
         Report("Done", 1, version);
-        return new TrainingResult(runId, metadata, folder, onnx, onnxDifference, trainingTime);
+        return new TrainingResult(runId, metadata, folder, onnx, onnxDifference, trainingTime, intervals);
     }
 
     /// <summary>Scores rows with the exported graph in ONNX Runtime and with ML.NET; refuses an export that disagrees.</summary>
@@ -219,6 +224,11 @@ public sealed class TrainingJob(
             flat[$"{split}.auroc"] = m.Auroc;
             flat[$"{split}.auprc"] = m.Auprc;
             flat[$"{split}.brier"] = m.Brier;
+            flat[$"{split}.ece"] = BinaryMetrics.ExpectedCalibrationError(m.Calibration);
+            if (result.AurocIntervals?.GetValueOrDefault(split) is { } interval)
+            {
+                (flat[$"{split}.auroc_lower"], flat[$"{split}.auroc_upper"]) = (interval.Lower, interval.Upper);
+            }
             flat[$"{split}.rows"] = m.Rows;
         }
 

@@ -17,7 +17,7 @@ namespace ClinicalTrials.Domain.Features;
 /// </summary>
 public sealed class PatientFeatureState
 {
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2; // 2: 26 lab signals (1 had 6)
 
     private readonly TimeSeries<VitalRecord> _vitals = new(Signals.All[..Signals.VitalCount]);
     private readonly TimeSeries<LabPoint>[] _labs =

@@ -23,7 +23,10 @@ internal sealed record Signal(string Name, string Description, string Unit, int 
         (int)Math.Clamp(Math.Round(value * scale, MidpointRounding.AwayFromZero), int.MinValue + 1, int.MaxValue);
 }
 
-/// <summary>The twelve tracked signals: six vital signs (indexes 0..5), then six key labs (6..11).</summary>
+/// <summary>
+/// The tracked signals: six vital signs (indexes 0..5), then the labs (6..): the six key labs first, then the other
+/// laboratory values an ICU measures (every laboratory column of the PhysioNet/CinC 2019 challenge is one).
+/// </summary>
 internal static class Signals
 {
     public const int VitalScale = 10;
@@ -39,7 +42,12 @@ internal static class Signals
     public const int Wbc = VitalCount + 2;
 
     /// <summary>Lab codes in signal order (after the vitals). Other catalogue tests are not featurised.</summary>
-    public static readonly string[] LabCodes = ["GLUC", "CREAT", "WBC", "LACT", "HGB", "PLAT"];
+    public static readonly string[] LabCodes =
+    [
+        "GLUC", "CREAT", "WBC", "LACT", "HGB", "PLAT",
+        "BASEEXC", "BICARB", "FIO2", "PH", "PCO2", "OXYSAT", "AST", "BUN", "ALP", "CA", "CL", "BILDIR", "MG", "PHOS", "K", "BILI",
+        "TROPONI", "HCT", "APTT", "FIBRINO",
+    ];
 
     public static readonly Signal[] All =
     [

@@ -1,47 +1,40 @@
-using System.Globalization;
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Lake.Parquet;
 using ParquetSharp;
 
 namespace ClinicalTrials.Lake.Features;
 
-/// <summary>One offline feature row: a patient's vector as of <see cref="Timestamp"/> and the label after it.</summary>
+/// <summary>
+/// One offline feature row: a patient's vector as of <see cref="Timestamp"/>. It holds no label: labels are derived at
+/// training time from the adverse events (<c>OutcomeTimeline</c>), for whatever outcome and horizon the run asks for.
+/// </summary>
 /// <param name="PatientId">The pseudonymous patient ID.</param>
 /// <param name="Timestamp">The evaluation time t (a whole hour, UTC); the features use only events with timestamp &lt;= t.</param>
 /// <param name="Features">The values in <see cref="OfflineFeatureSchema.FeatureNames"/> order; NaN where missing.</param>
-/// <param name="Label">True when an adverse event has its onset in (t, t + horizon].</param>
-public sealed record OfflineFeatureRow(string PatientId, DateTimeOffset Timestamp, double[] Features, bool Label);
+public sealed record OfflineFeatureRow(string PatientId, DateTimeOffset Timestamp, double[] Features);
 
-/// <summary>What the offline feature files of a range hold: the feature set version and names, and the label.</summary>
-public sealed record OfflineFeatureSchema(string FeatureVersion, IReadOnlyList<string> FeatureNames, string LabelColumn, int LabelHorizonHours);
+/// <summary>What the offline feature files of a range hold: the feature set version and names.</summary>
+public sealed record OfflineFeatureSchema(string FeatureVersion, IReadOnlyList<string> FeatureNames);
 
 /// <summary>
-/// The Parquet shape of <c>features/offline/date=…/part-NNN.parquet</c>: <c>patient_id</c>, <c>timestamp</c>, one double
-/// column per feature (named as <see cref="FeatureCatalogue.Names"/>, NaN for missing) and the boolean label
-/// <c>adverse_event_{H}h</c>. Key-value metadata: <c>feature_version</c>, <c>label_column</c>, <c>label_horizon_hours</c>.
+/// The Parquet shape of <c>features/offline/date=…/part-NNN.parquet</c>: <c>patient_id</c>, <c>timestamp</c> and one double
+/// column per feature (named as <see cref="FeatureCatalogue.Names"/>, NaN for missing). Key-value metadata:
+/// <c>feature_version</c>. Files written before labels moved to training time end with a boolean label column named by
+/// the metadata key <c>label_column</c>; it is skipped.
 /// </summary>
 internal static class OfflineFeatureFile
 {
     public const string VersionKey = "feature_version";
-    public const string LabelColumnKey = "label_column";
-    public const string HorizonKey = "label_horizon_hours";
+    private const string LegacyLabelColumnKey = "label_column";
 
-    public static string LabelColumn(int horizonHours) => $"adverse_event_{horizonHours}h";
-
-    public static Column[] Columns(int horizonHours) =>
+    public static Column[] Columns() =>
     [
         new Column<string>("patient_id"),
         new Column<DateTime>("timestamp", LogicalType.Timestamp(isAdjustedToUtc: true, TimeUnit.Micros)),
         .. FeatureCatalogue.Names.Select(name => (Column)new Column<double>(name)),
-        new Column<bool>(LabelColumn(horizonHours)),
     ];
 
-    public static Dictionary<string, string> Metadata(int horizonHours) => new()
-    {
-        [VersionKey] = FeatureCatalogue.Version,
-        [LabelColumnKey] = LabelColumn(horizonHours),
-        [HorizonKey] = horizonHours.ToString(CultureInfo.InvariantCulture),
-    };
+    public static Dictionary<string, string> Metadata() => new() { [VersionKey] = FeatureCatalogue.Version };
 
     /// <summary>Writes rows as one row group (the caller bounds how many).</summary>
     public static void WriteGroup(ParquetFileWriter writer, IReadOnlyList<OfflineFeatureRow> rows)
@@ -59,19 +52,15 @@ internal static class OfflineFeatureFile
 
             Write(group, column);
         }
-
-        Write(group, rows.Select(r => r.Label).ToArray());
     }
 
     public static OfflineFeatureSchema Schema(ParquetFileReader reader)
     {
         var metadata = reader.FileMetaData.KeyValueMetadata;
         var schema = reader.FileMetaData.Schema;
-        var names = Enumerable.Range(2, schema.NumColumns - 3).Select(i => schema.Column(i).Name).ToArray();
-        return new OfflineFeatureSchema(
-            metadata.GetValueOrDefault(VersionKey) ?? "unknown", names,
-            metadata.GetValueOrDefault(LabelColumnKey) ?? schema.Column(schema.NumColumns - 1).Name,
-            int.Parse(metadata.GetValueOrDefault(HorizonKey) ?? "24", CultureInfo.InvariantCulture));
+        var labelColumns = metadata.ContainsKey(LegacyLabelColumnKey) ? 1 : 0;
+        var names = Enumerable.Range(2, schema.NumColumns - 2 - labelColumns).Select(i => schema.Column(i).Name).ToArray();
+        return new OfflineFeatureSchema(metadata.GetValueOrDefault(VersionKey) ?? "unknown", names);
     }
 
     public static IEnumerable<OfflineFeatureRow> Read(ParquetFileReader reader, int featureCount)
@@ -97,10 +86,9 @@ internal static class OfflineFeatureFile
                 }
             }
 
-            var labels = Read<bool>(group, 2 + featureCount, n);
             for (var i = 0; i < n; i++)
             {
-                yield return new OfflineFeatureRow(patients[i], new DateTimeOffset(DateTime.SpecifyKind(times[i], DateTimeKind.Utc)), rows[i], labels[i]);
+                yield return new OfflineFeatureRow(patients[i], new DateTimeOffset(DateTime.SpecifyKind(times[i], DateTimeKind.Utc)), rows[i]);
             }
         }
     }

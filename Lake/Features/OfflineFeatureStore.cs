@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Lake.Storage;
 using ParquetSharp;
 
@@ -6,12 +8,13 @@ namespace ClinicalTrials.Lake.Features;
 
 /// <summary>
 /// Reads the offline feature store (<c>features/offline/date=YYYY-MM-DD/</c>), the training input of the Trainer.
-/// Rows are point-in-time correct: the features of a row at t use only events with timestamp &lt;= t, and its label
-/// looks only at (t, t + horizon]. Usage:
+/// Rows are point-in-time correct: the features of a row at t use only events with timestamp &lt;= t. Labels are not
+/// stored: the adverse events (<see cref="ReadAdverseEventsAsync"/>) label the rows at training time. Usage:
 /// <code>
 /// var store = new OfflineFeatureStore(storage);
-/// var schema = await store.ReadSchemaAsync(from, to);          // names, version, label column
+/// var schema = await store.ReadSchemaAsync(from, to);          // names, version
 /// await foreach (var row in store.ReadAsync(from, to)) { … }    // streams, one row group in memory at a time
+/// var events = await store.ReadAdverseEventsAsync();           // every stored adverse event (silver), for the labels
 /// </code>
 /// </summary>
 public sealed class OfflineFeatureStore(ILakeStorage storage)
@@ -62,6 +65,30 @@ public sealed class OfflineFeatureStore(ILakeStorage storage)
         }
     }
 
+    /// <summary>
+    /// Every adverse event of the silver layer (<c>processed/adverse_event/</c>), whatever its date: a label at t looks at
+    /// onsets after t, so the events of later dates count too.
+    /// </summary>
+    public async Task<List<AdverseEvent>> ReadAdverseEventsAsync(CancellationToken cancellationToken = default)
+    {
+        var events = new List<AdverseEvent>();
+        await foreach (var item in storage.ListAsync(LakeLayout.SilverPrefix(PayloadType.AdverseEvent), cancellationToken))
+        {
+            if (!item.Key.EndsWith(".parquet", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            using var lease = await storage.OpenLocalAsync(item.Key, cancellationToken);
+            if (lease is not null)
+            {
+                events.AddRange(AdverseEventTable.Instance.Read(lease.Path).SelectMany(g => g).Select(r => (AdverseEvent)SilverRows.ToMessage(r).Payload));
+            }
+        }
+
+        return events;
+    }
+
     /// <summary>The feature files of the range, in date order.</summary>
     public async Task<List<string>> KeysAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken = default)
     {
@@ -78,9 +105,8 @@ public sealed class OfflineFeatureStore(ILakeStorage storage)
     }
 
     private static OfflineFeatureSchema Check(OfflineFeatureSchema? expected, OfflineFeatureSchema found, string key) =>
-        expected is null || (expected.FeatureVersion == found.FeatureVersion && expected.LabelColumn == found.LabelColumn
-            && expected.FeatureNames.SequenceEqual(found.FeatureNames))
+        expected is null || (expected.FeatureVersion == found.FeatureVersion && expected.FeatureNames.SequenceEqual(found.FeatureNames))
             ? found
             : throw new InvalidDataException(
-                $"{key} holds feature set {found.FeatureVersion} ({found.LabelColumn}); earlier files of the range hold {expected.FeatureVersion} ({expected.LabelColumn}). Re-run the offline-features backfill over the range.");
+                $"{key} holds feature set {found.FeatureVersion}; earlier files of the range hold {expected.FeatureVersion}. Re-run the offline-features backfill over the range.");
 }

@@ -10,9 +10,9 @@ namespace ClinicalTrials.Lake.Features;
 /// <summary>
 /// Silver to the offline feature store: for each patient and each whole hour t of the date range (from the patient's
 /// first event to their latest one), the vector <see cref="FeatureReplay"/> gives as of t — the code the patient grain
-/// runs online — and the label: an adverse event with onset in (t, t + horizon]. The history read is all silver up to
-/// the range's end (baselines and "last" features look at all history); adverse events are read for every date, since
-/// the label needs onsets after t. Patients are split into hash buckets so one bucket's history fits
+/// runs online. No label: the trainer derives labels from the adverse events for the outcome and horizon each run asks
+/// for (<c>OutcomeTimeline</c>), so one set of files serves every label. The history read is all silver up to the
+/// range's end (baselines and "last" features look at all history). Patients are split into hash buckets so one bucket's history fits
 /// <see cref="PipelineOptions.MaxRowsInMemory"/>; each bucket writes <c>part-NNN.parquet</c> per date.
 /// </summary>
 /// <remarks>
@@ -42,8 +42,7 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
             return outcome;
         }
 
-        var horizon = TimeSpan.FromHours(lake.Options.LabelHorizonHours);
-        var inputs = silver.Where(s => s.Type == PayloadType.AdverseEvent || s.Date <= to).ToList();
+        var inputs = silver.Where(s => s.Date <= to).ToList();
         var leases = new List<LocalFileLease>();
         try
         {
@@ -64,7 +63,7 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
             var written = new HashSet<string>(StringComparer.Ordinal);
             for (var bucket = 0; bucket < buckets; bucket++)
             {
-                var patients = LoadBucket(inputs, bucket, buckets, to, horizon);
+                var patients = LoadBucket(inputs, bucket, buckets, to);
                 await WriteBucketAsync(patients, bucket, from, to, written, outcome, cancellationToken);
             }
 
@@ -109,11 +108,11 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
     }
 
     /// <summary>The bucket's patients with their history up to the end of <paramref name="to"/> and every adverse-event onset.</summary>
-    private static List<PatientReplay> LoadBucket(List<SilverInput> inputs, int bucket, int buckets, DateOnly to, TimeSpan horizon)
+    private static List<PatientReplay> LoadBucket(List<SilverInput> inputs, int bucket, int buckets, DateOnly to)
     {
         var end = new DateTime(to.AddDays(1), TimeOnly.MinValue, DateTimeKind.Utc);
         var patients = new Dictionary<string, PatientReplay>(StringComparer.Ordinal);
-        PatientReplay For(string id) => patients.TryGetValue(id, out var p) ? p : patients[id] = new PatientReplay(id, horizon);
+        PatientReplay For(string id) => patients.TryGetValue(id, out var p) ? p : patients[id] = new PatientReplay(id);
         bool Mine(string id) => buckets == 1 || BucketOf(id, buckets) == bucket;
 
         foreach (var input in inputs.Where(i => i.Path is not null))
@@ -145,11 +144,9 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
                     {
                         foreach (var row in group.Where(r => Mine(r.PatientId)))
                         {
-                            var patient = For(row.PatientId);
-                            patient.Onsets.Add(row.Onset.Ticks);
                             if (row.Timestamp < end)
                             {
-                                patient.History.Add(SilverRows.ToMessage(row));
+                                For(row.PatientId).History.Add(SilverRows.ToMessage(row));
                             }
                         }
                     }
@@ -201,8 +198,7 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
                 try
                 {
                     using (var properties = OfflineFeatureFile.WriterProperties())
-                    using (var writer = new ParquetFileWriter(scratch, OfflineFeatureFile.Columns(lake.Options.LabelHorizonHours), properties,
-                        OfflineFeatureFile.Metadata(lake.Options.LabelHorizonHours)))
+                    using (var writer = new ParquetFileWriter(scratch, OfflineFeatureFile.Columns(), properties, OfflineFeatureFile.Metadata()))
                     {
                         for (var start = 0; start < patients.Count; start += PatientsPerGroup)
                         {
@@ -273,19 +269,16 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
         public long Rows { get; set; }
     }
 
-    /// <summary>One patient's replay through the range: the evaluation hours, the vectors, the labels.</summary>
-    private sealed class PatientReplay(string patientId, TimeSpan horizon) : IDisposable
+    /// <summary>One patient's replay through the range: the evaluation hours and the vectors.</summary>
+    private sealed class PatientReplay(string patientId) : IDisposable
     {
         private DateTimeOffset[] _times = [];
-        private long[] _onsets = [];
         private IEnumerator<FeatureVector>? _vectors;
         private int _next;
 
         public string PatientId { get; } = patientId;
 
         public List<ClinicalMessage> History { get; } = [];
-
-        public List<long> Onsets { get; } = [];
 
         /// <summary>
         /// Evaluation times: the whole hours of [from, to] from the first event's hour (rounded up) to the latest
@@ -298,7 +291,6 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
             var start = Max(first, new DateTimeOffset(from, TimeOnly.MinValue, TimeSpan.Zero));
             var end = Min(last, new DateTimeOffset(to, new TimeOnly(23, 0), TimeSpan.Zero));
             _times = start > end ? [] : [.. Enumerable.Range(0, (int)((end - start).Ticks / TimeSpan.TicksPerHour) + 1).Select(h => start.AddHours(h))];
-            _onsets = [.. Onsets.Order()];
             _vectors = FeatureReplay.At(History, _times).GetEnumerator();
         }
 
@@ -310,18 +302,10 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
             {
                 _vectors!.MoveNext();
                 var t = _times[_next];
-                rows.Add(new OfflineFeatureRow(PatientId, t, [.. _vectors.Current.Values], Label(t)));
+                rows.Add(new OfflineFeatureRow(PatientId, t, [.. _vectors.Current.Values]));
             }
 
             return rows;
-        }
-
-        /// <summary>An onset in (t, t + horizon]: never anything at or before t, so the label cannot leak into the features.</summary>
-        private bool Label(DateTimeOffset t)
-        {
-            var index = Array.BinarySearch(_onsets, t.UtcTicks + 1);
-            index = index < 0 ? ~index : index;
-            return index < _onsets.Length && _onsets[index] <= (t + horizon).UtcTicks;
         }
 
         public void Dispose() => _vectors?.Dispose();

@@ -85,17 +85,24 @@ public sealed record ModelMetadata(
 
 /// <summary>
 /// The outcome a model predicts. An hour t is positive when a matching adverse event has onset in (t, t + horizon];
-/// with censoring, hours after the patient's first matching event are left out of training and evaluation.
+/// with censoring, hours at or after the patient's first matching onset are left out of training and evaluation (an
+/// early-warning model is of no use once the event has happened, and those hours would teach it to recognise "after").
+/// <see cref="OutcomeTimeline"/> applies it.
 /// </summary>
-/// <param name="Outcome"><c>any</c> (any adverse event), <c>serious</c> (severity SEVERE or worse) or one event term, e.g. <c>SEPSIS</c>.</param>
+/// <param name="Outcome"><c>any</c> (any adverse event), <c>serious</c> (flagged serious or of severity SEVERE) or one event term, e.g. <c>SEPSIS</c>.</param>
 /// <param name="HorizonHours">How far ahead the model looks, 1 to 48 hours.</param>
-/// <param name="CensorAfterFirstEvent">Whether hours after the first matching event are excluded.</param>
+/// <param name="CensorAfterFirstEvent">Whether hours at or after the first matching onset are excluded.</param>
 public sealed record LabelDefinition(string Outcome, int HorizonHours, bool CensorAfterFirstEvent)
 {
     public const int MaxHorizonHours = 48;
+    public const string AnyOutcome = "any";
+    public const string SeriousOutcome = "serious";
 
     /// <summary>What models trained before labels were recorded predicted.</summary>
-    public static LabelDefinition Legacy { get; } = new("any", 24, false);
+    public static LabelDefinition Legacy { get; } = new(AnyOutcome, 24, false);
+
+    /// <summary>What a training run predicts unless told otherwise: any adverse event within 24 h, censored.</summary>
+    public static LabelDefinition Default { get; } = new(AnyOutcome, 24, true);
 
     /// <summary>
     /// Whether a reported adverse event is this label's outcome: every event for <c>any</c>; severity SEVERE for
@@ -113,6 +120,29 @@ public sealed record LabelDefinition(string Outcome, int HorizonHours, bool Cens
         string.IsNullOrWhiteSpace(Outcome) ? "'label.outcome' must be 'any', 'serious' or an adverse event term."
         : HorizonHours is < 1 or > MaxHorizonHours ? $"'label.horizon_hours' must be 1 to {MaxHorizonHours}."
         : null;
+
+    /// <summary>Whether <paramref name="adverseEvent"/> is an event of this outcome (terms compare case-insensitively).</summary>
+    public bool Matches(Domain.Messages.AdverseEvent adverseEvent) => Outcome.Trim().ToUpperInvariant() switch
+    {
+        "ANY" => true,
+        "SERIOUS" => adverseEvent.Serious || adverseEvent.Severity >= Domain.Messages.Severity.Severe,
+        var term => string.Equals(adverseEvent.EventTerm.Trim(), term, StringComparison.OrdinalIgnoreCase),
+    };
+
+    /// <summary>The model's name: outcome and horizon, e.g. <c>adverse-event-24h</c>, <c>serious-adverse-event-24h</c>, <c>sepsis-6h</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string ModelName => Outcome.Trim().ToUpperInvariant() switch
+    {
+        "ANY" => $"adverse-event-{HorizonHours}h",
+        "SERIOUS" => $"serious-adverse-event-{HorizonHours}h",
+        var term => $"{new string([.. term.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')])}-{HorizonHours}h",
+    };
+
+    /// <summary>In words, for plots and reports, e.g. "SEPSIS within 6 h (censored after the first)".</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Description =>
+        $"{(Outcome.Trim().ToUpperInvariant() switch { "ANY" => "adverse event", "SERIOUS" => "serious adverse event", _ => Outcome.Trim() })} within {HorizonHours} h"
+        + (CensorAfterFirstEvent ? " (hours after the first censored)" : "");
 }
 
 /// <summary>What the model's inputs and output looked like in training, for drift monitoring to compare against.</summary>

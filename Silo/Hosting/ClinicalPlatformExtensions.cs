@@ -84,7 +84,7 @@ public static class ClinicalPlatformExtensions
             .Validate(o => o.Problem() is null, "Storage: Provider is Local or S3; S3 needs ServiceUrl, Bucket, AccessKey and SecretKey.")
             .ValidateOnStart();
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section)
-            .Validate(o => o.Problem() is null, "Pipeline: LabelHorizonHours, Retention days positive; MaxRowsInMemory >= 1000; SchedulePeriod >= 1 minute.")
+            .Validate(o => o.Problem() is null, "Pipeline: Retention days positive; MaxRowsInMemory >= 1000; SchedulePeriod >= 1 minute.")
             .ValidateOnStart();
         return services;
     }

@@ -1,3 +1,5 @@
+using ClinicalTrials.Models.Metadata;
+
 namespace ClinicalTrials.Trainer.Data;
 
 /// <summary>
@@ -11,6 +13,9 @@ public interface ITrainingRows
 
     /// <summary>The feature catalogue version the rows were computed with.</summary>
     string FeatureVersion { get; }
+
+    /// <summary>What the rows' labels mean (outcome, horizon, censoring); censored hours are not yielded at all.</summary>
+    LabelDefinition Label { get; }
 
     /// <summary>Feature names in the order of <see cref="TrainingRow.Features"/>.</summary>
     IReadOnlyList<string> FeatureNames { get; }

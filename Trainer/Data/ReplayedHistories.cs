@@ -1,18 +1,24 @@
 using System.Runtime.CompilerServices;
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Models.Metadata;
 
 namespace ClinicalTrials.Trainer.Data;
 
 /// <summary>
 /// Training rows computed from patients' message histories with <see cref="FeatureReplay"/>, the code the patient grain
-/// runs online: one row per patient per whole hour, labelled by whether an adverse event has its onset in the next 24 h (the lake's label).
+/// runs online: one row per patient per whole hour, labelled by <see cref="OutcomeTimeline"/> under <paramref name="label"/>
+/// (<see cref="LabelDefinition.Default"/> when not given), as the lake's rows are; censored hours are skipped.
 /// The offline feature store's job builds its rows the same way; this source lets tests (and a platform without the
 /// lake) train without it.
 /// </summary>
-public sealed class ReplayedHistories(string source, IReadOnlyDictionary<string, IReadOnlyList<ClinicalMessage>> histories) : ITrainingRows
+public sealed class ReplayedHistories(string source, IReadOnlyDictionary<string, IReadOnlyList<ClinicalMessage>> histories, LabelDefinition? label = null)
+    : ITrainingRows
 {
-    private static readonly TimeSpan Horizon = TimeSpan.FromHours(24);
+    private readonly OutcomeTimeline _outcomes = new(label ?? LabelDefinition.Default,
+        histories.Values.SelectMany(h => h).Select(m => m.Payload).OfType<AdverseEvent>());
+
+    public LabelDefinition Label => _outcomes.Label;
 
     public string Source => source;
 
@@ -28,24 +34,21 @@ public sealed class ReplayedHistories(string source, IReadOnlyDictionary<string,
         {
             cancellationToken.ThrowIfCancellationRequested();
             var history = histories[patientId];
-            // Onset, as the lake's offline-features job labels: an onset in (t, t + 24 h].
-            var events = history.Select(m => m.Payload).OfType<AdverseEvent>().Select(e => e.Onset).ToArray();
             foreach (var vector in FeatureReplay.Hourly(history.ToList()))
             {
                 var t = vector.AsOf!.Value;
-                if (t < start || t >= end)
+                if (t < start || t >= end || _outcomes.At(patientId, t) is not { } positive)
                 {
                     continue;
                 }
 
-                var label = events.Any(e => e > t && e <= t + Horizon);
                 var features = new float[vector.Values.Count];
                 for (var i = 0; i < features.Length; i++)
                 {
                     features[i] = (float)vector.Values[i];
                 }
 
-                yield return new TrainingRow(patientId, t, features, label);
+                yield return new TrainingRow(patientId, t, features, positive);
             }
 
             await Task.Yield();

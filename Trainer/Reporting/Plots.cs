@@ -6,7 +6,7 @@ namespace ClinicalTrials.Trainer.Reporting;
 public static class Plots
 {
     /// <summary>One ROC curve per split with its AUROC in the legend, and the chance diagonal.</summary>
-    public static byte[] Roc(IReadOnlyDictionary<string, (IReadOnlyList<(double Fpr, double Tpr)> Curve, double Auroc)> curves)
+    public static byte[] Roc(Models.Metadata.LabelDefinition label, IReadOnlyDictionary<string, (IReadOnlyList<(double Fpr, double Tpr)> Curve, double Auroc)> curves)
     {
         var plot = new Plot();
         foreach (var (split, (curve, auroc)) in curves)
@@ -19,7 +19,7 @@ public static class Plots
         var chance = plot.Add.Line(0, 0, 1, 1);
         chance.LinePattern = LinePattern.Dashed;
         chance.LegendText = "chance";
-        plot.Title("ROC: adverse event within 24 h");
+        plot.Title($"ROC: {label.Description}");
         plot.XLabel("False positive rate");
         plot.YLabel("True positive rate");
         plot.Axes.SetLimits(0, 1, 0, 1);

@@ -7,13 +7,16 @@ namespace ClinicalTrials.Trainer.Reporting;
 /// <summary>The run's short Markdown report: data, parameters, metrics per split, thresholds, top features.</summary>
 public static class ReportWriter
 {
-    public static string Markdown(ModelMetadata metadata, IReadOnlyList<(string Name, double Importance)> topFeatures, double onnxMaxDifference)
+    public static string Markdown(ModelMetadata metadata, IReadOnlyList<(string Name, double Importance)> topFeatures, double onnxMaxDifference,
+        IReadOnlyDictionary<string, Models.Monitoring.AurocInterval> aurocIntervals)
     {
         var text = new StringBuilder();
         var data = metadata.TrainingData;
         text.AppendLine(CultureInfo.InvariantCulture, $"# Model {metadata.Version}: {metadata.ModelName}");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"Trained {metadata.CreatedAt:yyyy-MM-dd HH:mm:ss} UTC from code {metadata.CodeCommit ?? "(unknown)"}, run `{metadata.RunId}`.");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Predicts: {metadata.LabelOrLegacy.Description}.");
         text.AppendLine();
         text.AppendLine("## Data");
         text.AppendLine();
@@ -34,11 +37,13 @@ public static class ReportWriter
         text.AppendLine();
         text.AppendLine("## Metrics");
         text.AppendLine();
-        text.AppendLine("| split | rows | positives | AUROC | AUPRC | Brier |");
-        text.AppendLine("|---|---|---|---|---|---|");
+        text.AppendLine("| split | rows | positives | AUROC | AUROC 95 % CI (DeLong) | AUPRC | Brier | ECE (10 bins) |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var (split, m) in metadata.Metrics)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {split} | {m.Rows:N0} | {m.Positives:N0} | {m.Auroc:0.0000} | {m.Auprc:0.0000} | {m.Brier:0.0000} |");
+            var interval = aurocIntervals.TryGetValue(split, out var i) ? string.Create(CultureInfo.InvariantCulture, $"{i.Lower:0.0000}-{i.Upper:0.0000}") : "n/a";
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {split} | {m.Rows:N0} | {m.Positives:N0} | {m.Auroc:0.0000} | {interval} | {m.Auprc:0.0000} | {m.Brier:0.0000} | {Models.Monitoring.BinaryMetrics.ExpectedCalibrationError(m.Calibration):0.0000} |");
         }
 
         text.AppendLine();

@@ -100,7 +100,7 @@ public sealed class OfflineFeaturesTests
     }
 
     [Fact]
-    public async Task Label_is_an_adverse_event_onset_in_the_next_24_hours_only()
+    public async Task Files_hold_no_label_and_the_adverse_events_for_labelling_are_read_from_silver()
     {
         using var lake = new TestLake();
         var patient = Messages.NewPatientId();
@@ -113,14 +113,10 @@ public sealed class OfflineFeaturesTests
         ];
 
         var rows = await BuildAsync(lake, messages);
+        var events = await new OfflineFeatureStore(lake.Storage).ReadAdverseEventsAsync(TestContext.Current.CancellationToken);
 
-        var labels = rows.ToDictionary(r => r.Timestamp, r => r.Label);
-        Assert.False(labels[onset]);                // onset at t is not after t
-        Assert.True(labels[onset.AddHours(-1)]);
-        Assert.True(labels[onset.AddHours(-24)]);   // (t, t+24h] includes t+24h
-        Assert.False(labels[onset.AddHours(-25)]);
-        Assert.Equal(24, rows.Count(r => r.Label));
-        // The adverse event itself reaches the features only from its report time on.
+        Assert.Equal((patient, onset), Assert.Single(events) is var e ? (e.PatientId, e.Onset) : default);
+        // The adverse event reaches the features only from its report time on, never at its earlier onset.
         var count = FeatureCatalogue.IndexOf("ae_count");
         Assert.Equal(0, rows.Single(r => r.Timestamp == onset.AddHours(5)).Features[count]);
         Assert.Equal(1, rows.Single(r => r.Timestamp == onset.AddHours(6)).Features[count]);
@@ -144,7 +140,7 @@ public sealed class OfflineFeaturesTests
     }
 
     [Fact]
-    public async Task Files_carry_the_feature_names_version_and_label()
+    public async Task Files_carry_the_feature_names_and_version()
     {
         using var lake = new TestLake();
         await BuildAsync(lake, History(Messages.NewPatientId(), 3));
@@ -154,7 +150,6 @@ public sealed class OfflineFeaturesTests
         Assert.NotNull(schema);
         Assert.Equal(FeatureCatalogue.Version, schema.FeatureVersion);
         Assert.Equal(FeatureCatalogue.Names, schema.FeatureNames);
-        Assert.Equal("adverse_event_24h", schema.LabelColumn);
         Assert.All(await new OfflineFeatureStore(lake.Storage).KeysAsync(From, To), key => Assert.StartsWith("features/offline/date=2026-03-0", key));
     }
 

@@ -10,12 +10,17 @@ using ClinicalTrials.Trainer.Training;
 
 namespace ClinicalTrials.Trainer.Tests;
 
-/// <summary>One synthetic trial (60 patients over 4 days) replayed into hourly rows, shared by the tests.</summary>
+/// <summary>
+/// One synthetic trial (60 patients over 4 days) replayed into hourly rows, shared by the tests; uncensored, so every
+/// patient has rows (censoring drops the patients whose first event precedes their first hour).
+/// </summary>
 public sealed class TrialRowsFixture
 {
     public const int Days = 4;
 
-    internal ReplayedHistories Rows { get; } = new("synthetic trial", SyntheticHistories.Create(seed: 11, patients: 60, messages: 6000, days: Days));
+    public static readonly LabelDefinition Label = new("any", 24, CensorAfterFirstEvent: false);
+
+    internal ReplayedHistories Rows { get; } = new("synthetic trial", SyntheticHistories.Create(seed: 11, patients: 60, messages: 6000, days: Days), Label);
 }
 
 public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<TrialRowsFixture>
@@ -31,6 +36,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         var meta = result.Metadata;
         Assert.Equal(FeatureCatalogue.Names, meta.FeatureNames);
         Assert.Equal(FeatureCatalogue.Version, meta.FeatureVersion);
+        Assert.Equal((TrialRowsFixture.Label, "adverse-event-24h"), (meta.Label, meta.ModelName));
         Assert.Equal(60, meta.TrainingData.Patients);
         Assert.Equal((42, 9, 9), (meta.TrainingData.SplitPatients["train"], meta.TrainingData.SplitPatients["validation"], meta.TrainingData.SplitPatients["test"]));
         Assert.Equal(meta.TrainingData.Rows, meta.TrainingData.SplitRows.Values.Sum());
@@ -110,6 +116,26 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     }
 
     [Fact]
+    public async Task The_label_is_chosen_per_run_from_the_same_histories_and_recorded_in_the_model()
+    {
+        using var data = new TempDirectory();
+        var histories = SyntheticHistories.Create(seed: 11, patients: 60, messages: 6000, days: TrialRowsFixture.Days);
+        var uncensored = await ReadAsync(new ReplayedHistories("synthetic trial", histories, new LabelDefinition("any", 6, false)));
+        var censored = await ReadAsync(new ReplayedHistories("synthetic trial", histories, new LabelDefinition("any", 6, true)));
+        var firstOnset = histories.ToDictionary(h => h.Key, h => h.Value.Select(m => m.Payload).OfType<Domain.Messages.AdverseEvent>().Select(e => e.Onset).DefaultIfEmpty(DateTimeOffset.MaxValue).Min());
+
+        Assert.True(censored.Count < uncensored.Count);
+        Assert.All(censored, r => Assert.True(r.Timestamp < firstOnset[r.PatientId]));
+        Assert.Equal(uncensored.Where(r => r.Timestamp < firstOnset[r.PatientId]).Select(r => (r.PatientId, r.Timestamp, r.Label)), censored.Select(r => (r.PatientId, r.Timestamp, r.Label)));
+
+        var (result, _) = await TrainAsync(new ReplayedHistories("synthetic trial", histories, new LabelDefinition("any", 6, true)), data.Path, "v-6h");
+
+        Assert.Equal(("adverse-event-6h", 6), (result.Metadata.ModelName, result.Metadata.LabelOrLegacy.HorizonHours));
+        Assert.Equal(censored.Count, result.Metadata.TrainingData.Rows);
+        Assert.Contains("adverse event within 6 h", await File.ReadAllTextAsync(Path.Combine(result.Folder, ModelArtifacts.Report), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_training_set_of_one_class_is_a_clear_error()
     {
         using var data = new TempDirectory();
@@ -161,6 +187,8 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         public string Source => "fixed rows";
 
         public string FeatureVersion => FeatureCatalogue.Version;
+
+        public LabelDefinition Label => LabelDefinition.Default;
 
         public IReadOnlyList<string> FeatureNames => FeatureCatalogue.Names;
 

@@ -56,7 +56,7 @@ public sealed class StateSerializationTests
     }
 
     [Fact]
-    public void State_holding_24_hours_of_minute_vitals_stays_under_32_KB()
+    public void State_holding_24_hours_of_minute_vitals_stays_under_40_KB()
     {
         var state = new PatientFeatureState();
         for (var minute = 0; minute < 2 * 24 * 60; minute++)
@@ -65,7 +65,8 @@ public sealed class StateSerializationTests
         }
 
         Assert.Equal(24 * 60, state.Current["vital_records_24h"]);
-        Assert.InRange(state.ApproximateSizeBytes, 24 * 60 * 16, 32 * 1024);
+        // 32 KB with 6 labs; each tracked lab keeps about 500 B of window aggregates and history even while unmeasured, so 26 labs need 40.
+        Assert.InRange(state.ApproximateSizeBytes, 24 * 60 * 16, 40 * 1024);
     }
 
     private static PatientFeatureState Feed(PatientFeatureState state, IEnumerable<ClinicalMessage> messages)

@@ -27,6 +27,18 @@ public sealed class TrainingReferenceJsonTests
     }
 
     [Fact]
+    public void The_label_is_written_as_outcome_horizon_and_censoring_only_and_read_back()
+    {
+        var metadata = Metadata(Reference) with { Label = new LabelDefinition("SEPSIS", 6, true) };
+
+        var json = ModelJson.Write(metadata);
+
+        var label = JsonNode.Parse(json)!["label"]!.AsObject();
+        Assert.Equal(["outcome", "horizon_hours", "censor_after_first_event"], label.Select(p => p.Key));
+        Assert.Equal(new LabelDefinition("SEPSIS", 6, true), ModelJson.ReadMetadata(json).Label);
+    }
+
+    [Fact]
     public void Metadata_written_before_references_existed_is_still_read()
     {
         var node = JsonNode.Parse(ModelJson.Write(Metadata(Reference)))!.AsObject();
