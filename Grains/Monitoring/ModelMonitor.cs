@@ -95,7 +95,7 @@ public sealed partial class ModelMonitor(
             examined++;
             var definition = (await MetadataAsync(candidate.ModelVersion, metadata))?.LabelOrLegacy ?? LabelDefinition.Legacy;
             var onsets = byPatient.TryGetValue(candidate.PatientId, out var reported)
-                ? reported.Where(e => definition.Matches(e.EventTerm, e.Severity)).Select(e => e.Onset).ToList()
+                ? reported.Where(definition.Matches).Select(e => e.Onset).ToList()
                 : [];
             if (OutcomeLabels.Label(candidate.PredictedAt, onsets, definition, settings.LabelGrace, now) is not { } outcome)
             {

@@ -69,25 +69,8 @@ public sealed class OfflineFeatureStore(ILakeStorage storage)
     /// Every adverse event of the silver layer (<c>processed/adverse_event/</c>), whatever its date: a label at t looks at
     /// onsets after t, so the events of later dates count too.
     /// </summary>
-    public async Task<List<AdverseEvent>> ReadAdverseEventsAsync(CancellationToken cancellationToken = default)
-    {
-        var events = new List<AdverseEvent>();
-        await foreach (var item in storage.ListAsync(LakeLayout.SilverPrefix(PayloadType.AdverseEvent), cancellationToken))
-        {
-            if (!item.Key.EndsWith(".parquet", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            using var lease = await storage.OpenLocalAsync(item.Key, cancellationToken);
-            if (lease is not null)
-            {
-                events.AddRange(AdverseEventTable.Instance.Read(lease.Path).SelectMany(g => g).Select(r => (AdverseEvent)SilverRows.ToMessage(r).Payload));
-            }
-        }
-
-        return events;
-    }
+    public Task<List<AdverseEvent>> ReadAdverseEventsAsync(CancellationToken cancellationToken = default) =>
+        SilverAdverseEvents.ReadAsync(storage, from: null, cancellationToken);
 
     /// <summary>The feature files of the range, in date order.</summary>
     public async Task<List<string>> KeysAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken = default)

@@ -104,17 +104,6 @@ public sealed record LabelDefinition(string Outcome, int HorizonHours, bool Cens
     /// <summary>What a training run predicts unless told otherwise: any adverse event within 24 h, censored.</summary>
     public static LabelDefinition Default { get; } = new(AnyOutcome, 24, true);
 
-    /// <summary>
-    /// Whether a reported adverse event is this label's outcome: every event for <c>any</c>; severity SEVERE for
-    /// <c>serious</c>; otherwise the event term, compared without case.
-    /// </summary>
-    public bool Matches(string eventTerm, string severity) => Outcome switch
-    {
-        "any" => true,
-        "serious" => string.Equals(severity, "SEVERE", StringComparison.OrdinalIgnoreCase),
-        _ => string.Equals(eventTerm, Outcome, StringComparison.OrdinalIgnoreCase),
-    };
-
     /// <summary>Null when well formed; otherwise the broken rule, naming its field.</summary>
     public string? Problem() =>
         string.IsNullOrWhiteSpace(Outcome) ? "'label.outcome' must be 'any', 'serious' or an adverse event term."
