@@ -2,6 +2,11 @@ using System.CommandLine;
 using ClinicalTrials.Generator;
 
 var url = new Option<string>("--url") { Description = "Gateway base address.", DefaultValueFactory = _ => "http://localhost:8080" };
+var apiKey = new Option<string?>("--api-key")
+{
+    Description = "The credential sent to the gateway (Authorization: Bearer): an API key (ctk_…, e.g. $(cat data/admin.key)) or a staff token; default: $CLINICAL_API_KEY.",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CLINICAL_API_KEY"),
+};
 var count = new Option<int>("--count") { Description = "Messages to send.", DefaultValueFactory = _ => 100 };
 var interval = new Option<string>("--interval") { Description = "Seconds between messages, a value or a range such as 2-5 (0 = no pause).", DefaultValueFactory = _ => "2-5" };
 var verbose = new Option<bool>("--verbose") { Description = "Print every message and its answer." };
@@ -37,7 +42,7 @@ var followGroup = new Option<string>("--follow-group")
 
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
-    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, kafka, topic, followGroup,
+    url, apiKey, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, kafka, topic, followGroup,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -68,6 +73,11 @@ root.SetAction(async (result, cancellationToken) =>
     }
 
     using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
+    if (result.GetValue(apiKey) is { Length: > 0 } credential)
+    {
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+    }
+
     if (result.GetValue(predict))
     {
         return await new FeatureReadRunner(http, settings, settings.Rate!.PerSecond!.Value, predict: true).RunAsync(cancellationToken);

@@ -23,6 +23,11 @@ if (DoctorCommand.Handles(args))
     return await DoctorCommand.RunAsync(args);
 }
 
+if (AccessCommand.Handles(args))
+{
+    return await AccessCommand.RunAsync(args);
+}
+
 if (MigrateCommand.Handles(args))
 {
     return await MigrateCommand.RunAsync(args);

@@ -27,6 +27,11 @@ public static class DoctorCommand
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+            if ((configuration["api-key"] ?? Environment.GetEnvironmentVariable("CLINICAL_API_KEY")) is { Length: > 0 } credential)
+            {
+                http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+            }
+
             report = await http.GetFromJsonAsync<DoctorReport>($"{url}/api/pipeline/doctor", json);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

@@ -9,7 +9,8 @@ namespace ClinicalTrials.Silo.Hosting;
 /// </summary>
 public static class SiloCommandLine
 {
-    private static readonly string[] PlainOptions = ["--data-dir", "--urls", "--environment", "--from", "--to"];
+    private static readonly string[] PlainOptions =
+        ["--data-dir", "--urls", "--environment", "--from", "--to", "--name", "--role", "--site", "--ingest-only", "--subject", "--hours", "--api-key"];
 
     // The generic host's own settings, which hosting tools (WebApplicationFactory among them) pass on the command line.
     private static readonly string[] HostOptions = ["--contentRoot", "--applicationName"];
@@ -23,8 +24,17 @@ public static class SiloCommandLine
           ClinicalTrials.Silo run-job NAME [--from YYYY-MM-DD] [--to YYYY-MM-DD] [settings]
                                                              run one pipeline job (bronze-to-silver, offline-features,
                                                              retention) in this process and print its record
-          ClinicalTrials.Silo doctor [--urls URL]            walk the running silo's pipeline (GET /api/pipeline/doctor):
+          ClinicalTrials.Silo doctor [--urls URL] [--api-key KEY]
+                                                             walk the running silo's pipeline (GET /api/pipeline/doctor):
                                                              pass/warn/fail per check with a hint; exit 1 on any fail
+                                                             (the key, or a token, defaults to $CLINICAL_API_KEY)
+          ClinicalTrials.Silo keys create --name NAME --role ROLE [--site SITE001] [--ingest-only true]
+          ClinicalTrials.Silo keys list | keys rotate KEY_ID | keys revoke KEY_ID
+                                                             API keys (docs/security.md); a new key is printed once
+          ClinicalTrials.Silo token --subject WHO --role ROLE[,ROLE] [--site SITE001] [--hours 8]
+                                                             a staff bearer token signed with the silo's key
+          ClinicalTrials.Silo audit verify | audit export [--from DATE] [--to DATE]
+                                                             re-compute the audit chain (exit 1 when broken); JSON lines
 
         settings:
           --data-dir DIR                                     the data directory (default ./data)
@@ -45,7 +55,9 @@ public static class SiloCommandLine
         var start = args switch
         {
             ["run-job", var job, ..] when !job.StartsWith('-') => 2,
-            ["migrate" or "run-job" or "doctor", ..] => 1, // run-job without a job name answers with its own usage
+            ["keys", "rotate" or "revoke", var id, ..] when !id.StartsWith('-') => 3,
+            ["keys" or "audit", var verb, ..] when !verb.StartsWith('-') => 2,
+            ["migrate" or "run-job" or "doctor" or "token" or "keys" or "audit", ..] => 1, // run-job without a job name answers with its own usage
             _ => 0,
         };
         for (var i = start; i < args.Length; i++)
