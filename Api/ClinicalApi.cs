@@ -4,6 +4,7 @@ using ClinicalTrials.Api.Fhir;
 using ClinicalTrials.Api.Health;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Api.Sdtm;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Lake.Storage;
@@ -32,7 +33,8 @@ public static partial class ClinicalApi
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<FailureToProblem>();
-        services.AddOpenApi();
+        services.AddOpenApi(SecurityExtensions.DescribeSecurity);
+        services.AddClinicalSecurity();
         services.AddClinicalHealthChecks();
         services.AddSingleton<PipelineDoctor>();
 
@@ -64,18 +66,32 @@ public static partial class ClinicalApi
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
-        app.MapScalarApiReference("/api/docs", o => o.WithTitle("ClinicalTrials API"));
-        app.MapGet("/", () => TypedResults.Redirect("/api/docs")).ExcludeFromDescription();
-        app.MapClinicalDataApi();
-        app.MapHealthApi();
-        app.MapRegistryApi();
-        app.MapPredictionApi();
-        app.MapModelsApi();
-        app.MapMonitoringApi();
-        app.MapPipelineApi();
-        app.MapFhirApi();
-        app.MapSdtmApi();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        // Every endpoint of the gateway is mapped in this group, whose convention gives each its policy from the one
+        // table (EndpointAccess); an endpoint mapped elsewhere gets the fallback policy (administrators only).
+        var gateway = app.MapGroup("").WithEndpointAccess();
+        gateway.MapOpenApi();
+        // The page calls no outside service: no AI chat, no telemetry, no developer toolbar.
+        gateway.MapScalarApiReference("/api/docs", o =>
+        {
+            o.WithTitle("ClinicalTrials API");
+            o.Agent = new ScalarAgentOptions { Disabled = true };
+            o.Telemetry = false;
+            o.ShowDeveloperTools = DeveloperToolsVisibility.Never;
+        });
+        gateway.MapGet("/", () => TypedResults.Redirect("/api/docs")).ExcludeFromDescription();
+        gateway.MapClinicalDataApi();
+        gateway.MapHealthApi();
+        gateway.MapRegistryApi();
+        gateway.MapPredictionApi();
+        gateway.MapModelsApi();
+        gateway.MapMonitoringApi();
+        gateway.MapPipelineApi();
+        gateway.MapFhirApi();
+        gateway.MapSdtmApi();
+        gateway.MapSecurityApi();
         return app;
     }
 
@@ -103,6 +119,8 @@ public static partial class ClinicalApi
                     $"{lake.Message} Retry later."),
                 TrackingStoreUnavailableException tracking => (StatusCodes.Status503ServiceUnavailable, "Tracking database unavailable",
                     $"{tracking.Message} Retry later; predictions are logged once it returns."),
+                AuditUnavailableException audit => (StatusCodes.Status503ServiceUnavailable, "Audit trail unavailable",
+                    $"{audit.Message} Nothing is answered that is not audited; retry later."),
                 BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
                 _ => (StatusCodes.Status500InternalServerError, "Internal error", "An unexpected error occurred; it has been logged."),
             };

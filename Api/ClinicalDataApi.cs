@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Interfaces;
@@ -41,7 +42,13 @@ public static class ClinicalDataApi
         }
 
         var receivedAt = time.GetUtcNow();
-        var result = (await ingest.IngestAsync([ReceivedMessage.Parse(body.Memory, receivedAt)], receivedAt))[0];
+        var message = ReceivedMessage.Parse(body.Memory, receivedAt);
+        if (!SiteScope.MayWrite(request.HttpContext.User, message.Parsed.SiteId))
+        {
+            return SiteScope.Forbidden(request.HttpContext.User, $"The message is for site '{message.Parsed.SiteId}'; nothing was stored.");
+        }
+
+        var result = (await ingest.IngestAsync([message], receivedAt))[0];
         return result.Status switch
         {
             IngestStatus.Accepted => TypedResults.Accepted($"/api/clinical/messages/{result.MessageId}", IngestReply.From(result)),
@@ -82,6 +89,13 @@ public static class ClinicalDataApi
 
         var receivedAt = time.GetUtcNow();
         var messages = raws.ConvertAll(raw => ReceivedMessage.Parse(raw, receivedAt));
+        var user = request.HttpContext.User;
+        if (messages.Select((m, i) => SiteScope.MayWrite(user, m.Parsed.SiteId) ? -1 : i).Where(i => i >= 0).ToList() is { Count: > 0 } foreign)
+        {
+            // Checked for every message before any is stored: a batch is refused whole, never half-written.
+            return SiteScope.Forbidden(user, $"{foreign.Count} message(s) of the batch are for another site ('indexes' says which); nothing was stored.", foreign);
+        }
+
         var results = await ingest.IngestAsync(messages, receivedAt);
         var items = results.Select((r, i) => new BatchItem(i, r.MessageId, r.Status, r.Violations.Count == 0 ? null : r.Violations)).ToList();
         if (items.Any(r => r.Status == IngestStatus.Unavailable))
@@ -98,7 +112,7 @@ public static class ClinicalDataApi
     }
 
     private static async Task<Results<Ok<MessageTrace>, ProblemHttpResult, ValidationProblem>> GetMessageAsync(
-        string messageId, IIngestJournal journal)
+        string messageId, IIngestJournal journal, HttpContext http)
     {
         if (!Guid.TryParse(messageId, out var id))
         {
@@ -106,9 +120,14 @@ public static class ClinicalDataApi
                 new Dictionary<string, string[]> { ["message_id"] = ["'message_id' must be a UUID."] }, title: "Invalid message_id");
         }
 
-        return await journal.FindAsync(id) is { } record
+        if (await journal.FindAsync(id) is not { } record)
+        {
+            return TypedResults.Problem($"No message with message_id {id} was ever received.", statusCode: StatusCodes.Status404NotFound, title: "Message not found");
+        }
+
+        return SiteScope.Allows(http.User, record.SiteId)
             ? TypedResults.Ok(MessageTrace.From(record))
-            : TypedResults.Problem($"No message with message_id {id} was ever received.", statusCode: StatusCodes.Status404NotFound, title: "Message not found");
+            : SiteScope.Forbidden(http.User, "The message was sent for another site.");
     }
 
     private static async Task<Ok<IngestStats>> GetStatsAsync(IIngestJournal journal) =>

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Models;
@@ -143,7 +144,10 @@ public static partial class ModelsApi
 }
 
 /// <summary>Body of <c>POST /api/models</c>: the version and its artifacts by file name, base64.</summary>
-public sealed record ModelUpload(string? Version, IReadOnlyDictionary<string, string?>? Files);
+public sealed record ModelUpload(string? Version, IReadOnlyDictionary<string, string?>? Files) : IAuditedRequest
+{
+    string? IAuditedRequest.AuditResource => Version is null ? null : $"model/{Version}";
+}
 
 /// <summary>A registered model version; <paramref name="OnnxSha256"/> is the content hash recorded at registration.</summary>
 public sealed record ModelVersionResponse(

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using ClinicalTrials.Api.Predictions;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Telemetry;
@@ -136,10 +137,18 @@ public static class PredictionApi
 }
 
 /// <summary>Body of <c>POST /predict</c>.</summary>
-public sealed record PredictRequest(string? PatientId);
+public sealed record PredictRequest(string? PatientId) : IAuditedRequest
+{
+    string? IAuditedRequest.AuditResource => PatientId is null ? null : $"patient/{PatientId}";
+}
 
 /// <summary>Body of <c>POST /predict/batch</c>.</summary>
-public sealed record BatchPredictRequest(IReadOnlyList<string>? PatientIds);
+public sealed record BatchPredictRequest(IReadOnlyList<string>? PatientIds) : IAuditedRequest
+{
+    string? IAuditedRequest.AuditResource => "patients";
+
+    object? IAuditedRequest.AuditDetails => new { patient_ids = PatientIds };
+}
 
 /// <summary>One prediction.</summary>
 /// <param name="PatientId">The pseudonymous patient.</param>

@@ -1,3 +1,4 @@
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
@@ -63,13 +64,18 @@ public static class RegistryApi
     private static ProblemHttpResult PatientNotFound(string patientId) =>
         TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
 
-    private static async Task<Results<Ok<SiteSummary>, ProblemHttpResult, ValidationProblem>> GetSiteAsync(string siteId, IGrainFactory grains)
+    private static async Task<Results<Ok<SiteSummary>, ProblemHttpResult, ValidationProblem>> GetSiteAsync(string siteId, IGrainFactory grains, HttpContext http)
     {
         if (!ClinicalIds.IsSiteId(siteId))
         {
             return TypedResults.ValidationProblem(
                 new Dictionary<string, string[]> { ["site_id"] = [$"format: 'site_id' must be {ClinicalIds.SiteIdShape}."] },
                 title: "Invalid site_id");
+        }
+
+        if (!SiteScope.Allows(http.User, siteId))
+        {
+            return SiteScope.Forbidden(http.User, "A site credential reads its own site only.");
         }
 
         var summary = await grains.Site(siteId).GetSummaryAsync();

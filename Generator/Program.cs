@@ -3,6 +3,11 @@ using ClinicalTrials.Generator;
 using ClinicalTrials.Generator.PhysioNet;
 
 var url = new Option<string>("--url") { Description = "Gateway base address.", DefaultValueFactory = _ => "http://localhost:8080" };
+var apiKey = new Option<string?>("--api-key")
+{
+    Description = "The credential sent to the gateway (Authorization: Bearer): an API key (ctk_…, e.g. $(cat data/admin.key)) or a staff token; default: $CLINICAL_API_KEY.",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CLINICAL_API_KEY"),
+};
 var count = new Option<int>("--count") { Description = "Messages to send.", DefaultValueFactory = _ => 100 };
 var interval = new Option<string>("--interval") { Description = "Seconds between messages, a value or a range such as 2-5 (0 = no pause).", DefaultValueFactory = _ => "2-5" };
 var verbose = new Option<bool>("--verbose") { Description = "Print every message and its answer." };
@@ -53,8 +58,8 @@ var awaitIngest = new Option<bool>("--await-ingest")
 
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
-    url, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, shift, kafka, topic, followGroup,
-    amqp, queue, awaitIngest,
+    url, apiKey, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, shift, kafka, topic,
+    followGroup, amqp, queue, awaitIngest,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -91,6 +96,11 @@ root.SetAction(async (result, cancellationToken) =>
     }
 
     using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
+    if (result.GetValue(apiKey) is { Length: > 0 } credential)
+    {
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+    }
+
     if (result.GetValue(predict))
     {
         return await new FeatureReadRunner(http, settings, settings.Rate!.PerSecond!.Value, predict: true).RunAsync(cancellationToken);

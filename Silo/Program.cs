@@ -28,6 +28,11 @@ if (SdtmCommand.Handles(args))
     return await SdtmCommand.RunAsync(args);
 }
 
+if (AccessCommand.Handles(args))
+{
+    return await AccessCommand.RunAsync(args);
+}
+
 if (MigrateCommand.Handles(args))
 {
     return await MigrateCommand.RunAsync(args);

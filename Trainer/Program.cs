@@ -10,6 +10,11 @@ var source = new Option<string>("--source")
     DefaultValueFactory = _ => "lake",
 };
 var api = new Option<string?>("--api") { Description = "Register the model with this running platform (e.g. http://localhost:8080); default: write it into the registry's storage under --data-dir." };
+var apiKey = new Option<string?>("--api-key")
+{
+    Description = "With --api: the credential sent (Authorization: Bearer), an API key or staff token of role ml_engineer or admin; default: $CLINICAL_API_KEY.",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CLINICAL_API_KEY"),
+};
 var seed = new Option<int>("--seed") { Description = "Seed for the patient split and the trees.", DefaultValueFactory = _ => 42 };
 var trees = new Option<int>("--trees") { Description = "Boosting iterations.", DefaultValueFactory = _ => 100 };
 var leaves = new Option<int>("--leaves") { Description = "Leaves per tree.", DefaultValueFactory = _ => 31 };
@@ -26,14 +31,15 @@ var version = new Option<string?>("--version") { Description = "Model version to
 
 var train = new Command("train", "Train the adverse-event model on the offline feature store, evaluate it, export ONNX and register it as staging.")
 {
-    dataDir, from, to, source, api, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor,
+    dataDir, from, to, source, api, apiKey, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor,
 };
 train.SetAction((result, cancellationToken) => TrainCommand.RunAsync(new TrainSettings(
     result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(source)!, result.GetValue(api),
     new ClinicalTrials.Trainer.Training.TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves),
         result.GetValue(minLeaf), result.GetValue(learningRate)),
     result.GetValue(version),
-    new ClinicalTrials.Models.Metadata.LabelDefinition(result.GetValue(outcome)!, result.GetValue(horizon), !result.GetValue(noCensor))), cancellationToken));
+    new ClinicalTrials.Models.Metadata.LabelDefinition(result.GetValue(outcome)!, result.GetValue(horizon), !result.GetValue(noCensor)),
+    result.GetValue(apiKey)), cancellationToken));
 
 var rows = new Option<int>("--rows") { Description = "Synthetic rows.", DefaultValueFactory = _ => 1_000_000 };
 var features = new Option<int>("--features") { Description = "Features per row.", DefaultValueFactory = _ => 327 };

@@ -10,9 +10,13 @@ using Spectre.Console;
 
 namespace ClinicalTrials.Trainer;
 
-/// <summary>The <c>train</c> command's settings; <c>Label</c> (outcome, horizon, censoring) is <see cref="LabelDefinition.Default"/> when null.</summary>
+/// <summary>
+/// The <c>train</c> command's settings; <c>Label</c> (outcome, horizon, censoring) is <see cref="LabelDefinition.Default"/>
+/// when null; <c>ApiKey</c> is the credential for registering with <c>Api</c>.
+/// </summary>
 public sealed record TrainSettings(
-    string DataDirectory, DateOnly? From, DateOnly? To, string Source, string? Api, TrainerParameters Parameters, string? Version, LabelDefinition? Label = null);
+    string DataDirectory, DateOnly? From, DateOnly? To, string Source, string? Api, TrainerParameters Parameters, string? Version,
+    LabelDefinition? Label = null, string? ApiKey = null);
 
 /// <summary>
 /// <c>train</c>: wires the job from the command line and the same configuration keys as the silo, from the environment
@@ -69,6 +73,11 @@ public static class TrainCommand
         }
 
         using var http = settings.Api is { } url ? new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/") } : null;
+        if (http is not null && settings.ApiKey is { Length: > 0 } credential)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+        }
+
         IModelRegistrar registrar = http is null ? new StorageRegistrar(storage) : new ApiRegistrar(http);
         await using var tracking = TrackingStore.Create(Environment.GetEnvironmentVariable("ConnectionStrings__Postgres"), settings.DataDirectory);
         try

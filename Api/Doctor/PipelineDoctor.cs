@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ClinicalTrials.Api.Predictions;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
@@ -23,7 +24,7 @@ namespace ClinicalTrials.Api.Doctor;
 /// </summary>
 public sealed class PipelineDoctor(
     IConfiguration configuration, PipelineJobs jobs, IIngestJournal journal, OnlineFeatureStore onlineStore,
-    PredictionLog predictionLog, IGrainFactory grains, Microsoft.AspNetCore.Hosting.Server.IServer server)
+    PredictionLog predictionLog, IGrainFactory grains, Microsoft.AspNetCore.Hosting.Server.IServer server, JwtSigningKey signingKey, TimeProvider time)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
     private static readonly HttpClient Http = new() { Timeout = Patience };
@@ -291,7 +292,12 @@ public sealed class PipelineDoctor(
         var url = $"{LocalBase(address)}/metrics";
         try
         {
-            var text = await Http.GetStringAsync(url, cancellationToken);
+            // The doctor scrapes as Prometheus would, with a credential: a one-minute token of its own.
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+                signingKey.Mint("system:doctor", [Roles.MlEngineer], null, TimeSpan.FromMinutes(1), time.GetUtcNow()));
+            using var response = await Http.SendAsync(request, cancellationToken);
+            var text = await response.EnsureSuccessStatusCode().Content.ReadAsStringAsync(cancellationToken);
             var series = text.Split('\n').Count(line => line.Length > 0 && line[0] != '#');
             return new("observability", "metrics", CheckStatus.Pass, $"{url}: {series} series");
         }

@@ -1,3 +1,4 @@
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Ingest;
@@ -41,6 +42,11 @@ public static class FhirApi
         {
             return Outcome(StatusCodes.Status400BadRequest, Issue(OperationOutcome.IssueSeverity.Error, OperationOutcome.IssueType.Required,
                 $"The query parameters site_id ({ClinicalIds.SiteIdShape}) and study_phase (Phase I … Phase IV) give every message its envelope.", "site_id"));
+        }
+
+        if (!SiteScope.Allows(request.HttpContext.User, site_id))
+        {
+            return SiteScope.Forbidden(request.HttpContext.User, $"The Bundle is for site '{site_id}'; nothing was stored.");
         }
 
         using var body = await RequestBody.ReadAsync(request, ClinicalDataApi.MaxBatchBytes, cancellationToken);

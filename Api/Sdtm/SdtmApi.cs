@@ -1,4 +1,5 @@
 using System.Globalization;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Ingest;
@@ -94,6 +95,11 @@ public static class SdtmApi
         {
             return Invalid(site_id is null || !ClinicalIds.IsSiteId(site_id) ? "site_id" : "study_phase",
                 $"The query parameters site_id ({ClinicalIds.SiteIdShape}) and study_phase (Phase I … Phase IV) give every message its envelope.");
+        }
+
+        if (!SiteScope.Allows(request.HttpContext.User, site_id))
+        {
+            return SiteScope.Forbidden(request.HttpContext.User, $"The dataset is for site '{site_id}'; nothing was stored.");
         }
 
         using var body = await RequestBody.ReadAsync(request, ClinicalDataApi.MaxBatchBytes, cancellationToken);

@@ -26,7 +26,8 @@ public static class DoctorCommand
         DoctorReport? report;
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+            using var http = SiloHttpClient.Create(configuration, TimeSpan.FromMinutes(1));
+
             report = await http.GetFromJsonAsync<DoctorReport>($"{url}/api/pipeline/doctor", json);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

@@ -35,7 +35,7 @@ public static class SdtmCommand
             .Where(k => configuration[k] is not null)
             .Select(k => $"{k.Replace('-', '_')}={Uri.EscapeDataString(configuration[k]!)}"));
         var url = BaseUrl(configuration);
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+        using var http = SiloHttpClient.Create(configuration, TimeSpan.FromMinutes(10));
         try
         {
             using var response = await http.GetAsync($"{url}/api/export/sdtm?{query}");
@@ -90,7 +90,7 @@ public static class SdtmCommand
             return 2;
         }
 
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+        using var http = SiloHttpClient.Create(configuration, TimeSpan.FromMinutes(10));
         var failed = false;
         foreach (var file in files)
         {

@@ -9,7 +9,11 @@ namespace ClinicalTrials.Silo.Hosting;
 /// </summary>
 public static class SiloCommandLine
 {
-    private static readonly string[] PlainOptions = ["--data-dir", "--urls", "--environment", "--from", "--to", "--site-id", "--study-phase", "--domain", "--study-id", "--out"];
+    private static readonly string[] PlainOptions =
+    [
+        "--data-dir", "--urls", "--environment", "--from", "--to", "--site-id", "--study-phase", "--domain", "--study-id", "--out",
+        "--name", "--role", "--site", "--ingest-only", "--subject", "--hours", "--api-key",
+    ];
 
     // The generic host's own settings, which hosting tools (WebApplicationFactory among them) pass on the command line.
     private static readonly string[] HostOptions = ["--contentRoot", "--applicationName"];
@@ -23,13 +27,22 @@ public static class SiloCommandLine
           ClinicalTrials.Silo run-job NAME [--from YYYY-MM-DD] [--to YYYY-MM-DD] [settings]
                                                              run one pipeline job (bronze-to-silver, offline-features,
                                                              retention) in this process and print its record
-          ClinicalTrials.Silo import sdtm DIR --site-id SITE --study-phase PHASE [--urls URL]
+          ClinicalTrials.Silo import sdtm DIR --site-id SITE --study-phase PHASE [--urls URL] [--api-key KEY]
                                                              send every Dataset-JSON file of DIR (DM, VS, LB, AE) to the
                                                              running silo (POST /api/import/sdtm); prints each answer
-          ClinicalTrials.Silo export sdtm --domain DM|VS|LB|AE [--from D] [--to D] [--study-id ID] [--out FILE] [--urls URL]
+          ClinicalTrials.Silo export sdtm --domain DM|VS|LB|AE [--from D] [--to D] [--study-id ID] [--out FILE] [--urls URL] [--api-key KEY]
                                                              write one domain from silver as Dataset-JSON v1.1
-          ClinicalTrials.Silo doctor [--urls URL]            walk the running silo's pipeline (GET /api/pipeline/doctor):
+          ClinicalTrials.Silo doctor [--urls URL] [--api-key KEY]
+                                                             walk the running silo's pipeline (GET /api/pipeline/doctor):
                                                              pass/warn/fail per check with a hint; exit 1 on any fail
+                                                             (the key, or a token, defaults to $CLINICAL_API_KEY)
+          ClinicalTrials.Silo keys create --name NAME --role ROLE [--site SITE001] [--ingest-only true]
+          ClinicalTrials.Silo keys list | keys rotate KEY_ID | keys revoke KEY_ID
+                                                             API keys (docs/security.md); a new key is printed once
+          ClinicalTrials.Silo token --subject WHO --role ROLE[,ROLE] [--site SITE001] [--hours 8]
+                                                             a staff bearer token signed with the silo's key
+          ClinicalTrials.Silo audit verify | audit export [--from DATE] [--to DATE]
+                                                             re-compute the audit chain (exit 1 when broken); JSON lines
 
         settings:
           --data-dir DIR                                     the data directory (default ./data)
@@ -53,7 +66,9 @@ public static class SiloCommandLine
             ["import", "sdtm", var directory, ..] when !directory.StartsWith('-') => 3,
             ["export", "sdtm", ..] => 2,
             ["import" or "export", ..] => args.Length, // answered with its own usage
-            ["migrate" or "run-job" or "doctor", ..] => 1, // run-job without a job name answers with its own usage
+            ["keys", "rotate" or "revoke", var id, ..] when !id.StartsWith('-') => 3,
+            ["keys" or "audit", var verb, ..] when !verb.StartsWith('-') => 2,
+            ["migrate" or "run-job" or "doctor" or "token" or "keys" or "audit", ..] => 1, // run-job without a job name answers with its own usage
             _ => 0,
         };
         for (var i = start; i < args.Length; i++)

@@ -1,3 +1,4 @@
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Grains.Telemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -49,7 +50,7 @@ public static class TelemetryExtensions
 
     public static WebApplication MapClinicalMetrics(this WebApplication app)
     {
-        app.MapPrometheusScrapingEndpoint(MetricsPath);
+        app.MapPrometheusScrapingEndpoint(MetricsPath).WithEndpointAccess();
         return app;
     }
 }

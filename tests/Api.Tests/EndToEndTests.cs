@@ -40,7 +40,7 @@ public sealed class EndToEndTests
 
         // 3. Train on the offline feature store and register with the running platform.
         var exit = await TrainCommand.RunAsync(new TrainSettings(data.Path, null, null, "lake", app.Http.BaseAddress!.ToString(),
-            new TrainerParameters(Trees: 30, Leaves: 15), "e2e-1"), TestContext.Current.CancellationToken);
+            new TrainerParameters(Trees: 30, Leaves: 15), "e2e-1", ApiKey: TestCredentials.AdminKey), TestContext.Current.CancellationToken);
         Assert.Equal(0, exit);
 
         var models = await (await app.Http.GetAsync("/api/models", TestContext.Current.CancellationToken)).ExpectAsync(200);

@@ -15,7 +15,7 @@ public sealed class JsonLogTests
         using var data = new DataDirectory();
         await using var silo = await SiloProcess.StartAsync(data.Path, cancellation,
             "--Logging:Console:FormatterName=json", "--Logging:LogLevel:ClinicalTrials.Grains.Ingest=Debug", "--Pipeline:ScheduleEnabled=false");
-        using var http = new HttpClient { BaseAddress = silo.BaseAddress };
+        using var http = silo.CreateClient();
         var patient = NewPatientId();
         var message = HeartRateOnly(987.25, patientId: patient); // a value no id, time or count in a log line can contain
         var traceId = Guid.NewGuid().ToString("N");

@@ -45,10 +45,14 @@ internal sealed class ClinicalApp : IAsyncDisposable
     {
         _factory = factory;
         var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Http = new HttpClient { BaseAddress = new Uri(address) };
+        Http = new HttpClient { BaseAddress = new Uri(address) }.Sending();
     }
 
+    /// <summary>A client that sends the fixtures' admin key (<see cref="TestCredentials"/>).</summary>
     public HttpClient Http { get; }
+
+    /// <summary>A client of this app that sends <paramref name="credential"/> (none when null).</summary>
+    public HttpClient CreateClient(string? credential) => new HttpClient { BaseAddress = Http.BaseAddress }.Sending(credential);
 
     public IServiceProvider Services => _factory.Services;
 
@@ -90,6 +94,7 @@ internal sealed class ClinicalApp : IAsyncDisposable
             builder.UseSetting("Orleans:SiloPort", FreePorts.Next().ToString(CultureInfo.InvariantCulture));
             builder.UseSetting("Orleans:GatewayPort", FreePorts.Next().ToString(CultureInfo.InvariantCulture));
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
+            builder.UseSetting(TestCredentials.Setting, TestCredentials.AdminKey);
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);

@@ -77,7 +77,8 @@ internal sealed class SiloProcess : IAsyncDisposable
         return dll;
     }
 
-    private static string[] SiloArguments(string dataDirectory, string[] settings) => [Dll(), "--data-dir", dataDirectory, .. settings];
+    private static string[] SiloArguments(string dataDirectory, string[] settings) =>
+        [Dll(), "--data-dir", dataDirectory, $"--{TestCredentials.Setting}={TestCredentials.AdminKey}", .. settings];
 
     private static string[] PortArguments() =>
     [
@@ -94,6 +95,8 @@ internal sealed class SiloProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            // Commands that call a running silo (doctor) send the fixtures' admin key.
+            Environment = { ["CLINICAL_API_KEY"] = TestCredentials.AdminKey },
         };
         foreach (var argument in arguments)
         {
@@ -115,7 +118,8 @@ internal sealed class SiloProcess : IAsyncDisposable
     public string Setting(string name) =>
         _process.StartInfo.ArgumentList.Single(a => a.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];
 
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    /// <summary>A client that sends the fixtures' admin key (<see cref="TestCredentials"/>).</summary>
+    public HttpClient CreateClient() => new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) }.Sending();
 
     /// <summary>SIGKILL: no shutdown hooks, no flush, nothing graceful.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
@@ -151,7 +155,7 @@ internal sealed class SiloProcess : IAsyncDisposable
     /// <summary>Polls the health endpoint until it answers 200 (true), or the process dies or the start timeout passes (false).</summary>
     private async Task<bool> WaitUntilHealthyAsync(CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) }.Sending();
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < StartTimeout && !_process.HasExited)
         {

@@ -1,0 +1,38 @@
+namespace ClinicalTrials.Api.Security;
+
+/// <summary><c>Security:*</c>: who may call the gateway (docs/security.md).</summary>
+public sealed class SecurityOptions
+{
+    public const string Section = "Security";
+
+    /// <summary>
+    /// False lets every request in as an administrator, for local experiments only; the silo then logs a warning at
+    /// every start.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The value of the admin key created on first start when no key exists (a deployment's secret); unset, a random one
+    /// is written to <c>admin.key</c> (mode 0600) in the data directory.
+    /// </summary>
+    public string? BootstrapAdminKey { get; set; }
+
+    public JwtOptions Jwt { get; set; } = new();
+
+    /// <summary>How long a silo trusts what it read about a key: a revocation on another silo applies within this time.</summary>
+    public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>Bearer tokens for staff: HMAC-SHA256 signed JWTs from this issuer for this audience.</summary>
+public sealed class JwtOptions
+{
+    public string Issuer { get; set; } = "clinicaltrials";
+
+    public string Audience { get; set; } = "clinicaltrials-api";
+
+    /// <summary>
+    /// The signing key (at least 32 bytes of text); unset, one is made on first start and kept in <c>jwt-signing.key</c>
+    /// (mode 0600) in the data directory, where <c>Silo token</c> finds it.
+    /// </summary>
+    public string? SigningKey { get; set; }
+}

@@ -1,0 +1,183 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using ClinicalTrials.Api.Security;
+using ClinicalTrials.Api.Tests.Hosting;
+using Microsoft.Data.Sqlite;
+
+namespace ClinicalTrials.Api.Tests;
+
+/// <summary>
+/// The audit trail records who read which patient and who changed keys, models and jobs, and its hash chain shows any
+/// record that was changed, removed or moved afterwards (tampered on a copy of the live database).
+/// </summary>
+public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<AccessFixture>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_patient_read_is_recorded_with_who_which_patient_and_the_outcome_and_no_values()
+    {
+        var message = TestMessages.Vitals(siteId: fixture.SiteA, heartRate: 133);
+        var patient = (string)message["vital_signs"]!["patient_id"]!;
+        await (await fixture.App.Http.PostAsync("/api/clinical/data", TestMessages.Json(message), Cancellation)).ExpectAsync(202);
+        using var dataManager = fixture.Client("data_manager");
+        using var read = new HttpRequestMessage(HttpMethod.Get, $"/api/patients/{patient}") { Headers = { { EndpointAccess.ReasonHeader, "query 17 from the monitor" } } };
+        await (await dataManager.SendAsync(read, Cancellation)).ExpectAsync(200);
+        await (await dataManager.GetAsync($"/api/patients/{TestMessages.NewPatientId()}/features", Cancellation)).ExpectAsync(404);
+
+        using var auditor = fixture.Client("auditor");
+        var records = await (await auditor.GetAsync($"/api/audit?resource=patient/{patient}", Cancellation)).ExpectAsync(200);
+        var record = Assert.Single(records.EnumerateArray());
+        Assert.Equal($"key:{ApiKeyStore.KeyIdOf(fixture.Keys["data_manager"])}", record.GetProperty("actor").GetString());
+        Assert.Equal("patient.read", record.GetProperty("action").GetString());
+        Assert.Equal("200", record.GetProperty("outcome").GetString());
+        Assert.Contains("query 17", record.GetProperty("details").GetString());
+        Assert.DoesNotContain("133", record.ToString());
+
+        var denied = await (await auditor.GetAsync("/api/audit?action=patient.features.read", Cancellation)).ExpectAsync(200);
+        Assert.Contains(denied.EnumerateArray(), r => r.GetProperty("outcome").GetString() == "404");
+    }
+
+    [Fact]
+    public async Task Key_changes_are_recorded_with_before_and_after_and_never_the_secret()
+    {
+        var key = await fixture.CreateAsync(new ApiKeyRequest("rotating", Roles.DataManager, null));
+        var keyId = ApiKeyStore.KeyIdOf(key)!;
+        var rotated = await (await fixture.App.Http.PostAsync($"/api/admin/keys/{keyId}/rotate", null, Cancellation)).ExpectAsync(200);
+        var newKey = rotated.GetProperty("key").GetString()!;
+        using (var old = fixture.App.CreateClient(key))
+        {
+            Assert.Equal(401, (int)(await old.GetAsync("/api/clinical/stats", Cancellation)).StatusCode);
+        }
+
+        using (var current = fixture.App.CreateClient(newKey))
+        {
+            await (await current.GetAsync("/api/clinical/stats", Cancellation)).ExpectAsync(200);
+        }
+
+        await (await fixture.App.Http.PostAsync($"/api/admin/keys/{keyId}/revoke", null, Cancellation)).ExpectAsync(200);
+        using (var revoked = fixture.App.CreateClient(newKey))
+        {
+            Assert.Equal(401, (int)(await revoked.GetAsync("/api/clinical/stats", Cancellation)).StatusCode);
+        }
+
+        var listed = await (await fixture.App.Http.GetAsync("/api/admin/keys", Cancellation)).ExpectAsync(200);
+        Assert.DoesNotContain(Secret(key), listed.ToString());
+        Assert.DoesNotContain(Secret(newKey), listed.ToString());
+
+        using var auditor = fixture.Client("auditor");
+        var records = await (await auditor.GetAsync($"/api/audit?resource=key/{keyId}", Cancellation)).ExpectAsync(200);
+        Assert.Equal(["key.create", "key.rotate", "key.revoke"], records.EnumerateArray().Select(r => r.GetProperty("action").GetString()));
+        var revoke = JsonDocument.Parse(records[2].GetProperty("details").GetString()!).RootElement;
+        Assert.False(revoke.GetProperty("before").TryGetProperty("revoked_at", out _));
+        Assert.True(revoke.GetProperty("after").TryGetProperty("revoked_at", out _));
+        Assert.DoesNotContain(Secret(newKey), records.ToString());
+    }
+
+    /// <summary>The secret part of a key: what follows <c>ctk_{key_id}_</c> (it may itself hold '_').</summary>
+    private static string Secret(string key) => key[(ApiKeyStore.Prefix.Length + ApiKeyStore.KeyIdOf(key)!.Length + 1)..];
+
+    [Fact]
+    public async Task Bad_key_requests_name_the_field()
+    {
+        var problem = await (await fixture.App.Http.PostAsJsonAsync("/api/admin/keys", new ApiKeyRequest("x", Roles.Site, null), ApiJson.Options, Cancellation)).ExpectAsync(400);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("site_id", out _));
+        problem = await (await fixture.App.Http.PostAsJsonAsync("/api/admin/keys", new ApiKeyRequest("x", "root", null), ApiJson.Options, Cancellation)).ExpectAsync(400);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("role", out _));
+    }
+
+    [Fact]
+    public async Task The_intact_chain_verifies()
+    {
+        await fixture.CreateAsync(new ApiKeyRequest("for the chain", Roles.Auditor, null));
+        using var auditor = fixture.Client("auditor");
+        var verification = await (await auditor.GetAsync("/api/audit/verify", Cancellation)).ExpectAsync(200);
+        Assert.True(verification.GetProperty("valid").GetBoolean(), verification.ToString());
+        Assert.True(verification.GetProperty("records").GetInt64() >= 7);
+    }
+
+    [Theory]
+    [InlineData("UPDATE audit_trail SET resource = 'key/000000000000' WHERE seq = 3", 3, "modified")]
+    [InlineData("DELETE FROM audit_trail WHERE seq = 3", 3, "missing")]
+    [InlineData("UPDATE audit_trail SET seq = -1 WHERE seq = 3; UPDATE audit_trail SET seq = 3 WHERE seq = 4; UPDATE audit_trail SET seq = 4 WHERE seq = -1", 3, "does not follow")]
+    [InlineData("DELETE FROM audit_trail WHERE seq = (SELECT MAX(seq) FROM audit_trail)", null, "removed")]
+    public async Task Every_kind_of_tampering_is_found(string tamper, int? brokenSeq, string problem)
+    {
+        using var copy = new DataDirectory();
+        await CopyAccessDatabaseAsync(copy.Path);
+        var trail = new AuditTrail(AccessDatabase.Create(null, copy.Path), TimeProvider.System);
+        Assert.True((await trail.VerifyAsync(Cancellation)).Valid);
+
+        await ExecuteAsync(copy.Path, tamper);
+        var verification = await trail.VerifyAsync(Cancellation);
+        Assert.False(verification.Valid);
+        Assert.Contains(problem, verification.Problem);
+        if (brokenSeq is { } seq)
+        {
+            Assert.Equal(seq, verification.FirstBrokenSeq);
+        }
+    }
+
+    [Fact]
+    public async Task A_record_rewritten_with_a_fresh_hash_breaks_the_link_to_the_next()
+    {
+        using var copy = new DataDirectory();
+        await CopyAccessDatabaseAsync(copy.Path);
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(copy.Path, AccessDatabase.SqliteFileName)};Pooling=false"))
+        {
+            await connection.OpenAsync(Cancellation);
+            await using var read = connection.CreateCommand();
+            read.CommandText = "SELECT at, actor, action, outcome, source, details, prev_hash FROM audit_trail WHERE seq = 2";
+            await using var reader = await read.ExecuteReaderAsync(Cancellation);
+            await reader.ReadAsync(Cancellation);
+            var hash = AuditRecord.HashOf(2, reader.GetString(0), reader.GetString(1), reader.GetString(2), "key/forged", reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6));
+            await reader.DisposeAsync();
+            await using var write = connection.CreateCommand();
+            write.CommandText = $"UPDATE audit_trail SET resource = 'key/forged', hash = '{hash}' WHERE seq = 2";
+            await write.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        var verification = await new AuditTrail(AccessDatabase.Create(null, copy.Path), TimeProvider.System).VerifyAsync(Cancellation);
+        Assert.False(verification.Valid);
+        Assert.Equal(3, verification.FirstBrokenSeq);
+    }
+
+    [Fact]
+    public async Task The_verify_command_exits_1_on_a_broken_chain_and_export_writes_json_lines()
+    {
+        using var copy = new DataDirectory();
+        await CopyAccessDatabaseAsync(copy.Path);
+        var (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "verify", "--data-dir", copy.Path);
+        Assert.True(exit == 0, output);
+        (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "export", "--data-dir", copy.Path);
+        Assert.True(exit == 0, output);
+        Assert.Contains(output.Split('\n'), l => l.StartsWith('{') && JsonDocument.Parse(l).RootElement.GetProperty("seq").GetInt64() == 1);
+
+        await ExecuteAsync(copy.Path, "DELETE FROM audit_trail WHERE seq = 2");
+        (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "verify", "--data-dir", copy.Path);
+        Assert.True(exit == 1, output);
+        Assert.Contains("record 2 is missing", output);
+    }
+
+    /// <summary>A consistent copy of the live access database (SQLite's online backup), to tamper with.</summary>
+    private async Task CopyAccessDatabaseAsync(string directory)
+    {
+        // At least a few records beyond the fixture's key creations.
+        await fixture.CreateAsync(new ApiKeyRequest("copy", Roles.Auditor, null));
+        await using var live = new SqliteConnection($"Data Source={Path.Combine(fixture.DataPath, AccessDatabase.SqliteFileName)};Pooling=false");
+        await using var target = new SqliteConnection($"Data Source={Path.Combine(directory, AccessDatabase.SqliteFileName)};Pooling=false");
+        await live.OpenAsync(Cancellation);
+        await target.OpenAsync(Cancellation);
+        live.BackupDatabase(target);
+    }
+
+    private static async Task ExecuteAsync(string directory, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, AccessDatabase.SqliteFileName)};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
