@@ -1,3 +1,4 @@
+using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Monitoring;
 
@@ -61,10 +62,14 @@ public sealed class OutcomeLabelsTests
     [Fact]
     public void The_outcome_selects_the_events_that_count()
     {
-        Assert.True(new LabelDefinition("any", 24, false).Matches("NAUSEA", "MILD"));
-        Assert.True(new LabelDefinition("serious", 24, false).Matches("NAUSEA", "SEVERE"));
-        Assert.False(new LabelDefinition("serious", 24, false).Matches("SEPSIS", "MODERATE"));
-        Assert.True(new LabelDefinition("SEPSIS", 24, false).Matches("sepsis", "MILD"));
-        Assert.False(new LabelDefinition("SEPSIS", 24, false).Matches("NAUSEA", "SEVERE"));
+        Assert.True(new LabelDefinition("any", 24, false).Matches(Event("NAUSEA", Severity.Mild)));
+        Assert.True(new LabelDefinition("serious", 24, false).Matches(Event("NAUSEA", Severity.Severe)));
+        Assert.True(new LabelDefinition("serious", 24, false).Matches(Event("NAUSEA", Severity.Mild, serious: true)));
+        Assert.False(new LabelDefinition("serious", 24, false).Matches(Event("SEPSIS", Severity.Moderate)));
+        Assert.True(new LabelDefinition("SEPSIS", 24, false).Matches(Event("sepsis", Severity.Mild)));
+        Assert.False(new LabelDefinition("SEPSIS", 24, false).Matches(Event("NAUSEA", Severity.Severe)));
     }
+
+    private static AdverseEvent Event(string term, Severity severity, bool serious = false) =>
+        new("PT12AB34CD", term, severity, serious, DrugRelation.Possible, T);
 }
