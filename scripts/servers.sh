@@ -225,9 +225,16 @@ start_rabbitmq() {
   fi
 
   rabbitmq_up() { rabbitmqctl_at "$port" "$dir" status > /dev/null 2>&1; }
+  # A node this script started from another checkout has that checkout's Erlang cookie, so rabbitmqctl cannot reach it
+  # from here; it still answers on the port, and the dist port is taken: use it as it is, as for the other servers.
+  rabbitmq_listening() { (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; }
 
   if rabbitmq_up; then
     echo "rabbitmq: already running on 127.0.0.1:$port"
+    return 0
+  fi
+  if rabbitmq_listening; then
+    echo "rabbitmq: a server already answers on 127.0.0.1:$port (started from another checkout); using it"
     return 0
   fi
 

@@ -66,4 +66,20 @@ internal sealed record BrokerCorpus(List<(string Key, byte[] Value)> Records, Li
         Assert.Equal(Invalid - NotJson, invalidIds.Count);
         return new BrokerCorpus(records, validIds, invalidIds);
     }
+
+    /// <summary>Every invalid message is quarantined, and a sample of the valid ones stored, as the silo answers for them.</summary>
+    public async Task AssertStatusesAsync(HttpClient http, CancellationToken ct)
+    {
+        foreach (var id in InvalidIds)
+        {
+            var message = await (await http.GetAsync($"/api/clinical/messages/{id}", ct)).ExpectAsync(200);
+            Assert.Equal("rejected", message.GetProperty("status").GetString());
+        }
+
+        foreach (var id in ValidIds.Where((_, i) => i % 97 == 0))
+        {
+            var message = await (await http.GetAsync($"/api/clinical/messages/{id}", ct)).ExpectAsync(200);
+            Assert.Equal("accepted", message.GetProperty("status").GetString());
+        }
+    }
 }

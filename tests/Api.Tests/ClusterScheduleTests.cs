@@ -10,7 +10,7 @@ public sealed class ClusterScheduleTests
 {
     private static readonly TimeSpan Period = TimeSpan.FromMinutes(1); // the shortest period the schedule accepts
 
-    [Fact(Skip = "Open defect (issue 12): in 1 fresh-clone run of 3, the silo restarted on its old endpoint stopped answering (connection refused) just after the other silo was killed; the test now fails with that silo's output, to be found before it runs in CI again.")]
+    [Fact(Skip = "Open defect (issue 12): the restarted silo does not always rejoin in time. Of 3 fresh-clone runs on 2026-12-01, one restarted silo stopped answering (connection refused) just after the other was killed; of 4 runs on 2026-12-02 at load average 40-60, two restarted silos did not answer healthy within 60 s. Runs alone with its filter; to be found before it runs in CI again.")]
     public async Task The_scheduled_job_runs_once_per_period_cluster_wide_also_after_the_silo_that_ran_it_dies()
     {
         var ct = TestContext.Current.CancellationToken;

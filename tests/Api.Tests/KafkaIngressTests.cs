@@ -55,17 +55,7 @@ public sealed class KafkaIngressTests
             Assert.True(final.GetProperty("rejected").GetInt64() >= Invalid, final.ToString());
 
             using var http = silo.CreateClient();
-            foreach (var id in corpus.InvalidIds)
-            {
-                var message = await (await http.GetAsync($"/api/clinical/messages/{id}", ct)).ExpectAsync(200);
-                Assert.Equal("rejected", message.GetProperty("status").GetString());
-            }
-
-            foreach (var id in corpus.ValidIds.Where((_, i) => i % 97 == 0))
-            {
-                var message = await (await http.GetAsync($"/api/clinical/messages/{id}", ct)).ExpectAsync(200);
-                Assert.Equal("accepted", message.GetProperty("status").GetString());
-            }
+            await corpus.AssertStatusesAsync(http, ct);
         }
         finally
         {
