@@ -17,6 +17,9 @@ public sealed class DriftScenarioTests
     private static readonly MonitoringPolicy Policy = new(MinLabelled: 200, MinPerClass: 20, MinAuroc: 0.80, MaxFeaturePsi: 0.25, MaxScorePsi: 0.2);
     private static readonly string[] Shifted = ["age_years", "gluc_last", "creat_last", "hgb_last"];
 
+    /// <summary>Every hour is served, also after a patient's event: censoring would thin the later days by who had one.</summary>
+    private static readonly LabelDefinition Uncensored = LabelDefinition.Default with { CensorAfterFirstEvent = false };
+
     /// <summary>
     /// The trial's rows of days 1-2 and of days 3-4; day 0 is left out, as its features are still filling (a lab's last
     /// value is missing until the patient's first lab result), which is no drift of the population.
@@ -26,7 +29,7 @@ public sealed class DriftScenarioTests
         var histories = SyntheticHistories.Create(seed: 11, patients: 100, messages: 7500, days: 5, shift: shift);
         var (first, middle) = (SyntheticHistories.Start.AddDays(1), SyntheticHistories.Start.AddDays(3));
         var rows = new List<TrainingRow>();
-        await foreach (var row in new ReplayedHistories("synthetic", histories).ReadAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(5), CancellationToken.None))
+        await foreach (var row in new ReplayedHistories("synthetic", histories, Uncensored).ReadAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(5), CancellationToken.None))
         {
             rows.Add(row);
         }
