@@ -205,7 +205,7 @@ rabbitmq_env() {
     RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="${RABBITMQ_DIST_PORT:-$((port + 1))}" \
     RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
     RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
-    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" ERL_EPMD_ADDRESS=127.0.0.1
+    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" ERL_EPMD_ADDRESS=127.0.0.1 ERL_CRASH_DUMP="$dir/log/erl_crash.dump"
 }
 
 rabbitmqctl_at() {
@@ -244,8 +244,9 @@ start_rabbitmq() {
   echo 'SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"' > "$dir/rabbitmq-env.conf"
   # shellcheck disable=SC2046
   setsid nohup env $(rabbitmq_env "$port" "$dir") /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/log/console.log" 2>&1 < /dev/null &
-  # `wait` waits for the pid file, then for the node to have started RabbitMQ.
-  if rabbitmqctl_at "$port" "$dir" --timeout 60 wait "$dir/rabbitmq.pid" > "$dir/log/await.log" 2>&1; then
+  # `wait` waits for the pid file, then for the node to have started RabbitMQ: about 10 s on a quiet machine, over a
+  # minute while test assemblies load both cores.
+  if rabbitmqctl_at "$port" "$dir" --timeout 180 wait "$dir/rabbitmq.pid" > "$dir/log/await.log" 2>&1; then
     rabbitmqctl_at "$port" "$dir" set_policy clinical-dead-letter '^clinical' \
       '{"dead-letter-exchange":"","dead-letter-routing-key":"dead-letters"}' --apply-to queues > /dev/null
     echo "rabbitmq: started on 127.0.0.1:$port (pid $(cat "$dir/rabbitmq.pid"), AMQP 1.0, data and log under ${dir#"$PWD"/})"

@@ -40,6 +40,8 @@ public sealed class ServersScriptTests
         }
     }
 
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(6);
+
     private static async Task<string> RunAsync(Dictionary<string, int> ports, string kafkaName, params string[] arguments)
     {
         var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -57,10 +59,21 @@ public sealed class ServersScriptTests
         start.Environment["KAFKA_MOCK_NAME"] = kafkaName;
 
         using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        // A first start runs initdb and boots an Erlang node while the other test assemblies load both cores: in CI that
+        // once took over two minutes. The limit only stops a hung script, and then says which server it was waiting for.
+        using var timeout = new CancellationTokenSource(ScriptTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"servers.sh {string.Join(' ', arguments)} did not finish within {ScriptTimeout.TotalMinutes} minutes; it printed:\n{await output}\n{await errors}");
+        }
+
         Assert.True(process.ExitCode == 0, $"servers.sh {string.Join(' ', arguments)} exited {process.ExitCode}:\n{await output}\n{await errors}");
         return await output;
     }
