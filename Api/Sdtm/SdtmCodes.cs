@@ -37,17 +37,14 @@ internal static class SdtmCodes
     /// <summary>Temperature sent in Fahrenheit (VSSTRESU F) is stored in Celsius.</summary>
     public static readonly string[] Fahrenheit = ["F", "[degF]", "°F"];
 
-    /// <summary>AESEV as our severity (the same words).</summary>
-    public static readonly string[] Severities = ["MILD", "MODERATE", "SEVERE"];
-
     /// <summary>AEREL (sponsor-defined terms in practice) as our relation to the study drug.</summary>
-    public static string? Relation(string aerel) => aerel.ToUpperInvariant() switch
+    public static DrugRelation? Relation(string aerel) => aerel.ToUpperInvariant() switch
     {
-        "NOT RELATED" or "NONE" or "N" or "NO" => "NOT_RELATED",
-        "UNLIKELY RELATED" or "UNLIKELY" or "REMOTE" => "UNLIKELY",
-        "POSSIBLY RELATED" or "POSSIBLE" => "POSSIBLE",
-        "PROBABLY RELATED" or "PROBABLE" => "PROBABLE",
-        "RELATED" or "DEFINITELY RELATED" or "DEFINITE" or "Y" or "YES" => "DEFINITE",
+        "NOT RELATED" or "NONE" or "N" or "NO" => DrugRelation.NotRelated,
+        "UNLIKELY RELATED" or "UNLIKELY" or "REMOTE" => DrugRelation.Unlikely,
+        "POSSIBLY RELATED" or "POSSIBLE" => DrugRelation.Possible,
+        "PROBABLY RELATED" or "PROBABLE" => DrugRelation.Probable,
+        "RELATED" or "DEFINITELY RELATED" or "DEFINITE" or "Y" or "YES" => DrugRelation.Definite,
         _ => null,
     };
 
@@ -62,12 +59,12 @@ internal static class SdtmCodes
     };
 
     /// <summary>SEX (CDISC C66731) as our gender, and back.</summary>
-    public static string? Gender(string sex) => sex.ToUpperInvariant() switch
+    public static Gender? Gender(string sex) => sex.ToUpperInvariant() switch
     {
-        "M" => "M",
-        "F" => "F",
-        "U" => "UNKNOWN",
-        "UNDIFFERENTIATED" or "INTERSEX" => "OTHER",
+        "M" => Domain.Messages.Gender.Male,
+        "F" => Domain.Messages.Gender.Female,
+        "U" => Domain.Messages.Gender.Unknown,
+        "UNDIFFERENTIATED" or "INTERSEX" => Domain.Messages.Gender.Other,
         _ => null,
     };
 

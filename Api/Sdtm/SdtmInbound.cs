@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 
 namespace ClinicalTrials.Api.Sdtm;
@@ -90,7 +91,7 @@ internal sealed class SdtmInbound(string siteId, string studyPhase, IReadOnlyDic
             {
                 w.WriteString("patient_id", patient);
                 w.WriteNumber("age", (int)Math.Round(age));
-                w.WriteString("gender", gender);
+                w.WriteString("gender", WireNames.Gender.Of(gender));
                 w.WriteString("enrollment_date", DateOnly.FromDateTime(enrollment.UtcDateTime).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
                 w.WriteString("trial_arm", arm);
             });
@@ -104,10 +105,11 @@ internal sealed class SdtmInbound(string siteId, string studyPhase, IReadOnlyDic
         {
             var patient = rows.Patient(row);
             var term = rows.Text(row, "AETERM") ?? rows.Text(row, "AEDECOD") ?? throw new RowException("AETERM", Rules.Required, "AETERM is required.");
-            var severity = rows.Text(row, "AESEV")?.ToUpperInvariant() ?? throw new RowException("AESEV", Rules.Required, "AESEV is required.");
-            if (!SdtmCodes.Severities.Contains(severity))
+            // AESEV's terms are our severity's wire names.
+            var aesev = rows.Text(row, "AESEV") ?? throw new RowException("AESEV", Rules.Required, "AESEV is required.");
+            if (!WireNames.Severity.TryParse(aesev, out var severity))
             {
-                throw new RowException("AESEV", Rules.Enum, $"AESEV must be one of {string.Join(", ", SdtmCodes.Severities)}.");
+                throw new RowException("AESEV", Rules.Enum, $"AESEV must be one of {string.Join(", ", WireNames.Severity.Names)}.");
             }
 
             var serious = rows.Text(row, "AESER")?.ToUpperInvariant() switch
@@ -127,9 +129,9 @@ internal sealed class SdtmInbound(string siteId, string studyPhase, IReadOnlyDic
             {
                 w.WriteString("patient_id", patient);
                 w.WriteString("event_term", term);
-                w.WriteString("severity", severity);
+                w.WriteString("severity", WireNames.Severity.Of(severity));
                 w.WriteBoolean("serious", serious);
-                w.WriteString("relation_to_study_drug", relation);
+                w.WriteString("relation_to_study_drug", WireNames.DrugRelation.Of(relation));
                 w.WriteString("onset", onset.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
             });
             mapping.Messages.Add(new MappedMessage(message, [(i, "adverse_event")]));

@@ -112,7 +112,7 @@ public static partial class ClinicalMessageParser
         var reader = new FieldReader(receivedAt, replay);
         var messageId = reader.Guid(root, "message_id");
         var timestamp = reader.Timestamp(root, "timestamp", required: true);
-        var phase = reader.StudyPhase(root, "study_phase");
+        var phase = reader.Enum(root, "study_phase", null, WireNames.StudyPhase);
         var siteId = reader.Identifier(root, "site_id", ClinicalIds.IsSiteId, ClinicalIds.SiteIdShape);
 
         PayloadType? payloadType = null;
@@ -181,7 +181,7 @@ public static partial class ClinicalMessageParser
     private static PatientDemographics? ReadDemographics(FieldReader reader, JsonElement body, string path, string? patientId)
     {
         var age = reader.Integer(body, "age", path, DemographicRanges.Age);
-        var gender = reader.Gender(body, "gender", path);
+        var gender = reader.Enum(body, "gender", path, WireNames.Gender);
         var weight = reader.Number(body, "weight_kg", path, DemographicRanges.WeightKg);
         var height = reader.Number(body, "height_cm", path, DemographicRanges.HeightCm);
         var enrollment = reader.Date(body, "enrollment_date", path);
@@ -312,11 +312,9 @@ public static partial class ClinicalMessageParser
     private static AdverseEvent? ReadAdverseEvent(FieldReader reader, JsonElement body, string path, string? patientId, DateTimeOffset? timestamp)
     {
         var term = reader.Text(body, "event_term", path);
-        var severity = reader.Enum<Severity>(body, "severity", path, ("MILD", Severity.Mild), ("MODERATE", Severity.Moderate), ("SEVERE", Severity.Severe));
+        var severity = reader.Enum(body, "severity", path, WireNames.Severity);
         var serious = reader.Boolean(body, "serious", path);
-        var relation = reader.Enum<DrugRelation>(body, "relation_to_study_drug", path,
-            ("NOT_RELATED", DrugRelation.NotRelated), ("UNLIKELY", DrugRelation.Unlikely), ("POSSIBLE", DrugRelation.Possible),
-            ("PROBABLE", DrugRelation.Probable), ("DEFINITE", DrugRelation.Definite));
+        var relation = reader.Enum(body, "relation_to_study_drug", path, WireNames.DrugRelation);
         var onset = reader.Timestamp(body, "onset", required: false, path) ?? timestamp;
         return patientId is null || term is null || severity is null || serious is null || relation is null || onset is null
             ? null
@@ -558,107 +556,21 @@ public static partial class ClinicalMessageParser
             return date;
         }
 
-        public StudyPhase? StudyPhase(JsonElement body, string name)
-        {
-            if (!TryGet(body, name, null, required: true, out var value))
-            {
-                return null;
-            }
-
-            var phase = Choice(value, ("PHASE I", Messages.StudyPhase.PhaseI), ("PHASE 1", Messages.StudyPhase.PhaseI),
-                ("PHASE II", Messages.StudyPhase.PhaseII), ("PHASE 2", Messages.StudyPhase.PhaseII),
-                ("PHASE III", Messages.StudyPhase.PhaseIII), ("PHASE 3", Messages.StudyPhase.PhaseIII),
-                ("PHASE IV", Messages.StudyPhase.PhaseIV), ("PHASE 4", Messages.StudyPhase.PhaseIV));
-            if (phase is null)
-            {
-                Fail(name, Rules.Enum, $"'{name}' must be one of 'Phase I', 'Phase II', 'Phase III', 'Phase IV'.");
-            }
-
-            return phase;
-        }
-
-        public Gender? Gender(JsonElement body, string name, string parent)
+        public T? Enum<T>(JsonElement body, string name, string? parent, WireNameTable<T> names)
+            where T : struct, System.Enum
         {
             if (!TryGet(body, name, parent, required: true, out var value))
             {
                 return null;
             }
 
-            var gender = Choice(value, ("M", Messages.Gender.Male), ("MALE", Messages.Gender.Male), ("F", Messages.Gender.Female),
-                ("FEMALE", Messages.Gender.Female), ("O", Messages.Gender.Other), ("OTHER", Messages.Gender.Other),
-                ("U", Messages.Gender.Unknown), ("UNKNOWN", Messages.Gender.Unknown));
-            if (gender is null)
-            {
-                Fail(Path(parent, name), Rules.Enum, $"'{name}' must be one of M, F, OTHER, UNKNOWN.");
-            }
-
-            return gender;
-        }
-
-        public T? Enum<T>(JsonElement body, string name, string parent, params ReadOnlySpan<(string Wire, T Value)> choices)
-            where T : struct
-        {
-            if (!TryGet(body, name, parent, required: true, out var value))
-            {
-                return null;
-            }
-
-            if (Choice(value, choices) is { } choice)
+            if (TryGetChars(value, stackalloc char[ScratchChars], out var text) && names.TryParse(text, out var choice))
             {
                 return choice;
             }
 
-            var wires = new string[choices.Length];
-            for (var i = 0; i < choices.Length; i++)
-            {
-                wires[i] = choices[i].Wire;
-            }
-
-            Fail(Path(parent, name), Rules.Enum, $"'{name}' must be one of {string.Join(", ", wires)}.");
+            Fail(Path(parent, name), Rules.Enum, $"'{name}' must be one of {string.Join(", ", names.Names)}.");
             return null;
-        }
-
-        /// <summary>
-        /// The choice whose wire form the string matches, ignoring case and surrounding spaces, with a space inside
-        /// matching an underscore ("not related" is NOT_RELATED); null for anything else.
-        /// </summary>
-        private static T? Choice<T>(JsonElement value, params ReadOnlySpan<(string Wire, T Value)> choices)
-            where T : struct
-        {
-            if (!TryGetChars(value, stackalloc char[ScratchChars], out var text))
-            {
-                return null;
-            }
-
-            text = text.Trim();
-            foreach (var (wire, choice) in choices)
-            {
-                if (SameWire(text, wire))
-                {
-                    return choice;
-                }
-            }
-
-            return null;
-        }
-
-        private static bool SameWire(ReadOnlySpan<char> text, string wire)
-        {
-            if (text.Length != wire.Length)
-            {
-                return false;
-            }
-
-            for (var i = 0; i < text.Length; i++)
-            {
-                var c = text[i] == ' ' && wire[i] == '_' ? '_' : char.ToUpperInvariant(text[i]);
-                if (c != wire[i])
-                {
-                    return false;
-                }
-            }
-
-            return true;
         }
 
         public bool? Boolean(JsonElement body, string name, string parent)

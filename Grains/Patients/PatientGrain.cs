@@ -115,8 +115,10 @@ public sealed partial class PatientGrain(
             return Task.FromResult<PatientSummary?>(null);
         }
 
+        // Snapshots written before the wire-name table held the enum's own spelling (FEMALE for F).
+        var demographics = s.Demographics is { } d ? d with { Gender = WireNames.Gender.Of(WireNames.Gender.Parse(d.Gender)) } : null;
         return Task.FromResult<PatientSummary?>(new PatientSummary(
-            this.GetPrimaryKeyString(), s.SiteId, s.StudyPhase, s.Demographics, first, last,
+            this.GetPrimaryKeyString(), s.SiteId, s.StudyPhase, demographics, first, last,
             s.MessageCounts.ToImmutableDictionary(), s.LatestVitals.ToImmutableDictionary(), s.LatestLabs.ToImmutableDictionary(),
             s.AdverseEventCount, s.SeriousAdverseEventCount, s.LastAdverseEventAt, s.AbnormalValueCount));
     }

@@ -35,7 +35,7 @@ public sealed class PatientState
     {
         AppliedThrough = Math.Max(AppliedThrough, sequence);
         SiteId = message.SiteId;
-        StudyPhase = StudyPhaseName(message.StudyPhase);
+        StudyPhase = WireNames.StudyPhase.Of(message.StudyPhase);
         FirstEventAt = FirstEventAt is { } first && first <= message.Timestamp ? first : message.Timestamp;
         LastEventAt = LastEventAt is { } last && last >= message.Timestamp ? last : message.Timestamp;
         var type = message.PayloadType.WireName();
@@ -45,7 +45,7 @@ public sealed class PatientState
         switch (message.Payload)
         {
             case PatientDemographics d:
-                Demographics = new PatientProfile(d.Age, d.Gender.ToString().ToUpperInvariant(), d.WeightKg, d.HeightCm, d.EnrollmentDate, d.TrialArm);
+                Demographics = new PatientProfile(d.Age, WireNames.Gender.Of(d.Gender), d.WeightKg, d.HeightCm, d.EnrollmentDate, d.TrialArm);
                 break;
             case VitalSigns v:
                 Latest(LatestVitals, "systolic_bp", v.SystolicBp, "mmHg", message.Timestamp);
@@ -79,12 +79,4 @@ public sealed class PatientState
             latest[name] = new Measurement(v, unit, at);
         }
     }
-
-    private static string StudyPhaseName(Domain.Messages.StudyPhase phase) => phase switch
-    {
-        Domain.Messages.StudyPhase.PhaseI => "Phase I",
-        Domain.Messages.StudyPhase.PhaseII => "Phase II",
-        Domain.Messages.StudyPhase.PhaseIII => "Phase III",
-        _ => "Phase IV",
-    };
 }

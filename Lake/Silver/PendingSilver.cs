@@ -46,12 +46,12 @@ internal sealed class PendingSilver
             case PatientDemographics d:
                 Rows++;
                 For(_demographics, date).Add(new DemographicsRow(id, patient, time, site, phase, received,
-                    d.Age, SilverRows.Wire(d.Gender), d.WeightKg, d.HeightCm, d.EnrollmentDate, Shared(d.TrialArm)));
+                    d.Age, WireNames.Gender.Of(d.Gender), d.WeightKg, d.HeightCm, d.EnrollmentDate, Shared(d.TrialArm)));
                 break;
             case AdverseEvent a:
                 Rows++;
                 For(_adverseEvents, date).Add(new AdverseEventRow(id, patient, time, site, phase, received,
-                    Shared(a.EventTerm), SilverRows.Wire(a.Severity), a.Serious, SilverRows.Wire(a.RelationToStudyDrug), SilverRows.Micros(a.Onset)));
+                    Shared(a.EventTerm), WireNames.Severity.Of(a.Severity), a.Serious, WireNames.DrugRelation.Of(a.RelationToStudyDrug), SilverRows.Micros(a.Onset)));
                 break;
         }
     }

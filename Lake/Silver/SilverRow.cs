@@ -98,32 +98,6 @@ internal static class SilverRows
 
     public static DateTimeOffset Offset(DateTime utc) => new(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
 
-    public static string Wire(Gender gender) => gender switch
-    {
-        Gender.Male => "M", Gender.Female => "F", Gender.Other => "OTHER", _ => "UNKNOWN",
-    };
-
-    public static Gender ParseGender(string text) => text switch
-    {
-        "M" => Gender.Male, "F" => Gender.Female, "OTHER" => Gender.Other, _ => Gender.Unknown,
-    };
-
-    public static string Wire(Severity severity) => severity switch
-    {
-        Severity.Mild => "MILD", Severity.Moderate => "MODERATE", _ => "SEVERE",
-    };
-
-    public static Severity ParseSeverity(string text) => Enum.Parse<Severity>(text, ignoreCase: true);
-
-    public static string Wire(DrugRelation relation) => relation switch
-    {
-        DrugRelation.NotRelated => "NOT_RELATED", DrugRelation.Unlikely => "UNLIKELY", DrugRelation.Possible => "POSSIBLE",
-        DrugRelation.Probable => "PROBABLE", _ => "DEFINITE",
-    };
-
-    public static DrugRelation ParseRelation(string text) =>
-        text == "NOT_RELATED" ? DrugRelation.NotRelated : Enum.Parse<DrugRelation>(text, ignoreCase: true);
-
     /// <summary>The message as a clinical message again, for the one feature code path.</summary>
     public static ClinicalMessage ToMessage(VitalRow r) => new(r.MessageId, Offset(r.Timestamp), (StudyPhase)r.StudyPhase, r.SiteId,
         new VitalSigns(r.PatientId, r.SystolicBp, r.DiastolicBp, r.HeartRate, r.TemperatureCelsius, r.OxygenSaturation, r.RespiratoryRate)
@@ -132,10 +106,10 @@ internal static class SilverRows
         });
 
     public static ClinicalMessage ToMessage(DemographicsRow r) => new(r.MessageId, Offset(r.Timestamp), (StudyPhase)r.StudyPhase, r.SiteId,
-        new PatientDemographics(r.PatientId, r.Age, ParseGender(r.Gender), r.WeightKg, r.HeightCm, r.EnrollmentDate, r.TrialArm));
+        new PatientDemographics(r.PatientId, r.Age, WireNames.Gender.Parse(r.Gender), r.WeightKg, r.HeightCm, r.EnrollmentDate, r.TrialArm));
 
     public static ClinicalMessage ToMessage(AdverseEventRow r) => new(r.MessageId, Offset(r.Timestamp), (StudyPhase)r.StudyPhase, r.SiteId,
-        new AdverseEvent(r.PatientId, r.EventTerm, ParseSeverity(r.Severity), r.Serious, ParseRelation(r.RelationToStudyDrug), Offset(r.Onset)));
+        new AdverseEvent(r.PatientId, r.EventTerm, WireNames.Severity.Parse(r.Severity), r.Serious, WireNames.DrugRelation.Parse(r.RelationToStudyDrug), Offset(r.Onset)));
 
     /// <summary>The rows of one lab message (same message id, patient and time) as one message.</summary>
     public static ClinicalMessage ToMessage(IReadOnlyList<LabRow> rows)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Tests.Hosting;
 using static ClinicalTrials.Api.Tests.TestMessages;
 
@@ -92,6 +93,32 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
         Assert.Equal(1, summary.GetProperty("message_counts").GetProperty("adverse_event").GetInt32());
         Assert.Equal(65, summary.GetProperty("latest_vitals").GetProperty("heart_rate").GetProperty("value").GetDouble());
         Assert.Equal(1, summary.GetProperty("adverse_event_count").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("F", "phase 2", "F", "Phase II")]
+    [InlineData("female", "Phase II", "F", "Phase II")]
+    [InlineData("m", "PHASE IV", "M", "Phase IV")]
+    [InlineData("Other", "Phase 1", "OTHER", "Phase I")]
+    [InlineData(" u ", "phase iii", "UNKNOWN", "Phase III")]
+    public async Task Patient_summary_shows_gender_and_study_phase_by_their_wire_names_whatever_spelling_was_sent(
+        string gender, string phase, string shownGender, string shownPhase)
+    {
+        var patient = NewPatientId();
+        var message = Vitals(patient);
+        message.Remove("vital_signs");
+        message["study_phase"] = phase;
+        message["patient_demographics"] = new JsonObject
+        {
+            ["patient_id"] = patient, ["age"] = 47, ["gender"] = gender, ["weight_kg"] = 70.0, ["height_cm"] = 170.0,
+            ["enrollment_date"] = "2026-01-05", ["trial_arm"] = "PLACEBO",
+        };
+        await (await PostAsync("/api/clinical/data", Json(message))).ExpectAsync(202);
+
+        var summary = await (await GetAsync($"/api/patients/{patient}")).ExpectAsync(200);
+
+        Assert.Equal(shownGender, summary.GetProperty("demographics").GetProperty("gender").GetString());
+        Assert.Equal(shownPhase, summary.GetProperty("study_phase").GetString());
     }
 
     [Fact]
