@@ -79,25 +79,26 @@ public sealed partial class ModelMonitor(
 
     /// <summary>
     /// Gives every prediction of the look-back the label the events now known say, writing only what changed (each change
-    /// also goes to the label's history). Predictions come ordered by patient, so one patient's events are matched at a time.
+    /// also goes to the label's history). One timeline per label definition in use.
     /// </summary>
     private async Task<LabellingSummary> LabelAsync(
         DateTimeOffset now, MonitoringOptions settings, Dictionary<string, ModelMetadata?> metadata, CancellationToken cancellationToken)
     {
         var lookbackStart = now - settings.LabelLookback;
         var events = await SilverAdverseEvents.ReadAsync(lake.Storage, DateOnly.FromDateTime(lookbackStart.UtcDateTime), cancellationToken);
-        var byPatient = events.GroupBy(e => e.PatientId, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.OrderBy(e => e.Onset).ToList(), StringComparer.Ordinal);
+        var timelines = new Dictionary<LabelDefinition, OutcomeTimeline>();
         long examined = 0, labelled = 0, relabelled = 0, pending = 0;
         var changes = new List<PredictionOutcome>(WriteBatch);
         await foreach (var candidate in store.ReadLabelCandidatesAsync(lookbackStart, cancellationToken))
         {
             examined++;
             var definition = (await MetadataAsync(candidate.ModelVersion, metadata))?.LabelOrLegacy ?? LabelDefinition.Legacy;
-            var onsets = byPatient.TryGetValue(candidate.PatientId, out var reported)
-                ? reported.Where(definition.Matches).Select(e => e.Onset).ToList()
-                : [];
-            if (OutcomeLabels.Label(candidate.PredictedAt, onsets, definition, settings.LabelGrace, now) is not { } outcome)
+            if (!timelines.TryGetValue(definition, out var outcomes))
+            {
+                timelines[definition] = outcomes = new OutcomeTimeline(definition, events);
+            }
+
+            if (OutcomeLabels.Label(outcomes, candidate.PatientId, candidate.PredictedAt, settings.LabelGrace, now) is not { } outcome)
             {
                 pending++;
                 continue;

@@ -28,8 +28,12 @@ public sealed class OutcomeTimeline
     /// The label of <paramref name="patientId"/> at <paramref name="t"/>: true when a matching onset lies in
     /// (t, t + horizon]; null when the hour is censored (a matching onset at or before t, with censoring on).
     /// </summary>
-    public bool? At(string patientId, DateTimeOffset t)
+    public bool? At(string patientId, DateTimeOffset t) => At(patientId, t, out _);
+
+    /// <summary>As <see cref="At(string, DateTimeOffset)"/>, with the first matching onset in the window of a positive label.</summary>
+    public bool? At(string patientId, DateTimeOffset t, out DateTimeOffset? onset)
     {
+        onset = null;
         if (!_onsets.TryGetValue(patientId, out var onsets))
         {
             return false;
@@ -43,6 +47,12 @@ public sealed class OutcomeTimeline
 
         var index = Array.BinarySearch(onsets, ticks + 1);
         index = index < 0 ? ~index : index;
-        return index < onsets.Length && onsets[index] <= ticks + TimeSpan.TicksPerHour * Label.HorizonHours;
+        if (index < onsets.Length && onsets[index] <= ticks + TimeSpan.TicksPerHour * Label.HorizonHours)
+        {
+            onset = new DateTimeOffset(onsets[index], TimeSpan.Zero);
+            return true;
+        }
+
+        return false;
     }
 }

@@ -9,9 +9,10 @@ public sealed class OutcomeLabelsTests
     private static readonly DateTimeOffset T = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
     private static readonly LabelDefinition Day = new("any", 24, false);
     private static readonly TimeSpan Grace = TimeSpan.FromHours(12);
+    private const string Patient = "PT12AB34CD";
 
     private static (OutcomeLabel, DateTimeOffset?)? Label(DateTimeOffset now, LabelDefinition? label = null, params double[] onsetHours) =>
-        OutcomeLabels.Label(T, [.. onsetHours.Select(h => T.AddHours(h))], label ?? Day, Grace, now);
+        OutcomeLabels.Label(new OutcomeTimeline(label ?? Day, onsetHours.Select(h => Event("NAUSEA", Severity.Mild, onset: T.AddHours(h)))), Patient, T, Grace, now);
 
     [Fact]
     public void An_onset_within_the_horizon_is_positive_at_once()
@@ -70,6 +71,6 @@ public sealed class OutcomeLabelsTests
         Assert.False(new LabelDefinition("SEPSIS", 24, false).Matches(Event("NAUSEA", Severity.Severe)));
     }
 
-    private static AdverseEvent Event(string term, Severity severity, bool serious = false) =>
-        new("PT12AB34CD", term, severity, serious, DrugRelation.Possible, T);
+    private static AdverseEvent Event(string term, Severity severity, bool serious = false, DateTimeOffset? onset = null) =>
+        new(Patient, term, severity, serious, DrugRelation.Possible, onset ?? T);
 }
