@@ -19,22 +19,14 @@ public sealed class ModelMonitorGrain(
 {
     private const string Reminder = "model-monitoring";
 
-    /// <summary>
-    /// Registers the reminder unless it is registered already with this period (every silo calls this at start; registering
-    /// again would postpone the next run at each rolling restart). The first run comes one period after registration.
-    /// </summary>
+    /// <summary>Registers the reminder (<see cref="ReminderSchedule"/>); the first run comes one period after registration.</summary>
     public async Task StartAsync()
     {
         var period = options.Value.Period;
-        if (state.State.Period == period && await this.GetReminder(Reminder) is not null)
+        if (await ReminderSchedule.EnsureAsync(this, state, period, [(Reminder, period)]))
         {
-            return;
+            logger.LogInformation("Model monitoring every {Period}", period);
         }
-
-        await this.RegisterOrUpdateReminder(Reminder, period, period);
-        state.State.Period = period;
-        await state.WriteStateAsync();
-        logger.LogInformation("Model monitoring every {Period}", period);
     }
 
     public async Task<string> RunAsync() => (await Task.Run(() => monitor.RunAsync())).RunId;

@@ -16,30 +16,16 @@ public sealed class PipelineSchedulerGrain(
 {
     private const string Prefix = "job:";
 
-    /// <summary>
-    /// Registers the jobs' reminders, unless they are registered already with this period: every silo of a cluster
-    /// calls this at its start, and registering again would move every job's next run to its first-run delay, so that
-    /// a rolling restart would postpone the jobs each time.
-    /// </summary>
+    /// <summary>Registers the jobs' reminders (<see cref="ReminderSchedule"/>).</summary>
     public async Task StartAsync()
     {
         var period = options.Value.SchedulePeriod;
-        var registered = (await this.GetReminders()).Select(r => r.ReminderName).ToHashSet(StringComparer.Ordinal);
-        if (state.State.Period == period && jobs.Names.All(name => registered.Contains(Prefix + name)))
+        // Staggered first runs, bronze-to-silver first, so each job usually finds the previous one's output.
+        var reminders = jobs.Names.Select((name, i) => (Prefix + name, TimeSpan.FromMinutes(1 + (5 * i)))).ToList();
+        if (await ReminderSchedule.EnsureAsync(this, state, period, reminders))
         {
-            return;
+            logger.LogInformation("Pipeline schedule: {Jobs} every {Period}", string.Join(", ", jobs.Names), period);
         }
-
-        var offset = 0;
-        foreach (var name in jobs.Names)
-        {
-            // Staggered first runs, bronze-to-silver first, so each job usually finds the previous one's output.
-            await this.RegisterOrUpdateReminder(Prefix + name, TimeSpan.FromMinutes(1 + (5 * offset++)), period);
-        }
-
-        state.State.Period = period;
-        await state.WriteStateAsync();
-        logger.LogInformation("Pipeline schedule: {Jobs} every {Period}", string.Join(", ", jobs.Names), period);
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
@@ -52,12 +38,4 @@ public sealed class PipelineSchedulerGrain(
 
         return Task.CompletedTask;
     }
-}
-
-/// <summary>The period the scheduler's reminders were registered with.</summary>
-[GenerateSerializer, Alias("pipeline-schedule-state")]
-public sealed class PipelineScheduleState
-{
-    [Id(0)]
-    public TimeSpan? Period { get; set; }
 }
