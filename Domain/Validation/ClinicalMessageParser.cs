@@ -156,7 +156,8 @@ public static partial class ClinicalMessageParser
             }
         }
 
-        if (reader.Violations is not null || payload is null || messageId is null || timestamp is null || phase is null || siteId is null)
+        if (reader.Violations is not null || reader.HoldsDirectIdentifier || payload is null || messageId is null || timestamp is null || phase is null
+            || siteId is null)
         {
             // A rejected message answers for everything found in it, its single values included.
             reader.RejectForResultIssues();
@@ -365,6 +366,9 @@ public static partial class ClinicalMessageParser
             return null;
         }
 
+        /// <summary>A free-text field looked like a direct identifier: the message is rejected whole, even where the field was one lab result's.</summary>
+        public bool HoldsDirectIdentifier { get; private set; }
+
         /// <summary>Issues of single lab results: results rejected, or stored and flagged unknown_test or unknown_unit.</summary>
         public List<Violation>? ResultIssues { get; private set; }
 
@@ -497,6 +501,14 @@ public static partial class ClinicalMessageParser
             if (text.Length == 0 || text.Length > MaxTextLength || HasControlCharacter(text))
             {
                 Fail(Path(parent, name), Rules.Format, $"'{name}' must be 1 to {MaxTextLength} printable characters.");
+                return null;
+            }
+
+            if (!Replaying && DirectIdentifiers.Find(text) is { } identifier)
+            {
+                // The sentence names the kind, never the text: it goes back to the sender and into counts and logs.
+                Fail(Path(parent, name), Rules.DirectIdentifier, $"'{name}' looks like it holds {identifier}: send pseudonymous, coded data only.");
+                HoldsDirectIdentifier = true;
                 return null;
             }
 

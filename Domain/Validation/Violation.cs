@@ -30,4 +30,7 @@ public static class Rules
     public const string UnknownUnit = "unknown_unit";
     public const string Consistency = "consistency";
     public const string DuplicateKey = "duplicate_key";
+
+    /// <summary>A free-text field looks like it holds a direct identifier (<see cref="DirectIdentifiers"/>): the whole message is rejected.</summary>
+    public const string DirectIdentifier = "direct_identifier";
 }

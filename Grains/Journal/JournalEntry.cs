@@ -71,8 +71,10 @@ public sealed record JournalEntry(
         ResultIssues = message.Message.ResultIssues,
     };
 
+    /// <summary>A rejected message; one holding a direct identifier is kept without its body, so the identifier is stored nowhere.</summary>
     public static JournalEntry Rejected(ParseResult result, ReadOnlyMemory<byte> raw, DateTimeOffset receivedAt) => new(
-        result.MessageId, receivedAt, result.PatientId, result.SiteId, result.PayloadType, null, raw, result.Violations, 0);
+        result.MessageId, receivedAt, result.PatientId, result.SiteId, result.PayloadType, null,
+        result.Violations.Any(v => v.Rule == Rules.DirectIdentifier) ? ReadOnlyMemory<byte>.Empty : raw, result.Violations, 0);
 
     /// <summary>A bronze line with the values it was encoded from.</summary>
     private sealed class EncodedLine(

@@ -71,6 +71,28 @@ public sealed class IngestApiTests(ClinicalAppFixture app) : IClassFixture<Clini
     }
 
     [Fact]
+    public async Task Message_holding_a_direct_identifier_is_a_problem_naming_the_field_and_the_identifier_is_stored_nowhere()
+    {
+        const string EMail = "jane.doe.4711@example.org";
+        var message = AdverseEvent($"Rash, write to {EMail}");
+
+        var problem = await (await _http.PostAsync("/api/clinical/data", Json(message), TestContext.Current.CancellationToken)).ExpectAsync(400);
+
+        Assert.Equal([("adverse_event.event_term", "direct_identifier")], problem.Violations());
+        Assert.DoesNotContain(EMail, problem.GetRawText(), StringComparison.Ordinal);
+        var trace = await (await _http.GetAsync($"/api/clinical/messages/{IdOf(message)}", TestContext.Current.CancellationToken)).ExpectAsync(200);
+        Assert.Equal("rejected", trace.GetProperty("status").GetString());
+        var needle = Encoding.UTF8.GetBytes(EMail);
+        foreach (var file in Directory.EnumerateFiles(app.DataPath, "*", SearchOption.AllDirectories))
+        {
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var bytes = new MemoryStream();
+            await stream.CopyToAsync(bytes, TestContext.Current.CancellationToken);
+            Assert.True(bytes.GetBuffer().AsSpan(0, (int)bytes.Length).IndexOf(needle) < 0, $"{file} holds the identifier.");
+        }
+    }
+
+    [Fact]
     public async Task Message_with_a_key_given_twice_is_a_problem_and_stored_under_neither_value()
     {
         var message = Vitals();
