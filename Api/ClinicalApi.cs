@@ -66,7 +66,10 @@ public static partial class ClinicalApi
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseHsts();
+        app.UseSecurityHeaders();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
 
         // Every endpoint of the gateway is mapped in this group, whose convention gives each its policy from the one

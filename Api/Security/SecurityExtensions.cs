@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using ClinicalTrials.Grains.Journal;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Configuration;
@@ -26,6 +27,7 @@ public static class SecurityExtensions
             .Validate(o => o.Jwt.SigningKey is null || o.Jwt.SigningKey.Length >= 32, "Security:Jwt:SigningKey must be at least 32 characters.")
             .Validate(o => string.IsNullOrEmpty(o.BootstrapAdminKey) || ApiKeyStore.KeyIdOf(o.BootstrapAdminKey) is not null,
                 $"Security:BootstrapAdminKey must have the shape {ApiKeyStore.Prefix}{{12 hex digits}}_{{secret}}.")
+            .Validate(o => o.RateLimit.IsValid, "Security:RateLimit: RequestsPerSecond must be 0 (off) or positive, with a Burst of at least 1.")
             .ValidateOnStart();
         services.AddSingleton(s => AccessDatabase.From(
             s.GetRequiredService<IConfiguration>(), s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory));
@@ -48,6 +50,14 @@ public static class SecurityExtensions
             o.TokenValidationParameters = key.ValidationParameters();
         });
         services.AddAuthorization(EndpointAccess.AddPolicies);
+        services.AddClinicalRateLimits();
+        // On HTTPS only; a year, as browsers' preload lists ask. Hosts are not excluded: the silo is reached by name or address.
+        services.AddHsts(o =>
+        {
+            o.MaxAge = TimeSpan.FromDays(365);
+            o.IncludeSubDomains = true;
+            o.ExcludedHosts.Clear();
+        });
         return services;
     }
 

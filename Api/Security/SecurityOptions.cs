@@ -19,6 +19,8 @@ public sealed class SecurityOptions
 
     public JwtOptions Jwt { get; set; } = new();
 
+    public RateLimitOptions RateLimit { get; set; } = new();
+
     /// <summary>How long a silo trusts what it read about a key: a revocation on another silo applies within this time.</summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -13,6 +13,9 @@ internal sealed class SiloProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>The setting of a plain-HTTP Kestrel endpoint, for a silo whose endpoints come from its configuration.</summary>
+    public const string HttpEndpointSetting = "--Kestrel:Endpoints:Http:Url";
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
@@ -103,9 +106,11 @@ internal sealed class SiloProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
+        // Kestrel endpoints in the configuration replace --urls; the plain-HTTP one is where the tests talk to the silo.
         var urls = Array.IndexOf(arguments, "--urls");
+        var endpoint = arguments.FirstOrDefault(a => a.StartsWith(HttpEndpointSetting + "=", StringComparison.Ordinal))?[(HttpEndpointSetting.Length + 1)..];
         var process = new Process { StartInfo = start };
-        var silo = new SiloProcess(process, new Uri(urls >= 0 ? arguments[urls + 1] : "http://127.0.0.1:0"));
+        var silo = new SiloProcess(process, new Uri(endpoint ?? (urls >= 0 ? arguments[urls + 1] : "http://127.0.0.1:0")));
         process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
         process.Start();
