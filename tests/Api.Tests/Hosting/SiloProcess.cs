@@ -18,6 +18,7 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly System.Text.StringBuilder _transcript = new();
 
     private SiloProcess(Process process, Uri baseAddress)
     {
@@ -29,6 +30,18 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>The last lines the process wrote, for failure messages.</summary>
     public string Output => string.Join(Environment.NewLine, _output);
+
+    /// <summary>Every line the process wrote.</summary>
+    public string Transcript
+    {
+        get
+        {
+            lock (_transcript)
+            {
+                return _transcript.ToString();
+            }
+        }
+    }
 
     /// <param name="dataDirectory">The silo's data directory.</param>
     /// <param name="cancellationToken">Stops waiting for the silo to become healthy.</param>
@@ -152,6 +165,11 @@ internal sealed class SiloProcess : IAsyncDisposable
         }
 
         _output.Enqueue(line);
+        lock (_transcript)
+        {
+            _transcript.AppendLine(line);
+        }
+
         while (_output.Count > 200 && _output.TryDequeue(out _))
         {
         }
