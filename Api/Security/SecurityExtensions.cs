@@ -38,6 +38,7 @@ public static class SecurityExtensions
         services.AddSingleton(s => new JwtSigningKey(
             s.GetRequiredService<IOptions<SecurityOptions>>().Value.Jwt, s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory));
         services.AddHostedService<SecurityBootstrap>();
+        services.AddHostedService<ConfigurationAudit>();
 
         services.AddAuthentication(DefaultScheme)
             .AddPolicyScheme(DefaultScheme, "API key or bearer token", o => o.ForwardDefaultSelector = SchemeFor)
