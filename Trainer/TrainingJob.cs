@@ -39,6 +39,8 @@ public sealed class TrainingJob(
 {
     private const int TopFeatures = 20;
 
+    private static readonly string[] ServingThresholdNames = ["MEDIUM", "HIGH"];
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<TrainingResult> RunAsync(DateOnly from, DateOnly to, string? version = null, CancellationToken cancellationToken = default)
@@ -135,6 +137,7 @@ public sealed class TrainingJob(
         Report("Training", 1, $"{trainingTime.TotalSeconds:0.0} s");
 
         Report("Evaluating", null);
+        // In the order of ServingThresholdNames.
         var serving = new[] { thresholds.Medium, thresholds.High };
         var scored = new Dictionary<string, (float[] P, bool[] Y)>(StringComparer.Ordinal)
         {
@@ -176,6 +179,13 @@ public sealed class TrainingJob(
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.RocPlot), Plots.Roc(rows.Label, scored.ToDictionary(
             s => s.Key, s => (BinaryMetrics.RocCurve(s.Value.P, s.Value.Y), metrics[s.Key].Auroc))), cancellationToken);
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ImportancePlot), Plots.FeatureImportance(top), cancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.CalibrationPlot), Plots.Calibration(rows.Label,
+            metrics.ToDictionary(m => m.Key, m => m.Value.Calibration)), cancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.PrecisionRecallPlot), Plots.PrecisionRecall(rows.Label, scored.ToDictionary(
+            s => s.Key, s => (BinaryMetrics.PrecisionRecallCurve(s.Value.P, s.Value.Y), metrics[s.Key].Auprc,
+                metrics[s.Key].Rows == 0 ? 0 : (double)metrics[s.Key].Positives / metrics[s.Key].Rows))), cancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ConfusionPlot),
+            Plots.Confusion("test", [.. ServingThresholdNames.Zip(metrics["test"].Confusion)]), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference, intervals), cancellationToken);
 
         // metadata.json last: the registry adopts a folder once it has one, so it must never see a half-written model.

@@ -49,13 +49,19 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         Assert.Contains(reference.Features, f => f.Edges.Count > 1);
         Assert.Equal(meta.Metrics["validation"].Rows + meta.Metrics["test"].Rows, reference.Score.Total);
         Assert.Equal(0, reference.Score.Missing);
-        foreach (var file in new[] { ModelArtifacts.Onnx, ModelArtifacts.Metadata, ModelArtifacts.RocPlot, ModelArtifacts.ImportancePlot, ModelArtifacts.Report })
+        foreach (var file in new[] { ModelArtifacts.Onnx, ModelArtifacts.Metadata, ModelArtifacts.Report })
         {
             Assert.True(new FileInfo(Path.Combine(result.Folder, file)).Length > 0, $"{file} is missing or empty.");
         }
 
-        var png = await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.RocPlot), TestContext.Current.CancellationToken);
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        var report = await File.ReadAllTextAsync(Path.Combine(result.Folder, ModelArtifacts.Report), TestContext.Current.CancellationToken);
+        foreach (var plot in new[] { ModelArtifacts.RocPlot, ModelArtifacts.ImportancePlot, ModelArtifacts.CalibrationPlot, ModelArtifacts.PrecisionRecallPlot, ModelArtifacts.ConfusionPlot })
+        {
+            var png = await File.ReadAllBytesAsync(Path.Combine(result.Folder, plot), TestContext.Current.CancellationToken);
+            Assert.True(png.Length > 1000, $"{plot} holds {png.Length} bytes.");
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+            Assert.Contains($"]({plot})", report, StringComparison.Ordinal);
+        }
         Assert.Equal(meta, ModelJson.ReadMetadata(await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.Metadata), TestContext.Current.CancellationToken)), MetadataComparer.Instance);
 
         var run = Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken));
