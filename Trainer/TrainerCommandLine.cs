@@ -36,18 +36,23 @@ public static class TrainerCommandLine
         var horizon = new Option<int>("--horizon-hours") { Description = "Predict an onset within this many hours (1-48).", DefaultValueFactory = _ => LabelDefinition.Default.HorizonHours };
         var noCensor = new Option<bool>("--no-censor") { Description = "Keep the hours after a patient's first event (default: left out of training and evaluation)." };
         var version = new Option<string?>("--version") { Description = "Model version to register (default: UTC time and ONNX hash)." };
+        var withhold = new Option<string?>("--withhold")
+        {
+            Description = "Comma-separated features the model must not learn from (they stay in its input), or 'none'; default: "
+                + string.Join(",", TrainerParameters.IdentityAndTimeFeatures) + " (identity and time; docs/synthetic-trial.md).",
+        };
 
         var train = new Command("train",
             "Train the adverse-event model on the offline feature store, evaluate it, export ONNX and register it as staging. " +
             "Settings as the silo's (appsettings.json beside the trainer, environment, or --Section:Key=value): Storage:*, " +
             "ConnectionStrings:Postgres, Predictions:Thresholds:Medium/High.")
         {
-            dataDir, from, to, source, api, apiKey, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor,
+            dataDir, from, to, source, api, apiKey, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor, withhold,
         };
         train.SetAction((result, cancellationToken) => TrainCommand.RunAsync(new TrainSettings(
             result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(source)!, result.GetValue(api),
             new TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves),
-                result.GetValue(minLeaf), result.GetValue(learningRate)),
+                result.GetValue(minLeaf), result.GetValue(learningRate), WithheldFeatures: Withheld(result.GetValue(withhold))),
             result.GetValue(version),
             new LabelDefinition(result.GetValue(outcome)!, result.GetValue(horizon), !result.GetValue(noCensor)),
             result.GetValue(apiKey), result.UnmatchedTokens), result.InvocationConfiguration.Error, cancellationToken));
@@ -61,4 +66,12 @@ public static class TrainerCommandLine
 
         return new RootCommand("The ClinicalTrials offline trainer: the risk of an adverse event (any, serious, or one term) within a horizon.") { train, benchmark };
     }
+
+    /// <summary>The <c>--withhold</c> list: null (the default set) when not given, empty for <c>none</c>.</summary>
+    private static IReadOnlyList<string>? Withheld(string? text) => text?.Trim() switch
+    {
+        null => null,
+        "none" or "" => [],
+        var list => [.. list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)],
+    };
 }

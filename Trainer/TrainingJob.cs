@@ -128,11 +128,14 @@ public sealed class TrainingJob(
                 $"The training split has only {(positives == 0 ? "negative" : "positive")} labels ({train.Count:N0} rows): a classifier needs both classes. Widen the date range or check the outcome ({rows.Label.Description}).");
         }
 
-        Report("Training", null, $"{train.Count:N0} rows x {featureCount} features, {parameters.Trees} trees");
+        var names = rows.FeatureNames.ToList();
+        var withheld = parameters.Withheld.Select(name => names.IndexOf(name) is var i and >= 0 ? i
+            : throw new TrainingException($"--withhold names '{name}', which is not a feature of version {rows.FeatureVersion}.")).ToHashSet();
+        Report("Training", null, $"{train.Count:N0} rows x {featureCount - withheld.Count} of {featureCount} features, {parameters.Trees} trees");
         var stopwatch = Stopwatch.StartNew();
         var iteration = 0;
         var model = BoostedTreeModel.Train([.. train.Select(r => (r.Features, r.Label))], featureCount, parameters,
-            line => Report("Training", null, $"{line} ({++iteration})"));
+            line => Report("Training", null, $"{line} ({++iteration})"), withheld);
         var trainingTime = stopwatch.Elapsed;
         Report("Training", 1, $"{trainingTime.TotalSeconds:0.0} s");
 
