@@ -39,7 +39,7 @@ public static partial class ClinicalApi
         services.AddSingleton<PipelineDoctor>();
 
         services.AddOptions<RiskThresholds>().BindConfiguration(RiskThresholds.Section)
-            .Validate(t => t.IsValid, "Predictions:Thresholds: Medium and High must lie in (0, 1) with Medium < High.")
+            .Validate(t => t.IsValid, RiskThresholds.Rule)
             .ValidateOnStart();
         services.AddOptions<PredictionLogOptions>().BindConfiguration(PredictionLogOptions.Section)
             .Validate(o => o.MaxBatch > 0 && o.MaxPending >= PredictionApi.MaxBatchPatients,

@@ -4,21 +4,34 @@ using ClinicalTrials.Domain.Messages;
 namespace ClinicalTrials.Generator;
 
 /// <summary>
-/// A deterministic synthetic trial: patients with stable profiles whose vitals and labs drift, some of whom go
-/// through deterioration episodes that raise the chance of an adverse event in the following hours. That link is
-/// what gives the adverse-event model something real to learn. Same seed, same messages.
+/// A deterministic synthetic trial, shaped after published trial safety data (docs/synthetic-trial.md): each patient
+/// is enrolled once (one demographics message, rarely updated), then sends vitals and labs about hourly. Adverse events
+/// are rare (a few per cent of patient-days) and most follow a deterioration episode: vitals and labs drift for hours
+/// before the onset, which is what gives the adverse-event model something real to learn; a minority come without
+/// warning, as nausea or a rash do. Same seed, same messages.
 /// </summary>
 public sealed class SyntheticTrial
 {
     private static readonly string[] Arms = ["TREATMENT", "PLACEBO", "CONTROL"];
     private static readonly string[] Phases = ["Phase I", "Phase II", "Phase III", "Phase IV"];
-    private static readonly string[] Terms =
-        ["Nausea", "Headache", "Fatigue", "Dizziness", "Rash", "Hypotension", "Tachycardia", "Fever", "Dyspnoea", "Acute kidney injury"];
+
+    /// <summary>Events that follow physiological deterioration.</summary>
+    private static readonly string[] DeteriorationTerms = ["Hypotension", "Tachycardia", "Fever", "Dyspnoea", "Acute kidney injury"];
+
+    /// <summary>Events that come without warning in vitals or labs.</summary>
+    private static readonly string[] SuddenTerms = ["Nausea", "Headache", "Fatigue", "Dizziness", "Rash"];
+
+    /// <summary>Share of a patient's later messages that update the demographics (a new weight).</summary>
+    private const double DemographicsUpdateShare = 0.002;
+
+    /// <summary>Of the remaining messages, the share of vital signs (the rest are lab panels): the design's 40:30.</summary>
+    private const double VitalsShare = 4.0 / 7;
 
     private readonly Random _random;
     private readonly SimulatedPatient[] _patients;
     private readonly double _invalidShare;
     private readonly double _shift;
+    private readonly double _eventRate;
 
     /// <param name="seed">The same seed gives the same messages.</param>
     /// <param name="patients">How many patients.</param>
@@ -28,13 +41,19 @@ public sealed class SyntheticTrial
     /// A population shift for drift monitoring, 0 (none) to 1: patients older by up to 25 years, higher glucose and
     /// creatinine, lower haemoglobin. It moves values only, so the same seed sends the same messages otherwise.
     /// </param>
-    public SyntheticTrial(int seed, int patients, int sites, double invalidShare, double shift = 0)
+    /// <param name="eventRate">
+    /// Multiplies the hazard of deterioration episodes and adverse events: 1 is the realistic trial; an enriched trial
+    /// (e.g. 8) gives a handful of patients enough events for a small test.
+    /// </param>
+    public SyntheticTrial(int seed, int patients, int sites, double invalidShare, double shift = 0, double eventRate = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(shift);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(shift, 1);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(eventRate);
         _random = new Random(seed);
         _invalidShare = invalidShare;
         _shift = shift;
+        _eventRate = eventRate;
         _patients = Enumerable.Range(0, patients).Select(_ => NewPatient(sites)).ToArray();
     }
 
@@ -45,8 +64,12 @@ public sealed class SyntheticTrial
     public JsonObject Next(DateTimeOffset at, out bool valid)
     {
         var patient = _patients[_random.Next(_patients.Length)];
-        patient.Advance(at, _random);
-        var message = patient.Messages == 0 ? Demographics(patient) : PickByMix(patient, at);
+        patient.Advance(at, _random, _eventRate);
+        var message = patient.Messages == 0 ? Demographics(patient)
+            : patient.TakeDueEvent(at) is { } due ? AdverseEvent(patient, due)
+            : _random.NextDouble() < DemographicsUpdateShare ? Demographics(patient.WeighAgain(Noise(1.5)))
+            : _random.NextDouble() < VitalsShare ? Vitals(patient)
+            : Labs(patient);
         patient.Messages++;
         var envelope = new JsonObject
         {
@@ -67,37 +90,6 @@ public sealed class SyntheticTrial
         }
 
         return envelope;
-    }
-
-    private JsonObject PickByMix(SimulatedPatient patient, DateTimeOffset at)
-    {
-        // Traffic mix from the design: 15% demographics, 40% vitals, 30% labs, 15% adverse events. Adverse events
-        // are drawn at that rate overall but land on the patients whose risk is high right now.
-        var roll = _random.NextDouble();
-        return roll switch
-        {
-            < 0.15 => Demographics(patient),
-            < 0.55 => Vitals(patient),
-            < 0.85 => Labs(patient),
-            _ => AdverseEventFor(PatientAtRisk(patient, at), at),
-        };
-    }
-
-    private SimulatedPatient PatientAtRisk(SimulatedPatient candidate, DateTimeOffset at)
-    {
-        // Pick the riskiest of a few patients, so events concentrate where physiology has deteriorated.
-        var best = candidate;
-        for (var i = 0; i < 4; i++)
-        {
-            var other = _patients[_random.Next(_patients.Length)];
-            other.Advance(at, _random);
-            if (other.Messages > 0 && other.Risk > best.Risk)
-            {
-                best = other;
-            }
-        }
-
-        return best;
     }
 
     private static JsonObject Demographics(SimulatedPatient p) => new()
@@ -168,21 +160,26 @@ public sealed class SyntheticTrial
         return new JsonObject { ["lab_results"] = new JsonObject { ["patient_id"] = p.Id, ["results"] = results } };
     }
 
-    private JsonObject AdverseEventFor(SimulatedPatient p, DateTimeOffset at)
+    /// <summary>The report of an event, sent with the patient's next message after its onset.</summary>
+    private JsonObject AdverseEvent(SimulatedPatient p, PendingEvent due)
     {
-        var d = p.Deterioration;
-        var severity = d > 0.6 ? "SEVERE" : d > 0.25 ? "MODERATE" : "MILD";
+        // Mostly mild or moderate; severe (CTCAE grade 3+) and serious events are the minority (docs/synthetic-trial.md).
+        var roll = _random.NextDouble();
+        var severity = due.AfterDeterioration
+            ? roll < 0.2 ? "SEVERE" : roll < 0.6 ? "MODERATE" : "MILD"
+            : roll < 0.8 ? "MILD" : "MODERATE";
         string[] relations = ["NOT_RELATED", "UNLIKELY", "POSSIBLE", "PROBABLE", "DEFINITE"];
+        var terms = due.AfterDeterioration ? DeteriorationTerms : SuddenTerms;
         return new JsonObject
         {
             ["adverse_event"] = new JsonObject
             {
                 ["patient_id"] = p.Id,
-                ["event_term"] = Terms[_random.Next(Terms.Length)],
+                ["event_term"] = terms[_random.Next(terms.Length)],
                 ["severity"] = severity,
-                ["serious"] = d > 0.6 && _random.NextDouble() < 0.5,
+                ["serious"] = severity == "SEVERE" && _random.NextDouble() < 0.5,
                 ["relation_to_study_drug"] = relations[_random.Next(relations.Length)],
-                ["onset"] = at.AddMinutes(-_random.Next(0, 90)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+                ["onset"] = due.Onset.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"),
             },
         };
     }
@@ -218,18 +215,23 @@ public sealed class SyntheticTrial
         const string alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
         var id = "PT" + new string(Enumerable.Range(0, 8).Select(_ => alphabet[_random.Next(alphabet.Length)]).ToArray());
         var height = Math.Round(150 + _random.NextDouble() * 45, 0);
+        var site = $"SITE{_random.Next(1, sites + 1):D3}";
+        var phase = Phases[_random.Next(Phases.Length)];
+        var age = _random.Next(18, 86);
         return new SimulatedPatient(
             id,
-            $"SITE{_random.Next(1, sites + 1):D3}",
-            Phases[_random.Next(Phases.Length)],
-            Math.Min(100, _random.Next(18, 86) + (int)Math.Round(25 * _shift)),
+            site,
+            phase,
+            Math.Min(100, age + (int)Math.Round(25 * _shift)),
             _random.NextDouble() < 0.5 ? "M" : "F",
             Math.Round(height * height / 10000 * (19 + _random.NextDouble() * 13), 1),
             height,
             DateOnly.FromDateTime(DateTime.UtcNow.AddDays(-_random.Next(10, 400))),
             Arms[_random.Next(Arms.Length)],
             _random.NextDouble() < 0.3,
-            Frailty: _random.NextDouble())
+            // Older patients are frailer (more episodes, more of them ending in an event); from the age before any
+            // --shift, so a shifted population moves its values, not its event rate.
+            Frailty: 0.6 * (age - 18) / 67.0 + 0.4 * _random.NextDouble())
         {
             Systolic = 110 + _random.NextDouble() * 25,
             Diastolic = 70 + _random.NextDouble() * 12,
@@ -255,10 +257,23 @@ public sealed class SyntheticTrial
         return scale * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
+    /// <summary>An adverse event that has happened (or will) and is reported with the patient's next message after its onset.</summary>
+    private sealed record PendingEvent(DateTimeOffset Onset, bool AfterDeterioration);
+
     private sealed record SimulatedPatient(
         string Id, string SiteId, string Phase, int Age, string Gender, double WeightKg, double HeightCm,
         DateOnly EnrollmentDate, string Arm, bool SiUnits, double Frailty)
     {
+        // Hazards per hour at eventRate 1, chosen so that a few per cent of patient-days hold an adverse event, most
+        // of them after a deterioration episode: docs/synthetic-trial.md.
+        private const double EpisodeHazard = 0.0008;
+        private const double EpisodeHazardPerFrailty = 0.0016;
+        private const double SuddenEventHazard = 0.0002;
+
+        /// <summary>An episode builds over this many hours, then resolves over as many.</summary>
+        private const double EpisodeRiseHours = 24;
+
+        public double WeightKg { get; private set; } = WeightKg;
         public double Systolic { get; init; }
         public double Diastolic { get; init; }
         public double HeartRate { get; init; }
@@ -268,12 +283,33 @@ public sealed class SyntheticTrial
         /// <summary>0 = stable, 1 = severely deteriorated; rises during an episode and recovers after it.</summary>
         public double Deterioration { get; private set; }
 
+        private readonly List<PendingEvent> _pending = [];
         private DateTimeOffset? _episodeStart;
         private DateTimeOffset _lastAdvance = DateTimeOffset.MinValue;
 
-        public double Risk => Deterioration + 0.2 * Frailty;
+        /// <summary>The study drug raises the hazard, as treatment arms report more adverse events than placebo.</summary>
+        private double ArmFactor => Arm switch { "TREATMENT" => 1.5, "PLACEBO" => 0.7, _ => 1.0 };
 
-        public void Advance(DateTimeOffset at, Random random)
+        /// <summary>The same patient with a new weight (a demographics update).</summary>
+        public SimulatedPatient WeighAgain(double change)
+        {
+            WeightKg = Math.Round(Math.Clamp(WeightKg + change, 35, 250), 1);
+            return this;
+        }
+
+        /// <summary>The earliest event whose onset is at or before <paramref name="at"/>, taken off the list; or null.</summary>
+        public PendingEvent? TakeDueEvent(DateTimeOffset at)
+        {
+            var due = _pending.Where(e => e.Onset <= at).OrderBy(e => e.Onset).FirstOrDefault();
+            if (due is not null)
+            {
+                _pending.Remove(due);
+            }
+
+            return due;
+        }
+
+        public void Advance(DateTimeOffset at, Random random, double eventRate)
         {
             if (_lastAdvance == DateTimeOffset.MinValue)
             {
@@ -282,17 +318,29 @@ public sealed class SyntheticTrial
 
             var hours = Math.Max(0, (at - _lastAdvance).TotalHours);
             _lastAdvance = at > _lastAdvance ? at : _lastAdvance;
-            if (_episodeStart is null && random.NextDouble() < 1 - Math.Exp(-hours * (0.01 + 0.04 * Frailty)))
+            var scale = eventRate * ArmFactor;
+            if (random.NextDouble() < 1 - Math.Exp(-hours * scale * SuddenEventHazard))
+            {
+                _pending.Add(new PendingEvent(at.AddHours(-random.NextDouble() * hours), AfterDeterioration: false));
+            }
+
+            if (_episodeStart is null && random.NextDouble() < 1 - Math.Exp(-hours * scale * (EpisodeHazard + EpisodeHazardPerFrailty * Frailty)))
             {
                 _episodeStart = at;
+
+                // Most episodes end in an event 8-24 h in, as the deterioration nears its peak: the vitals and labs
+                // move for hours first (docs/synthetic-trial.md). The rest resolve without one.
+                if (random.NextDouble() < 0.5 + 0.3 * Frailty)
+                {
+                    _pending.Add(new PendingEvent(at.AddHours(8 + 16 * random.NextDouble()), AfterDeterioration: true));
+                }
             }
 
             if (_episodeStart is { } start)
             {
-                // An episode builds over ~12 h and resolves by ~36 h.
                 var t = (at - start).TotalHours;
-                Deterioration = t < 12 ? t / 12 : Math.Max(0, 1 - (t - 12) / 24);
-                if (t > 36)
+                Deterioration = t < EpisodeRiseHours ? t / EpisodeRiseHours : Math.Max(0, 2 - t / EpisodeRiseHours);
+                if (t > 2 * EpisodeRiseHours)
                 {
                     _episodeStart = null;
                     Deterioration = 0;

@@ -1,51 +1,9 @@
-using System.CommandLine;
-using ClinicalTrials.Trainer;
+namespace ClinicalTrials.Trainer;
 
-var dataDir = new Option<string>("--data-dir") { Description = "The platform's data directory (the offline feature store when Storage is local, models/, tracking.db).", DefaultValueFactory = _ => "data" };
-var from = new Option<DateOnly?>("--from") { Description = "First day of training data (UTC, YYYY-MM-DD); default: 89 days before --to." };
-var to = new Option<DateOnly?>("--to") { Description = "Last day of training data (UTC, YYYY-MM-DD); default: today." };
-var source = new Option<string>("--source")
+// A declared entry point, not top-level statements: with the ASP.NET Core shared framework referenced (for the
+// configuration stack) top-level statements would make a public Program, which collides with the silo's in projects
+// that reference both.
+internal static class Program
 {
-    Description = "'lake': the offline feature store (features/offline/). 'bronze': replay the bronze layer (raw/) through the feature code.",
-    DefaultValueFactory = _ => "lake",
-};
-var api = new Option<string?>("--api") { Description = "Register the model with this running platform (e.g. http://localhost:8080); default: write it into the registry's storage under --data-dir." };
-var apiKey = new Option<string?>("--api-key")
-{
-    Description = "With --api: the credential sent (Authorization: Bearer), an API key or staff token of role ml_engineer or admin; default: $CLINICAL_API_KEY.",
-    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CLINICAL_API_KEY"),
-};
-var seed = new Option<int>("--seed") { Description = "Seed for the patient split and the trees.", DefaultValueFactory = _ => 42 };
-var trees = new Option<int>("--trees") { Description = "Boosting iterations.", DefaultValueFactory = _ => 100 };
-var leaves = new Option<int>("--leaves") { Description = "Leaves per tree.", DefaultValueFactory = _ => 31 };
-var learningRate = new Option<double>("--learning-rate") { Description = "Shrinkage per tree.", DefaultValueFactory = _ => 0.1 };
-var minLeaf = new Option<int>("--min-leaf") { Description = "Fewest examples in a leaf.", DefaultValueFactory = _ => 20 };
-var outcome = new Option<string>("--outcome")
-{
-    Description = "What to predict: 'any' adverse event, 'serious' ones (flagged serious or SEVERE), or one event term such as SEPSIS.",
-    DefaultValueFactory = _ => ClinicalTrials.Models.Metadata.LabelDefinition.Default.Outcome,
-};
-var horizon = new Option<int>("--horizon-hours") { Description = "Predict an onset within this many hours (1-48).", DefaultValueFactory = _ => ClinicalTrials.Models.Metadata.LabelDefinition.Default.HorizonHours };
-var noCensor = new Option<bool>("--no-censor") { Description = "Keep the hours after a patient's first event (default: left out of training and evaluation)." };
-var version = new Option<string?>("--version") { Description = "Model version to register (default: UTC time and ONNX hash)." };
-
-var train = new Command("train", "Train the adverse-event model on the offline feature store, evaluate it, export ONNX and register it as staging.")
-{
-    dataDir, from, to, source, api, apiKey, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor,
-};
-train.SetAction((result, cancellationToken) => TrainCommand.RunAsync(new TrainSettings(
-    result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(source)!, result.GetValue(api),
-    new ClinicalTrials.Trainer.Training.TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves),
-        result.GetValue(minLeaf), result.GetValue(learningRate)),
-    result.GetValue(version),
-    new ClinicalTrials.Models.Metadata.LabelDefinition(result.GetValue(outcome)!, result.GetValue(horizon), !result.GetValue(noCensor)),
-    result.GetValue(apiKey)), cancellationToken));
-
-var rows = new Option<int>("--rows") { Description = "Synthetic rows.", DefaultValueFactory = _ => 1_000_000 };
-var features = new Option<int>("--features") { Description = "Features per row.", DefaultValueFactory = _ => 327 };
-var benchmark = new Command("benchmark", "Time training and ONNX export on synthetic rows (default 1,000,000 x 327).") { rows, features, seed, trees, leaves };
-benchmark.SetAction(result => TrainingBenchmark.Run(result.GetValue(rows), result.GetValue(features),
-    new ClinicalTrials.Trainer.Training.TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves))));
-
-var root = new RootCommand("The ClinicalTrials offline trainer: the risk of an adverse event (any, serious, or one term) within a horizon.") { train, benchmark };
-return await root.Parse(args).InvokeAsync();
+    public static Task<int> Main(string[] args) => TrainerCommandLine.Create().Parse(args).InvokeAsync();
+}

@@ -12,50 +12,41 @@ namespace ClinicalTrials.Trainer;
 
 /// <summary>
 /// The <c>train</c> command's settings; <c>Label</c> (outcome, horizon, censoring) is <see cref="LabelDefinition.Default"/>
-/// when null; <c>ApiKey</c> is the credential for registering with <c>Api</c>.
+/// when null; <c>ApiKey</c> is the credential for registering with <c>Api</c>; <c>Settings</c> are configuration keys
+/// given on the command line (<c>--Section:Key=value</c>, see <see cref="TrainerConfiguration"/>).
 /// </summary>
 public sealed record TrainSettings(
     string DataDirectory, DateOnly? From, DateOnly? To, string Source, string? Api, TrainerParameters Parameters, string? Version,
-    LabelDefinition? Label = null, string? ApiKey = null);
+    LabelDefinition? Label = null, string? ApiKey = null, IReadOnlyList<string>? Settings = null);
 
 /// <summary>
-/// <c>train</c>: wires the job from the command line and the same configuration keys as the silo, from the environment
-/// (<c>Storage__Provider</c> and <c>Storage__S3__*</c> for the lake, <c>ConnectionStrings__Postgres</c> for the tracking
-/// database, <c>Predictions__Thresholds__Medium/High</c>), shows
-/// progress, and turns the errors an operator can fix into one clear line and exit code 1.
+/// <c>train</c>: wires the job from the command line and the silo's configuration (<see cref="TrainerConfiguration"/>:
+/// <c>Storage</c> for the lake, <c>ConnectionStrings:Postgres</c> for the tracking database,
+/// <c>Predictions:Thresholds</c>), shows progress, and turns the errors an operator can fix into one clear line: exit
+/// code 2 for a setting, 1 for the data.
 /// </summary>
 public static class TrainCommand
 {
-    public static async Task<int> RunAsync(TrainSettings settings, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(TrainSettings settings, CancellationToken cancellationToken) =>
+        RunAsync(settings, Console.Error, cancellationToken);
+
+    /// <param name="settings">The command line.</param>
+    /// <param name="error">Where a setting's problem is written, as one line.</param>
+    /// <param name="cancellationToken">Stops the run.</param>
+    public static async Task<int> RunAsync(TrainSettings settings, TextWriter error, CancellationToken cancellationToken)
     {
         var to = settings.To ?? DateOnly.FromDateTime(DateTime.UtcNow);
         var from = settings.From ?? to.AddDays(-89);
-        var thresholds = new RiskThresholds
-        {
-            Medium = Setting("Predictions__Thresholds__Medium") ?? new RiskThresholds().Medium,
-            High = Setting("Predictions__Thresholds__High") ?? new RiskThresholds().High,
-        };
-        var storageOptions = StorageFromEnvironment();
-        if (storageOptions is null)
-        {
-            AnsiConsole.MarkupLine("[red]Storage__Provider must be 'Local' or 'S3'.[/]");
-            return 2;
-        }
-
-        if (storageOptions.Problem() is { } problem)
-        {
-            AnsiConsole.MarkupLine($"[red]{Markup.Escape(problem)}[/]");
-            return 2;
-        }
-
+        var (arguments, argumentProblem) = TrainerConfiguration.Settings(settings.Settings ?? []);
+        var (configuration, problem) = argumentProblem is null ? TrainerConfiguration.Bind(TrainerConfiguration.Read(arguments)) : (null, argumentProblem);
         var label = settings.Label ?? LabelDefinition.Default;
-        if (label.Problem() is { } labelProblem)
+        if ((problem ?? label.Problem()) is { } settingProblem)
         {
-            AnsiConsole.MarkupLine($"[red]{Markup.Escape(labelProblem)}[/]");
+            await error.WriteLineAsync(settingProblem);
             return 2;
         }
 
-        var storage = storageOptions.Create(settings.DataDirectory);
+        var storage = configuration!.Storage.Create(settings.DataDirectory);
         ITrainingRows rows;
         try
         {
@@ -79,7 +70,7 @@ public static class TrainCommand
         }
 
         IModelRegistrar registrar = http is null ? new StorageRegistrar(storage) : new ApiRegistrar(http);
-        await using var tracking = TrackingStore.Create(Environment.GetEnvironmentVariable("ConnectionStrings__Postgres"), settings.DataDirectory);
+        await using var tracking = TrackingStore.Create(configuration.PostgresConnectionString, settings.DataDirectory);
         try
         {
             TrainingResult? result = null;
@@ -109,7 +100,7 @@ public static class TrainCommand
                             task.Value = fraction * task.MaxValue;
                         }
                     });
-                    result = await new TrainingJob(rows, settings.DataDirectory, settings.Parameters, thresholds, registrar, tracking, progress)
+                    result = await new TrainingJob(rows, settings.DataDirectory, settings.Parameters, configuration.Thresholds, registrar, tracking, progress)
                         .RunAsync(from, to, settings.Version, cancellationToken);
                 });
 
@@ -139,29 +130,4 @@ public static class TrainCommand
             return 1;
         }
     }
-
-    /// <summary>The silo's <c>Storage</c> section, from the same environment variables.</summary>
-    private static StorageOptions? StorageFromEnvironment()
-    {
-        var options = new StorageOptions();
-        if (Environment.GetEnvironmentVariable("Storage__Provider") is { Length: > 0 } provider)
-        {
-            if (!Enum.TryParse<StorageProvider>(provider, ignoreCase: true, out var parsed))
-            {
-                return null;
-            }
-
-            options.Provider = parsed;
-        }
-
-        options.S3.ServiceUrl = Environment.GetEnvironmentVariable("Storage__S3__ServiceUrl");
-        options.S3.Bucket = Environment.GetEnvironmentVariable("Storage__S3__Bucket");
-        options.S3.AccessKey = Environment.GetEnvironmentVariable("Storage__S3__AccessKey");
-        options.S3.SecretKey = Environment.GetEnvironmentVariable("Storage__S3__SecretKey");
-        options.S3.Region = Environment.GetEnvironmentVariable("Storage__S3__Region") ?? options.S3.Region;
-        return options;
-    }
-
-    private static double? Setting(string name) =>
-        double.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : null;
 }

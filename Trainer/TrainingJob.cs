@@ -39,6 +39,8 @@ public sealed class TrainingJob(
 {
     private const int TopFeatures = 20;
 
+    private static readonly string[] ServingThresholdNames = ["MEDIUM", "HIGH"];
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<TrainingResult> RunAsync(DateOnly from, DateOnly to, string? version = null, CancellationToken cancellationToken = default)
@@ -126,15 +128,19 @@ public sealed class TrainingJob(
                 $"The training split has only {(positives == 0 ? "negative" : "positive")} labels ({train.Count:N0} rows): a classifier needs both classes. Widen the date range or check the outcome ({rows.Label.Description}).");
         }
 
-        Report("Training", null, $"{train.Count:N0} rows x {featureCount} features, {parameters.Trees} trees");
+        var names = rows.FeatureNames.ToList();
+        var withheld = parameters.Withheld.Select(name => names.IndexOf(name) is var i and >= 0 ? i
+            : throw new TrainingException($"--withhold names '{name}', which is not a feature of version {rows.FeatureVersion}.")).ToHashSet();
+        Report("Training", null, $"{train.Count:N0} rows x {featureCount - withheld.Count} of {featureCount} features, {parameters.Trees} trees");
         var stopwatch = Stopwatch.StartNew();
         var iteration = 0;
         var model = BoostedTreeModel.Train([.. train.Select(r => (r.Features, r.Label))], featureCount, parameters,
-            line => Report("Training", null, $"{line} ({++iteration})"));
+            line => Report("Training", null, $"{line} ({++iteration})"), withheld);
         var trainingTime = stopwatch.Elapsed;
         Report("Training", 1, $"{trainingTime.TotalSeconds:0.0} s");
 
         Report("Evaluating", null);
+        // In the order of ServingThresholdNames.
         var serving = new[] { thresholds.Medium, thresholds.High };
         var scored = new Dictionary<string, (float[] P, bool[] Y)>(StringComparer.Ordinal)
         {
@@ -176,6 +182,13 @@ public sealed class TrainingJob(
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.RocPlot), Plots.Roc(rows.Label, scored.ToDictionary(
             s => s.Key, s => (BinaryMetrics.RocCurve(s.Value.P, s.Value.Y), metrics[s.Key].Auroc))), cancellationToken);
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ImportancePlot), Plots.FeatureImportance(top), cancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.CalibrationPlot), Plots.Calibration(rows.Label,
+            metrics.ToDictionary(m => m.Key, m => m.Value.Calibration)), cancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.PrecisionRecallPlot), Plots.PrecisionRecall(rows.Label, scored.ToDictionary(
+            s => s.Key, s => (BinaryMetrics.PrecisionRecallCurve(s.Value.P, s.Value.Y), metrics[s.Key].Auprc,
+                metrics[s.Key].Rows == 0 ? 0 : (double)metrics[s.Key].Positives / metrics[s.Key].Rows))), cancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ConfusionPlot),
+            Plots.Confusion("test", [.. ServingThresholdNames.Zip(metrics["test"].Confusion)]), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference, intervals), cancellationToken);
 
         // metadata.json last: the registry adopts a folder once it has one, so it must never see a half-written model.

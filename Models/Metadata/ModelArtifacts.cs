@@ -14,6 +14,9 @@ public static partial class ModelArtifacts
     public const string Metadata = "metadata.json";
     public const string RocPlot = "roc.png";
     public const string ImportancePlot = "feature_importance.png";
+    public const string CalibrationPlot = "calibration.png";
+    public const string PrecisionRecallPlot = "precision_recall.png";
+    public const string ConfusionPlot = "confusion_matrix.png";
     public const string Report = "report.md";
 
     /// <summary>The folder of <paramref name="version"/> under <paramref name="dataDirectory"/>.</summary>

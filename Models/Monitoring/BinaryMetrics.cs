@@ -253,6 +253,43 @@ public static class BinaryMetrics
         return new ConfusionMatrix(threshold, tp, fp, tn, fn);
     }
 
+    /// <summary>
+    /// The precision-recall curve: one (recall, precision) point per distinct score, from the highest down, tied scores
+    /// admitted together. Summing the recall steps times their precision gives <see cref="AveragePrecision"/>. Empty
+    /// without positives.
+    /// </summary>
+    public static IReadOnlyList<(double Recall, double Precision)> PrecisionRecallCurve(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels)
+    {
+        var order = Enumerable.Range(0, probabilities.Count).OrderByDescending(i => probabilities[i]).ToArray();
+        double positives = labels.Count(l => l);
+        var points = new List<(double, double)>();
+        if (positives == 0)
+        {
+            return points;
+        }
+
+        double truePositives = 0, seen = 0;
+        for (var start = 0; start < order.Length;)
+        {
+            var end = start;
+            while (end + 1 < order.Length && probabilities[order[end + 1]] == probabilities[order[start]])
+            {
+                end++;
+            }
+
+            for (var k = start; k <= end; k++)
+            {
+                truePositives += labels[order[k]] ? 1 : 0;
+            }
+
+            seen += end - start + 1;
+            points.Add((truePositives / positives, truePositives / seen));
+            start = end + 1;
+        }
+
+        return points;
+    }
+
     /// <summary>The ROC curve as (false positive rate, true positive rate) points from (0, 0) to (1, 1).</summary>
     public static IReadOnlyList<(double Fpr, double Tpr)> RocCurve(IReadOnlyList<float> probabilities, IReadOnlyList<bool> labels)
     {

@@ -20,6 +20,9 @@ public sealed class RiskThresholds
 
     public double High { get; set; } = 0.6;
 
+    /// <summary>What <see cref="IsValid"/> requires, as the silo and the trainer report it.</summary>
+    public const string Rule = "Predictions:Thresholds: Medium and High must lie in (0, 1) with Medium < High.";
+
     public bool IsValid => Medium is > 0 and < 1 && High is > 0 and < 1 && Medium < High;
 
     public RiskLevel Classify(double probability) =>

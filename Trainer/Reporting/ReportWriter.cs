@@ -84,7 +84,13 @@ public static class ReportWriter
         }
 
         text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"![ROC]({ModelArtifacts.RocPlot}) ![Feature importance]({ModelArtifacts.ImportancePlot})");
+        text.AppendLine("## Plots");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"![ROC]({ModelArtifacts.RocPlot}) ![Precision-recall]({ModelArtifacts.PrecisionRecallPlot})");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"![Calibration]({ModelArtifacts.CalibrationPlot}) ![Confusion matrices on test]({ModelArtifacts.ConfusionPlot})");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"![Feature importance]({ModelArtifacts.ImportancePlot})");
         return text.ToString();
     }
 

@@ -27,8 +27,13 @@ public sealed class BoostedTreeModel
         _featureCount = featureCount;
     }
 
-    /// <summary>Trains on <paramref name="rows"/> (features and label); <paramref name="log"/> receives ML.NET's progress lines.</summary>
-    public static BoostedTreeModel Train(IReadOnlyList<(float[] Features, bool Label)> rows, int featureCount, TrainerParameters parameters, Action<string>? log = null)
+    /// <summary>
+    /// Trains on <paramref name="rows"/> (features and label); <paramref name="log"/> receives ML.NET's progress lines.
+    /// The columns in <paramref name="withheld"/> are shown to the trees as a constant, so no split can use them: the
+    /// model keeps the catalogue's input (the same vector online and offline) but does not learn from them.
+    /// </summary>
+    public static BoostedTreeModel Train(IReadOnlyList<(float[] Features, bool Label)> rows, int featureCount, TrainerParameters parameters, Action<string>? log = null,
+        IReadOnlySet<int>? withheld = null)
     {
         var ml = new MLContext(parameters.Seed);
         if (log is not null)
@@ -42,7 +47,7 @@ public sealed class BoostedTreeModel
             };
         }
 
-        var data = ml.Data.LoadFromEnumerable(rows.Select(r => new LabelledRow { Features = r.Features, Label = r.Label }), Schema<LabelledRow>(featureCount));
+        var data = ml.Data.LoadFromEnumerable(rows.Select(r => new LabelledRow { Features = Withhold(r.Features, withheld), Label = r.Label }), Schema<LabelledRow>(featureCount));
         // FastTree skips every row with a NaN feature, and nearly every row misses some window. A missing value becomes 0
         // inside the model (the ONNX graph too, as an Imputer node), so callers keep sending NaN. For the windowed
         // features the window's count (0 exactly when the values are missing) tells the trees what a 0 means.
@@ -61,6 +66,23 @@ public sealed class BoostedTreeModel
             FeatureFraction = 1.0,
         });
         return new BoostedTreeModel(ml, impute.Append(trainer).Fit(data), featureCount);
+    }
+
+    private static float[] Withhold(float[] features, IReadOnlySet<int>? withheld)
+    {
+        if (withheld is not { Count: > 0 })
+        {
+            return features;
+        }
+
+        // A copy: the caller's rows still feed the reference distributions and the evaluation.
+        var copy = (float[])features.Clone();
+        foreach (var column in withheld)
+        {
+            copy[column] = 0;
+        }
+
+        return copy;
     }
 
     /// <summary>Calibrated probabilities from ML.NET itself, in row order.</summary>

@@ -10,6 +10,9 @@ namespace ClinicalTrials.Trainer.Training;
 /// <param name="LearningRate">Shrinkage.</param>
 /// <param name="MaximumBins">Histogram bins per feature (fewer is faster on wide data).</param>
 /// <param name="Threads">Training threads; null = ML.NET's choice (the core count).</param>
+/// <param name="WithheldFeatures">
+/// Catalogue features the model does not learn from (still in its input); null = <see cref="IdentityAndTimeFeatures"/>.
+/// </param>
 public sealed record TrainerParameters(
     int Seed = 42,
     int Trees = 100,
@@ -17,8 +20,20 @@ public sealed record TrainerParameters(
     int MinimumExamplesPerLeaf = 20,
     double LearningRate = 0.1,
     int MaximumBins = 64,
-    int? Threads = null)
+    int? Threads = null,
+    IReadOnlyList<string>? WithheldFeatures = null)
 {
+    /// <summary>
+    /// Withheld by default: features that let the trees recognise a patient (body size, constant for a patient and
+    /// unique to a few digits) or read when the patient's data began rather than how they are (docs/synthetic-trial.md
+    /// gives the reason for each, and for the features kept).
+    /// </summary>
+    public static readonly IReadOnlyList<string> IdentityAndTimeFeatures =
+        ["weight_kg", "height_cm", "bmi", "days_since_enrollment", "hours_since_first_event"];
+
+    /// <summary>The features withheld in this run.</summary>
+    public IReadOnlyList<string> Withheld => WithheldFeatures ?? IdentityAndTimeFeatures;
+
     public IReadOnlyDictionary<string, string> ToDictionary() => new SortedDictionary<string, string>(StringComparer.Ordinal)
     {
         ["algorithm"] = "ML.NET FastTree (gradient-boosted trees, Platt-calibrated)",
@@ -30,5 +45,6 @@ public sealed record TrainerParameters(
         ["max_bins"] = MaximumBins.ToString(CultureInfo.InvariantCulture),
         ["threads"] = Threads?.ToString(CultureInfo.InvariantCulture) ?? "auto",
         ["split"] = "70/15/15 by patient",
+        ["withheld_features"] = Withheld.Count == 0 ? "none" : string.Join(",", Withheld),
     };
 }

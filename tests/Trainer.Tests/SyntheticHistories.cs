@@ -15,10 +15,14 @@ internal static class SyntheticHistories
 
     public static DateOnly LastDay(int days) => FirstDay.AddDays(days);
 
-    /// <summary><paramref name="messages"/> messages over <paramref name="days"/> days, evenly spaced.</summary>
-    public static IReadOnlyDictionary<string, IReadOnlyList<ClinicalMessage>> Create(int seed, int patients, int messages, int days, double shift = 0)
+    /// <summary>
+    /// <paramref name="messages"/> messages over <paramref name="days"/> days, evenly spaced; <paramref name="eventRate"/>
+    /// above 1 enriches the trial's adverse events (<see cref="SyntheticTrial"/>).
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<ClinicalMessage>> Create(int seed, int patients, int messages, int days, double shift = 0,
+        double eventRate = 1)
     {
-        var trial = new SyntheticTrial(seed, patients, sites: 5, invalidShare: 0, shift);
+        var trial = new SyntheticTrial(seed, patients, sites: 5, invalidShare: 0, shift, eventRate);
         var step = TimeSpan.FromDays(days) / messages;
         var byPatient = new Dictionary<string, List<ClinicalMessage>>(StringComparer.Ordinal);
         for (var i = 0; i < messages; i++)

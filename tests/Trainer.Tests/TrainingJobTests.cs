@@ -11,16 +11,22 @@ using ClinicalTrials.Trainer.Training;
 namespace ClinicalTrials.Trainer.Tests;
 
 /// <summary>
-/// One synthetic trial (60 patients over 4 days) replayed into hourly rows, shared by the tests; uncensored, so every
-/// patient has rows (censoring drops the patients whose first event precedes their first hour).
+/// One synthetic trial (100 patients over 4 days) replayed into hourly rows, shared by the tests; uncensored, so every
+/// patient has rows (censoring drops the patients whose first event precedes their first hour). Enriched (four times
+/// the realistic event rate): at the realistic rate the 15 test patients hold too few events to measure a model on.
 /// </summary>
 public sealed class TrialRowsFixture
 {
     public const int Days = 4;
 
+    public const int Patients = 100;
+
+    public const double EventRate = 4;
+
     public static readonly LabelDefinition Label = new("any", 24, CensorAfterFirstEvent: false);
 
-    internal ReplayedHistories Rows { get; } = new("synthetic trial", SyntheticHistories.Create(seed: 11, patients: 60, messages: 6000, days: Days), Label);
+    internal ReplayedHistories Rows { get; } = new("synthetic trial",
+        SyntheticHistories.Create(seed: 11, Patients, messages: Patients * 100, days: Days, eventRate: EventRate), Label);
 }
 
 public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<TrialRowsFixture>
@@ -37,10 +43,10 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         Assert.Equal(FeatureCatalogue.Names, meta.FeatureNames);
         Assert.Equal(FeatureCatalogue.Version, meta.FeatureVersion);
         Assert.Equal((TrialRowsFixture.Label, "adverse-event-24h"), (meta.Label, meta.ModelName));
-        Assert.Equal(60, meta.TrainingData.Patients);
-        Assert.Equal((42, 9, 9), (meta.TrainingData.SplitPatients["train"], meta.TrainingData.SplitPatients["validation"], meta.TrainingData.SplitPatients["test"]));
+        Assert.Equal(TrialRowsFixture.Patients, meta.TrainingData.Patients);
+        Assert.Equal((70, 15, 15), (meta.TrainingData.SplitPatients["train"], meta.TrainingData.SplitPatients["validation"], meta.TrainingData.SplitPatients["test"]));
         Assert.Equal(meta.TrainingData.Rows, meta.TrainingData.SplitRows.Values.Sum());
-        Assert.True(meta.Metrics["test"].Auroc > 0.6, $"The synthetic trial carries a signal (9 test patients, so a loose bound); test AUROC was {meta.Metrics["test"].Auroc}.");
+        Assert.True(meta.Metrics["test"].Auroc > 0.6, $"The synthetic trial carries a signal (15 test patients, so a loose bound); test AUROC was {meta.Metrics["test"].Auroc}.");
         Assert.Equal(2, meta.Metrics["validation"].Confusion.Count);
         Assert.NotNull(meta.TrainingData.ContentHash);
         var reference = Assert.IsType<TrainingReference>(meta.Reference);
@@ -49,13 +55,19 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         Assert.Contains(reference.Features, f => f.Edges.Count > 1);
         Assert.Equal(meta.Metrics["validation"].Rows + meta.Metrics["test"].Rows, reference.Score.Total);
         Assert.Equal(0, reference.Score.Missing);
-        foreach (var file in new[] { ModelArtifacts.Onnx, ModelArtifacts.Metadata, ModelArtifacts.RocPlot, ModelArtifacts.ImportancePlot, ModelArtifacts.Report })
+        foreach (var file in new[] { ModelArtifacts.Onnx, ModelArtifacts.Metadata, ModelArtifacts.Report })
         {
             Assert.True(new FileInfo(Path.Combine(result.Folder, file)).Length > 0, $"{file} is missing or empty.");
         }
 
-        var png = await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.RocPlot), TestContext.Current.CancellationToken);
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        var report = await File.ReadAllTextAsync(Path.Combine(result.Folder, ModelArtifacts.Report), TestContext.Current.CancellationToken);
+        foreach (var plot in new[] { ModelArtifacts.RocPlot, ModelArtifacts.ImportancePlot, ModelArtifacts.CalibrationPlot, ModelArtifacts.PrecisionRecallPlot, ModelArtifacts.ConfusionPlot })
+        {
+            var png = await File.ReadAllBytesAsync(Path.Combine(result.Folder, plot), TestContext.Current.CancellationToken);
+            Assert.True(png.Length > 1000, $"{plot} holds {png.Length} bytes.");
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+            Assert.Contains($"]({plot})", report, StringComparison.Ordinal);
+        }
         Assert.Equal(meta, ModelJson.ReadMetadata(await File.ReadAllBytesAsync(Path.Combine(result.Folder, ModelArtifacts.Metadata), TestContext.Current.CancellationToken)), MetadataComparer.Instance);
 
         var run = Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken));
@@ -119,7 +131,8 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     public async Task The_label_is_chosen_per_run_from_the_same_histories_and_recorded_in_the_model()
     {
         using var data = new TempDirectory();
-        var histories = SyntheticHistories.Create(seed: 11, patients: 60, messages: 6000, days: TrialRowsFixture.Days);
+        var histories = SyntheticHistories.Create(seed: 11, TrialRowsFixture.Patients, messages: TrialRowsFixture.Patients * 100, days: TrialRowsFixture.Days,
+            eventRate: TrialRowsFixture.EventRate);
         var uncensored = await ReadAsync(new ReplayedHistories("synthetic trial", histories, new LabelDefinition("any", 6, false)));
         var censored = await ReadAsync(new ReplayedHistories("synthetic trial", histories, new LabelDefinition("any", 6, true)));
         var firstOnset = histories.ToDictionary(h => h.Key, h => h.Value.Select(m => m.Payload).OfType<Domain.Messages.AdverseEvent>().Select(e => e.Onset).DefaultIfEmpty(DateTimeOffset.MaxValue).Min());

@@ -71,7 +71,8 @@ internal static class TestModels
     private static async Task<Trial> CreateAsync()
     {
         var start = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-Days), TimeSpan.Zero);
-        var generator = new SyntheticTrial(23, Patients, sites: 4, invalidShare: 0);
+        // Enriched (eight times the realistic event rate): 40 patients over 3 days hold too few events to train on otherwise.
+        var generator = new SyntheticTrial(23, Patients, sites: 4, invalidShare: 0, eventRate: 8);
         var step = TimeSpan.FromDays(Days) / Messages;
         var bodies = new List<string>(Messages);
         var histories = new Dictionary<string, List<ClinicalMessage>>(StringComparer.Ordinal);

@@ -61,6 +61,23 @@ public sealed class BinaryMetricsTests
     }
 
     [Fact]
+    public void Precision_recall_curve_has_a_point_per_distinct_score_and_its_steps_sum_to_average_precision()
+    {
+        // Descending: 0.8 (pos), 0.4 (neg), 0.35 (pos), 0.1 (neg).
+        var curve = BinaryMetrics.PrecisionRecallCurve(Probabilities, Labels);
+        Assert.Equal([(0.5, 1.0), (0.5, 0.5), (1.0, 2.0 / 3), (1.0, 0.5)], curve);
+        var area = curve.Select((p, i) => (p.Recall - (i == 0 ? 0 : curve[i - 1].Recall)) * p.Precision).Sum();
+        Assert.Equal(BinaryMetrics.AveragePrecision(Probabilities, Labels), area, 12);
+    }
+
+    [Fact]
+    public void Precision_recall_curve_admits_tied_scores_together()
+    {
+        Assert.Equal([(0.5, 0.5), (1.0, 2.0 / 3)], BinaryMetrics.PrecisionRecallCurve([0.5f, 0.5f, 0.2f], [true, false, true]));
+        Assert.Empty(BinaryMetrics.PrecisionRecallCurve([0.2f, 0.3f], [false, false]));
+    }
+
+    [Fact]
     public void Metrics_without_one_class_are_nan_not_an_error()
     {
         Assert.True(double.IsNaN(BinaryMetrics.Auroc([0.2f, 0.3f], [false, false])));
