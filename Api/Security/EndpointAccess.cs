@@ -24,7 +24,7 @@ public static class EndpointAccess
     /// <summary>Send data: a site key (for its own site) or an administrator.</summary>
     public const string Ingest = "ingest";
 
-    /// <summary>A message's status or a site's counts: its own site's key (unless ingest-only), data managers.</summary>
+    /// <summary>A message's status, a site's counts or patient ids: its own site's key (unless ingest-only), data managers.</summary>
     public const string SiteRead = "site-read";
 
     /// <summary>Patient-level data: data managers.</summary>
@@ -58,6 +58,9 @@ public static class EndpointAccess
 
         ["GET /api/clinical/messages/{messageId}"] = new(SiteRead),
         ["GET /api/sites/{siteId}"] = new(SiteRead),
+        ["GET /api/sites"] = new(SiteRead),
+        // Pseudonymous ids only, no values; audited since it says who is in the trial.
+        ["GET /api/patients"] = new(SiteRead, "patient.list"),
 
         ["GET /api/patients/{patientId}"] = new(PatientRead, "patient.read"),
         ["GET /api/patients/{patientId}/features"] = new(PatientRead, "patient.features.read"),
