@@ -92,6 +92,8 @@ public static class EndpointAccess
         ["POST /api/models/{version}/promote"] = new(Models, "model.promote"),
         ["POST /api/models/rollback"] = new(Models, "model.rollback"),
         ["GET /api/models/runs"] = new(Models),
+        ["GET /api/models/{version}"] = new(Models),
+        ["GET /api/models/{version}/artifacts/{name}"] = new(Models),
         ["POST /api/pipeline/jobs/{name}/run"] = new(Models, "job.run"),
         ["GET /api/monitoring/"] = new(Models),
         ["GET /api/monitoring/runs"] = new(Models),
