@@ -25,17 +25,23 @@ public static partial class ModelsApi
         models.MapGet("/", ListAsync).WithName("ListModels")
             .WithSummary("Every model version, newest first, with its stage, metrics and creation time.");
         models.MapPost("/", RegisterAsync).WithName("RegisterModel")
-            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging: 201; 200 when exactly these files are stored already; 409 when the version exists with other files.");
+            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging: 201; 200 when exactly these files are stored already; 409 when the version exists with other files.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         models.MapPost("/{version}/promote", PromoteAsync).WithName("PromoteModel")
-            .WithSummary("Makes a version the production model; it is loaded and checked first, and serving swaps to it atomically.");
+            .WithSummary("Makes a version the production model; it is loaded and checked first, and serving swaps to it atomically.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         models.MapPost("/rollback", RollbackAsync).WithName("RollbackModel")
-            .WithSummary("Returns production to the version that held it before the current one.");
+            .WithSummary("Returns production to the version that held it before the current one.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         models.MapGet("/runs", ListRunsAsync).WithName("ListRuns")
             .WithSummary("Training runs, newest first: parameters, metrics, tags and artifact locations.");
         models.MapGet("/{version}", GetAsync).WithName("GetModel")
-            .WithSummary("A model version: its registration (stage, hash), its metadata.json (feature names, metrics, label, training data) and its files.");
+            .WithSummary("A model version: its registration (stage, hash), its metadata.json (feature names, metrics, label, training data) and its files.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         models.MapGet("/{version}/artifacts/{name}", GetArtifactAsync).WithName("GetModelArtifact")
-            .WithSummary("One file of a model version, as stored: the ONNX model, metadata.json, the report and its plots.");
+            .WithSummary("One file of a model version, as stored: the ONNX model, metadata.json, the report and its plots.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Results<Ok<ModelDetails>, ProblemHttpResult, ValidationProblem>> GetAsync(

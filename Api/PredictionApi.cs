@@ -23,7 +23,8 @@ public static class PredictionApi
     public static void MapPredictionApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/predict", PredictAsync).WithTags("Predictions").WithName("Predict")
-            .WithSummary("The probability of an adverse event within 24 h for one patient, from their current features and the production model.");
+            .WithSummary("The probability of an adverse event within 24 h for one patient, from their current features and the production model.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapPost("/predict/batch", PredictBatchAsync).WithTags("Predictions").WithName("PredictBatch")
             .WithSummary($"Predictions for up to {MaxBatchPatients} patients with one model version; unknown patients are listed apart.");
         app.MapGet("/api/predictions", ListAsync).WithTags("Predictions").WithName("ListPredictions")

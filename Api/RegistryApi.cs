@@ -26,11 +26,14 @@ public static class RegistryApi
         app.MapGet("/api/sites", ListSitesAsync).WithTags("Sites").WithName("ListSites")
             .WithSummary("Every site that sent a message, with its patient and message counts. A site key sees its own site only.");
         app.MapGet("/api/patients/{patientId}", GetPatientAsync).WithTags("Patients").WithName("GetPatient")
-            .WithSummary("A patient's current state: demographics, latest vitals and labs, adverse events.");
+            .WithSummary("A patient's current state: demographics, latest vitals and labs, adverse events.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapGet("/api/patients/{patientId}/features", GetFeaturesAsync).WithTags("Patients").WithName("GetPatientFeatures")
-            .WithSummary("A patient's current feature vector (online features): every catalogue feature by name, null where missing.");
+            .WithSummary("A patient's current feature vector (online features): every catalogue feature by name, null where missing.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapGet("/api/sites/{siteId}", GetSiteAsync).WithTags("Sites").WithName("GetSite")
-            .WithSummary("A site's message counts and why its messages were rejected; 404 for a site that never sent one.");
+            .WithSummary("A site's message counts and why its messages were rejected; 404 for a site that never sent one.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Results<Ok<PatientPage>, ProblemHttpResult, ValidationProblem>> ListPatientsAsync(

@@ -81,6 +81,7 @@ public static class EndpointAccess
         ["GET /"] = new(Operations),
         ["GET /openapi/{documentName}.json"] = new(Operations),
         ["GET /api/docs/{documentName?}"] = new(Operations),
+        ["GET /api/schemas/clinical-message.json"] = new(Operations),
         // The API page's own script and icon: Scalar maps them anonymous itself (its convention runs after ours); they
         // are the library's files, the same for everyone, and show nothing of the platform.
         ["GET /api/docs/scalar.js"] = new(Anonymous),
