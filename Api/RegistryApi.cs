@@ -73,7 +73,8 @@ public static class RegistryApi
     {
         var messages = IngestStats.From(await journal.CountersAsync(SiteScope.Of(http.User))).BySite;
         var patients = await journal.PatientCountsAsync();
-        return TypedResults.Ok<IReadOnlyList<SiteListItem>>([.. messages.Select(site =>
+        // Messages whose site could not be read are counted under "unknown" (see /api/clinical/stats): not a site.
+        return TypedResults.Ok<IReadOnlyList<SiteListItem>>([.. messages.Where(site => ClinicalIds.IsSiteId(site.Key)).Select(site =>
             new SiteListItem(site.Key, patients.GetValueOrDefault(site.Key), site.Value))]);
     }
 
