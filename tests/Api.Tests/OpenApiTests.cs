@@ -16,7 +16,8 @@ public sealed class OpenApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
 
     /// <summary>
     /// Statuses the tests observe from each endpoint (IngestApiTests, BatchApiTests, QueryApiTests, PatientListTests,
-    /// PredictionApiTests, ModelRegistryTests, EndpointAccessTests, DurabilityTests); the document must list each.
+    /// PredictionApiTests, ModelRegistryTests, FhirApiTests, SdtmImportTests, PipelineApiTests, EndpointAccessTests,
+    /// DurabilityTests); the document must list each.
     /// </summary>
     public static TheoryData<string, string, int[]> Observed() => new()
     {
@@ -32,6 +33,11 @@ public sealed class OpenApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
         { "post", "/api/models/{version}/promote", [200, 401, 403, 404, 409] },
         { "get", "/api/models/{version}", [200, 400, 401, 403, 404] },
         { "get", "/api/models/{version}/artifacts/{name}", [200, 400, 401, 403, 404] },
+        { "post", "/fhir/Bundle", [200, 400, 401, 403, 413, 503] },
+        { "get", "/fhir/Patient/{patientId}/$everything", [200, 401, 403, 404] },
+        { "post", "/api/import/sdtm", [200, 400, 401, 403, 413] },
+        { "post", "/api/pipeline/jobs/{name}/run", [200, 401, 403, 404] },
+        { "post", "/api/admin/keys/{keyId}/revoke", [200, 401, 403, 404] },
     };
 
     [Theory]
