@@ -33,7 +33,11 @@ public static partial class ClinicalApi
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
         services.AddExceptionHandler<FailureToProblem>();
-        services.AddOpenApi(SecurityExtensions.DescribeSecurity);
+        services.AddOpenApi(o =>
+        {
+            SecurityExtensions.DescribeSecurity(o);
+            ApiDescription.Describe(o);
+        });
         services.AddClinicalSecurity();
         services.AddClinicalHealthChecks();
         services.AddSingleton<PipelineDoctor>();
@@ -79,7 +83,7 @@ public static partial class ClinicalApi
         // The page calls no outside service: no AI chat, no telemetry, no developer toolbar.
         gateway.MapScalarApiReference("/api/docs", o =>
         {
-            o.WithTitle("ClinicalTrials API");
+            o.WithTitle(ApiDescription.Title);
             o.Agent = new ScalarAgentOptions { Disabled = true };
             o.Telemetry = false;
             o.ShowDeveloperTools = DeveloperToolsVisibility.Never;

@@ -21,13 +21,19 @@ public static class ClinicalDataApi
 
     public static RouteGroupBuilder MapClinicalDataApi(this IEndpointRouteBuilder app)
     {
+        app.MapGet(ApiDescription.MessageSchemaPath, () => TypedResults.Json(ClinicalMessageSchema.Build(), contentType: "application/schema+json"))
+            .WithTags("Clinical data").WithName("GetClinicalMessageSchema")
+            .WithSummary("The clinical message contract as a JSON Schema (draft 2020-12): what POST /api/clinical/data takes.");
         var group = app.MapGroup("/api/clinical").WithTags("Clinical data");
         group.MapPost("/data", PostMessageAsync).WithName("PostClinicalMessage")
-            .WithSummary("Store one clinical message; 202 only once it is durable. The body is read as JSON whatever its content type.");
+            .WithSummary("Store one clinical message; 202 only once it is durable. The body is read as JSON whatever its content type.")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         group.MapPost("/data/batch", PostBatchAsync).WithName("PostClinicalBatch")
-            .WithSummary($"Store up to {MaxBatchMessages} messages (JSON array, or NDJSON with content type application/x-ndjson) with an outcome per message.");
+            .WithSummary($"Store up to {MaxBatchMessages} messages (JSON array, or NDJSON with content type application/x-ndjson) with an outcome per message.")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         group.MapGet("/messages/{messageId}", GetMessageAsync).WithName("GetClinicalMessage")
-            .WithSummary("Where a message is in the pipeline, or why it was rejected.");
+            .WithSummary("Where a message is in the pipeline, or why it was rejected.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/stats", GetStatsAsync).WithName("GetIngestStats").WithSummary("Counts of received, accepted, rejected and duplicate messages.");
         return group;
     }

@@ -25,14 +25,76 @@ public static partial class ModelsApi
         models.MapGet("/", ListAsync).WithName("ListModels")
             .WithSummary("Every model version, newest first, with its stage, metrics and creation time.");
         models.MapPost("/", RegisterAsync).WithName("RegisterModel")
-            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging: 201; 200 when exactly these files are stored already; 409 when the version exists with other files.");
+            .WithSummary("Uploads a trained model's artifacts (the trainer's --api) and registers it as staging: 201; 200 when exactly these files are stored already; 409 when the version exists with other files.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         models.MapPost("/{version}/promote", PromoteAsync).WithName("PromoteModel")
-            .WithSummary("Makes a version the production model; it is loaded and checked first, and serving swaps to it atomically.");
+            .WithSummary("Makes a version the production model; it is loaded and checked first, and serving swaps to it atomically.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         models.MapPost("/rollback", RollbackAsync).WithName("RollbackModel")
-            .WithSummary("Returns production to the version that held it before the current one.");
+            .WithSummary("Returns production to the version that held it before the current one.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         models.MapGet("/runs", ListRunsAsync).WithName("ListRuns")
             .WithSummary("Training runs, newest first: parameters, metrics, tags and artifact locations.");
+        models.MapGet("/{version}", GetAsync).WithName("GetModel")
+            .WithSummary("A model version: its registration (stage, hash), its metadata.json (feature names, metrics, label, training data) and its files.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        models.MapGet("/{version}/artifacts/{name}", GetArtifactAsync).WithName("GetModelArtifact")
+            .WithSummary("One file of a model version, as stored: the ONNX model, metadata.json, the report and its plots.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
+
+    private static async Task<Results<Ok<ModelDetails>, ProblemHttpResult, ValidationProblem>> GetAsync(
+        string version, IGrainFactory grains, ModelStore store, CancellationToken cancellationToken)
+    {
+        if (!ModelArtifacts.IsValidVersion(version))
+        {
+            return InvalidVersion();
+        }
+
+        // A version is complete once its metadata.json exists (ModelStore.WriteAsync writes it last).
+        var files = await store.ListArtifactsAsync(version, cancellationToken);
+        if (!files.Any(f => f.Key == ModelArtifacts.Metadata)
+            || await store.ReadArtifactAsync(version, ModelArtifacts.Metadata, cancellationToken) is not { } json)
+        {
+            return ModelNotFound(version);
+        }
+
+        // Shown as stored: the file is the record, and its numbers need no second encoding here.
+        using var metadata = System.Text.Json.JsonDocument.Parse(json);
+        var registered = (await Registry(grains).ListAsync()).FirstOrDefault(m => m.Version == version);
+        return TypedResults.Ok(new ModelDetails(
+            version,
+            registered is null ? null : ModelVersionResponse.From(registered),
+            metadata.RootElement.Clone(),
+            [.. files.Select(f => new ModelArtifactLink(f.Key, f.Size, $"/api/models/{version}/artifacts/{f.Key}"))]));
+    }
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult, ValidationProblem>> GetArtifactAsync(
+        string version, string name, ModelStore store, CancellationToken cancellationToken)
+    {
+        if (!ModelArtifacts.IsValidVersion(version))
+        {
+            return InvalidVersion();
+        }
+
+        if (!FileNamePattern().IsMatch(name))
+        {
+            return Invalid("name", "'name' must be a file name of the version (letters, digits, '.', '-', '_', not starting with '.'), as GET /api/models/{version} lists them.");
+        }
+
+        return await store.ReadArtifactAsync(version, name, cancellationToken) is { } bytes
+            ? TypedResults.File(bytes, ContentTypes.TryGetContentType(name, out var type) ? type : "application/octet-stream", name)
+            : TypedResults.Problem($"Model version {version} has no file '{name}'.", statusCode: StatusCodes.Status404NotFound, title: "Model artifact not found");
+    }
+
+    private static readonly Microsoft.AspNetCore.StaticFiles.FileExtensionContentTypeProvider ContentTypes = new();
+
+    private static ValidationProblem InvalidVersion() =>
+        Invalid("version", "'version' must be 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit.");
+
+    private static ProblemHttpResult ModelNotFound(string version) =>
+        TypedResults.Problem($"No model version {version} is in the model store.", statusCode: StatusCodes.Status404NotFound, title: "Model version not found");
 
     private static async Task<Ok<IReadOnlyList<ModelVersionResponse>>> ListAsync(IGrainFactory grains) =>
         TypedResults.Ok<IReadOnlyList<ModelVersionResponse>>([.. (await Registry(grains).ListAsync()).Select(ModelVersionResponse.From)]);
@@ -42,7 +104,7 @@ public static partial class ModelsApi
     {
         if (upload?.Version is not { } version || !ModelArtifacts.IsValidVersion(version))
         {
-            return Invalid("version", "'version' must be 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit.");
+            return InvalidVersion();
         }
 
         if (upload.Files is not { } encoded || !encoded.ContainsKey(ModelArtifacts.Onnx) || !encoded.ContainsKey(ModelArtifacts.Metadata))
@@ -163,3 +225,9 @@ public sealed record RunResponse(
     string RunId, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, string Status, string? ModelVersion,
     IReadOnlyDictionary<string, string> Parameters, IReadOnlyDictionary<string, double?> Metrics,
     IReadOnlyDictionary<string, string> Tags, IReadOnlyDictionary<string, string> Artifacts, string? Error);
+
+/// <summary>A model version: its registration (null when it was never registered), its metadata.json as stored, and its files.</summary>
+public sealed record ModelDetails(string Version, ModelVersionResponse? Registration, System.Text.Json.JsonElement Metadata, IReadOnlyList<ModelArtifactLink> Artifacts);
+
+/// <summary>One file of a model version and where to fetch it.</summary>
+public sealed record ModelArtifactLink(string Name, long Size, string Href);

@@ -22,7 +22,8 @@ public static class MonitoringApi
     {
         var monitoring = app.MapGroup("/api/monitoring").WithTags("Monitoring");
         monitoring.MapGet("/", LatestAsync).WithName("LatestMonitoring")
-            .WithSummary("The latest successful monitoring run's report: per model version performance on labelled predictions, drift, alerts.");
+            .WithSummary("The latest successful monitoring run's report: per model version performance on labelled predictions, drift, alerts.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         monitoring.MapGet("/runs", ListRunsAsync).WithName("ListMonitoringRuns")
             .WithSummary("Monitoring runs, newest first, with status, error and their alerts.");
         monitoring.MapPost("/run", RunAsync).WithName("RunMonitoring")

@@ -17,7 +17,8 @@ public static class PipelineApi
     {
         var group = app.MapGroup("/api/pipeline").WithTags("Pipeline");
         group.MapPost("/jobs/{name}/run", RunAsync).WithName("RunPipelineJob")
-            .WithSummary($"Runs a job (bronze-to-silver, offline-features, retention) and answers when it ends, with the run's record. from/to (YYYY-MM-DD, at most {JobArguments.MaxDays} days, to no later than tomorrow) ask for a backfill.");
+            .WithSummary($"Runs a job (bronze-to-silver, offline-features, retention) and answers when it ends, with the run's record. from/to (YYYY-MM-DD, at most {JobArguments.MaxDays} days, to no later than tomorrow) ask for a backfill.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/jobs", ListJobs).WithName("ListPipelineJobs").WithSummary("Every job with its latest runs (start, end, rows in/out, status).");
         group.MapGet("/status", GetStatusAsync).WithName("GetPipelineStatus").WithSummary("Files, rows and latest partition of each layer.");
         group.MapGet("/doctor", (PipelineDoctor doctor, CancellationToken cancellationToken) => doctor.ExamineAsync(cancellationToken))

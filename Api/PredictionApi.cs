@@ -23,7 +23,8 @@ public static class PredictionApi
     public static void MapPredictionApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/predict", PredictAsync).WithTags("Predictions").WithName("Predict")
-            .WithSummary("The probability of an adverse event within 24 h for one patient, from their current features and the production model.");
+            .WithSummary("The probability of an adverse event within 24 h for one patient, from their current features and the production model.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapPost("/predict/batch", PredictBatchAsync).WithTags("Predictions").WithName("PredictBatch")
             .WithSummary($"Predictions for up to {MaxBatchPatients} patients with one model version; unknown patients are listed apart.");
         app.MapGet("/api/predictions", ListAsync).WithTags("Predictions").WithName("ListPredictions")
@@ -110,7 +111,8 @@ public static class PredictionApi
         var rows = await store.ReadPredictionsAsync(patient_id, limit ?? 100, cancellationToken);
         return TypedResults.Ok<IReadOnlyList<LoggedPrediction>>([.. rows.Select(r => new LoggedPrediction(
             r.Id, r.PatientId, r.Timestamp, r.PredictionScore, r.RiskLevel, r.ModelVersion, r.LatencyMs,
-            new FeaturesUsed(r.FeatureVersion, r.FeaturesAsOf, [.. r.Features.Select(v => double.IsFinite(v) ? v : (double?)null)])))]);
+            new FeaturesUsed(r.FeatureVersion, r.FeaturesAsOf, $"/api/models/{r.ModelVersion}",
+                [.. r.Features.Select(v => double.IsFinite(v) ? v : (double?)null)])))]);
     }
 
     /// <summary>The answer and its log record; an answer is given only once its record is queued (see <see cref="PredictionLog.TryLog"/>).</summary>
@@ -166,7 +168,13 @@ public sealed record LoggedPrediction(
     Guid Id, string PatientId, DateTimeOffset Timestamp, double PredictionScore, string RiskLevel, string ModelVersion, double LatencyMs, FeaturesUsed FeaturesUsed);
 
 /// <summary>The features a prediction scored.</summary>
+/// <remarks>
+/// The log keeps the values and the model version, not the names: /predict writes one row per answer on its hot path,
+/// and with 807 features the names would add about 16 KB to every row for what the model's metadata already says
+/// once. <see cref="FeatureList"/> is where the names are.
+/// </remarks>
 /// <param name="FeatureVersion">The feature catalogue version.</param>
 /// <param name="AsOf">The clinical time of the features.</param>
-/// <param name="Values">In the model's feature order (its metadata names them); null for a missing value.</param>
-public sealed record FeaturesUsed(string? FeatureVersion, DateTimeOffset? AsOf, IReadOnlyList<double?> Values);
+/// <param name="FeatureList">The model version's description, whose <c>metadata.feature_names</c> names <see cref="Values"/> in order.</param>
+/// <param name="Values">In the model's feature order; null for a missing value.</param>
+public sealed record FeaturesUsed(string? FeatureVersion, DateTimeOffset? AsOf, string FeatureList, IReadOnlyList<double?> Values);

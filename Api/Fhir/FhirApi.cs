@@ -29,9 +29,16 @@ public static class FhirApi
     {
         var group = app.MapGroup("/fhir").WithTags("FHIR R4");
         group.MapPost("/Bundle", PostBundleAsync).WithName("PostFhirBundle")
-            .WithSummary("Store a FHIR R4 batch or transaction Bundle of Patient, Observation and AdverseEvent; ?site_id=&study_phase= name the envelope.");
+            .WithSummary("Store a FHIR R4 batch or transaction Bundle of Patient, Observation and AdverseEvent; ?site_id=&study_phase= name the envelope.")
+            // The handler writes FHIR JSON itself (a Bundle, or an OperationOutcome), so each status is declared here.
+            .Produces(StatusCodes.Status200OK, contentType: MediaType)
+            .Produces(StatusCodes.Status400BadRequest, contentType: MediaType)
+            .Produces(StatusCodes.Status413PayloadTooLarge, contentType: MediaType);
         group.MapGet("/Patient/{patientId}/$everything", GetEverythingAsync).WithName("GetFhirPatientEverything")
-            .WithSummary("One patient's stored data as a FHIR R4 searchset Bundle.");
+            .WithSummary("One patient's stored data as a FHIR R4 searchset Bundle.")
+            .Produces(StatusCodes.Status200OK, contentType: MediaType)
+            .Produces(StatusCodes.Status400BadRequest, contentType: MediaType)
+            .Produces(StatusCodes.Status404NotFound, contentType: MediaType);
         return group;
     }
 

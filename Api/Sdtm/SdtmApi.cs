@@ -27,7 +27,8 @@ public static class SdtmApi
     public static void MapSdtmApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/import/sdtm", ImportAsync).WithTags("CDISC SDTM").WithName("ImportSdtm")
-            .WithSummary("Store one SDTM dataset (DM, VS, LB or AE) in Dataset-JSON v1.1, JSON or NDJSON; ?site_id=&study_phase= name the envelope. Answers per row what was accepted, flagged, rejected or skipped.");
+            .WithSummary("Store one SDTM dataset (DM, VS, LB or AE) in Dataset-JSON v1.1, JSON or NDJSON; ?site_id=&study_phase= name the envelope. Answers per row what was accepted, flagged, rejected or skipped.")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         app.MapGet("/api/export/sdtm", ExportAsync).WithTags("CDISC SDTM").WithName("ExportSdtm")
             .WithSummary("One SDTM domain (DM, VS, LB, AE) from silver as Dataset-JSON v1.1; from/to (YYYY-MM-DD, clinical dates, inclusive) narrow it; study_id names STUDYID.");
     }

@@ -24,7 +24,7 @@ public static class EndpointAccess
     /// <summary>Send data: a site key (for its own site) or an administrator.</summary>
     public const string Ingest = "ingest";
 
-    /// <summary>A message's status or a site's counts: its own site's key (unless ingest-only), data managers.</summary>
+    /// <summary>A message's status, a site's counts or patient ids: its own site's key (unless ingest-only), data managers.</summary>
     public const string SiteRead = "site-read";
 
     /// <summary>Patient-level data: data managers.</summary>
@@ -58,6 +58,9 @@ public static class EndpointAccess
 
         ["GET /api/clinical/messages/{messageId}"] = new(SiteRead),
         ["GET /api/sites/{siteId}"] = new(SiteRead),
+        ["GET /api/sites"] = new(SiteRead),
+        // Pseudonymous ids only, no values; audited since it says who is in the trial.
+        ["GET /api/patients"] = new(SiteRead, "patient.list"),
 
         ["GET /api/patients/{patientId}"] = new(PatientRead, "patient.read"),
         ["GET /api/patients/{patientId}/features"] = new(PatientRead, "patient.features.read"),
@@ -78,6 +81,7 @@ public static class EndpointAccess
         ["GET /"] = new(Operations),
         ["GET /openapi/{documentName}.json"] = new(Operations),
         ["GET /api/docs/{documentName?}"] = new(Operations),
+        ["GET /api/schemas/clinical-message.json"] = new(Operations),
         // The API page's own script and icon: Scalar maps them anonymous itself (its convention runs after ours); they
         // are the library's files, the same for everyone, and show nothing of the platform.
         ["GET /api/docs/scalar.js"] = new(Anonymous),
@@ -89,6 +93,8 @@ public static class EndpointAccess
         ["POST /api/models/{version}/promote"] = new(Models, "model.promote"),
         ["POST /api/models/rollback"] = new(Models, "model.rollback"),
         ["GET /api/models/runs"] = new(Models),
+        ["GET /api/models/{version}"] = new(Models),
+        ["GET /api/models/{version}/artifacts/{name}"] = new(Models),
         ["POST /api/pipeline/jobs/{name}/run"] = new(Models, "job.run"),
         ["GET /api/monitoring/"] = new(Models),
         ["GET /api/monitoring/runs"] = new(Models),

@@ -18,8 +18,10 @@ public static class SecurityApi
         keys.MapGet("", ListKeysAsync).WithName("ListApiKeys").WithSummary("Every API key (never its secret): role, site, ingest-only, created, rotated, revoked.");
         keys.MapPost("", CreateKeyAsync).WithName("CreateApiKey")
             .WithSummary("Creates a key; the answer holds the key itself, shown this once (only its salted hash is stored).");
-        keys.MapPost("/{keyId}/rotate", RotateKeyAsync).WithName("RotateApiKey").WithSummary("A new secret for the key; the old one stops working.");
-        keys.MapPost("/{keyId}/revoke", RevokeKeyAsync).WithName("RevokeApiKey").WithSummary("Revokes the key for good.");
+        keys.MapPost("/{keyId}/rotate", RotateKeyAsync).WithName("RotateApiKey").WithSummary("A new secret for the key; the old one stops working.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        keys.MapPost("/{keyId}/revoke", RevokeKeyAsync).WithName("RevokeApiKey").WithSummary("Revokes the key for good.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         var audit = app.MapGroup("/api/audit").WithTags("Access");
         audit.MapGet("", QueryAuditAsync).WithName("GetAuditTrail")

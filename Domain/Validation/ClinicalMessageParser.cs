@@ -192,7 +192,8 @@ public static partial class ClinicalMessageParser
             : new PatientDemographics(patientId, age.Value, gender.Value, weight, height, enrollment.Value, arm);
     }
 
-    private static readonly string[] VitalSignFields =
+    /// <summary>The vital signs a <c>vital_signs</c> payload may carry (at least one), as the JSON Schema lists them too.</summary>
+    public static readonly IReadOnlyList<string> VitalSignFields =
         ["systolic_bp", "diastolic_bp", "heart_rate", "temperature_celsius", "oxygen_saturation", "respiratory_rate", "mean_arterial_pressure", "etco2"];
 
     // The paths of the first lab results, made once: building "lab_results.results[i]" per item and message is garbage.
@@ -244,7 +245,7 @@ public static partial class ClinicalMessageParser
             };
     }
 
-    private static bool HasAnyValue(JsonElement body, string[] fields)
+    private static bool HasAnyValue(JsonElement body, IReadOnlyList<string> fields)
     {
         foreach (var field in fields)
         {
@@ -322,10 +323,16 @@ public static partial class ClinicalMessageParser
             : new AdverseEvent(patientId, term, severity.Value, serious.Value, relation.Value, onset.Value);
     }
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$")]
+    /// <summary>An ISO-8601 timestamp as accepted (a space for 'T', seconds and offset optional); the JSON Schema uses it too.</summary>
+    public const string TimestampPattern = @"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$";
+
+    /// <summary>A date YYYY-MM-DD.</summary>
+    public const string DatePattern = @"^\d{4}-\d{2}-\d{2}$";
+
+    [GeneratedRegex(TimestampPattern)]
     private static partial Regex IsoTimestampPattern();
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}$")]
+    [GeneratedRegex(DatePattern)]
     private static partial Regex IsoDatePattern();
 
     /// <summary>Whether an identifier has its required shape (<see cref="ClinicalIds"/>).</summary>

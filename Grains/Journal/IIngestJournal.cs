@@ -29,6 +29,15 @@ public interface IIngestJournal
     /// <summary>The counters of one site (or all), with the last commit of every writer they include.</summary>
     Task<CounterSnapshot> CountersAsync(string? siteId = null);
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> patients with accepted messages, of one site or all, whose ids sort (ordinally)
+    /// after <paramref name="afterPatientId"/> ("" for the first page), in id order.
+    /// </summary>
+    Task<IReadOnlyList<JournalPatient>> PatientsAsync(string? siteId, string afterPatientId, int limit);
+
+    /// <summary>How many patients each site has accepted messages for.</summary>
+    Task<IReadOnlyDictionary<string, long>> PatientCountsAsync();
+
     /// <summary>A patient's accepted messages committed after <paramref name="afterSequence"/>, in commit order, as received.</summary>
     Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence);
 }

@@ -151,6 +151,12 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
 
     public Task CheckReadableAsync() => Task.Run(_ledgerReader.CanRead);
 
+    public Task<IReadOnlyList<JournalPatient>> PatientsAsync(string? siteId, string afterPatientId, int limit) => Task.Run<IReadOnlyList<JournalPatient>>(() =>
+        _ledgerReader.Patients(siteId, afterPatientId, limit, Volatile.Read(ref _verifiedThrough)));
+
+    public Task<IReadOnlyDictionary<string, long>> PatientCountsAsync() => Task.Run<IReadOnlyDictionary<string, long>>(() =>
+        _ledgerReader.PatientCounts(Volatile.Read(ref _verifiedThrough)));
+
     /// <summary>A patient's accepted messages committed after <paramref name="afterSequence"/>, as received.</summary>
     public Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence) => Task.Run(() =>
         ReadStored(_ledgerReader.PatientMessages(patientId, afterSequence, Volatile.Read(ref _verifiedThrough)), patientId));
@@ -421,6 +427,10 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
                 lastSequence = Math.Max(lastSequence, sequence);
                 _bronze.Append(partition, entry.Line);
                 changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Reasons);
+                if (entry.IsAccepted)
+                {
+                    changes.AddPatient(entry.PatientId, site, sequence);
+                }
 
                 results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, commit, sequence);
             }

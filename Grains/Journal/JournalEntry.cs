@@ -124,5 +124,8 @@ public sealed record CounterRow(string SiteId, string PayloadType, string Outcom
 /// <summary>Rejections by site, field and rule.</summary>
 public sealed record ReasonRow(string SiteId, string Field, string Rule, long Count);
 
+/// <summary>A patient with accepted messages, and the sites that sent them (one, unless the patient moved).</summary>
+public sealed record JournalPatient(string PatientId, IReadOnlyList<string> SiteIds);
+
 /// <summary>A consistent read of the counters, with the last commit of each writer they include.</summary>
 public sealed record CounterSnapshot(IReadOnlyDictionary<string, long> LastCommits, IReadOnlyList<CounterRow> Counters, IReadOnlyList<ReasonRow> Reasons);

@@ -112,6 +112,38 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         return new CounterSnapshot(commits, counters, reasons);
     }
 
+    public async Task<IReadOnlyList<JournalPatient>> PatientsAsync(string? siteId, string afterPatientId, int limit)
+    {
+        await using var command = _database.CreateCommand(siteId is null
+            ? """
+              SELECT patient_id, array_agg(site_id ORDER BY site_id) FROM journal_patients
+              WHERE patient_id > $2 GROUP BY patient_id ORDER BY patient_id LIMIT $3
+              """
+            : """
+              SELECT patient_id, ARRAY[site_id] FROM journal_patients
+              WHERE site_id = $1 AND patient_id > $2 ORDER BY patient_id LIMIT $3
+              """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)siteId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = afterPatientId, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        var patients = new List<JournalPatient>();
+        await using var row = await command.ExecuteReaderAsync();
+        while (await row.ReadAsync())
+        {
+            patients.Add(new JournalPatient(row.GetString(0), row.GetFieldValue<string[]>(1)));
+        }
+
+        return patients;
+    }
+
+    public async Task<IReadOnlyDictionary<string, long>> PatientCountsAsync()
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var connection = await _database.OpenConnectionAsync();
+        await ReadAsync(connection, "SELECT site_id, count(*) FROM journal_patients GROUP BY site_id", null, r => counts[r.GetString(0)] = r.GetInt64(1));
+        return counts;
+    }
+
     public async Task<List<StoredMessage>> ReadPatientAsync(string patientId, long afterSequence)
     {
         await using var command = _database.CreateCommand($"""
@@ -301,6 +333,11 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
             }
 
             changes.AddStored(site, type, entry.IsAccepted, entry.AbnormalFlags, entry.Reasons);
+            if (entry.IsAccepted)
+            {
+                changes.AddPatient(entry.PatientId, site, sequence);
+            }
+
             results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, entry.Partition, commit, sequence);
         }
 
@@ -379,6 +416,21 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         if (reasons.Count > 0)
         {
             batch.BatchCommands.Add(AddToCounters("journal_reasons", "field", "rule", reasons));
+        }
+
+        // In key order too; a pair another silo's commit is adding waits for that commit, a known pair costs one index probe.
+        var patients = changes.Patients.Select(p => p.Key)
+            .OrderBy(p => p.Patient, StringComparer.Ordinal).ThenBy(p => p.Site, StringComparer.Ordinal).ToList();
+        if (patients.Count > 0)
+        {
+            var directory = new NpgsqlBatchCommand("""
+                INSERT INTO journal_patients (patient_id, site_id)
+                SELECT patient, site FROM unnest($1, $2) AS u (patient, site)
+                ON CONFLICT DO NOTHING
+                """);
+            directory.Parameters.Add(Texts(patients.Select(p => p.Patient)));
+            directory.Parameters.Add(Texts(patients.Select(p => p.Site)));
+            batch.BatchCommands.Add(directory);
         }
 
         await batch.ExecuteNonQueryAsync();

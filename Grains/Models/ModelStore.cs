@@ -1,4 +1,5 @@
 using ClinicalTrials.Lake;
+using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Metadata;
 
 namespace ClinicalTrials.Grains.Models;
@@ -43,6 +44,31 @@ public sealed class ModelStore(LakeContext lake)
     public async Task<byte[]> ReadOnnxAsync(string version) =>
         await lake.Storage.GetBytesAsync(Key(version, ModelArtifacts.Onnx))
         ?? throw new InvalidDataException($"Model {version} has no {ModelArtifacts.Onnx} in the model store.");
+
+    /// <summary>The files of <paramref name="version"/>'s folder (not of folders below it), by name, in ordinal order; empty for an unknown version.</summary>
+    public async Task<IReadOnlyList<LakeObject>> ListArtifactsAsync(string version, CancellationToken cancellationToken = default)
+    {
+        var prefix = Key(version, "");
+        var files = new List<LakeObject>();
+        await foreach (var item in lake.Storage.ListAsync(prefix, cancellationToken))
+        {
+            if (item.Key.IndexOf('/', prefix.Length) < 0)
+            {
+                files.Add(item with { Key = item.Key[prefix.Length..] });
+            }
+        }
+
+        return files;
+    }
+
+    /// <summary>
+    /// The bytes of the file <paramref name="name"/> of <paramref name="version"/>, or null when the version has no such
+    /// file. Only a name that the version's own listing holds is read, so no name reaches outside the version's folder.
+    /// </summary>
+    public async Task<byte[]?> ReadArtifactAsync(string version, string name, CancellationToken cancellationToken = default) =>
+        (await ListArtifactsAsync(version, cancellationToken)).Any(f => f.Key == name)
+            ? await lake.Storage.GetBytesAsync(Key(version, name), cancellationToken)
+            : null;
 
     /// <summary>
     /// Writes an uploaded version's artifacts, metadata.json last so no reader sees a half-written model. Versions are

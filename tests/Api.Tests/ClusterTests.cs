@@ -89,6 +89,30 @@ public sealed class ClusterTests(ThreeSiloCluster fixture) : IClassFixture<Three
     }
 
     [Fact]
+    public async Task Patients_sent_through_different_silos_are_listed_alike_by_every_silo()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var site = NewSiteId();
+        var patients = Enumerable.Range(0, 6).Select(_ => NewPatientId()).ToList();
+        for (var i = 0; i < patients.Count; i++)
+        {
+            using var sender = _cluster.Silos[i % _cluster.Silos.Count].CreateClient();
+            await (await sender.PostAsync("/api/clinical/data", Json(Vitals(patients[i], site)), ct)).ExpectAsync(202);
+        }
+
+        // The list is read from the shared journal, not from the memory of the silo that stored a patient's messages.
+        foreach (var silo in _cluster.Silos)
+        {
+            using var http = silo.CreateClient();
+            var page = await (await http.GetAsync($"/api/patients?site_id={site}&limit=1000", ct)).ExpectAsync(200);
+            Assert.Equal(patients.Order(StringComparer.Ordinal), page.GetProperty("patients").EnumerateArray().Select(p => p.GetProperty("patient_id").GetString()));
+            var sites = await (await http.GetAsync("/api/sites", ct)).ExpectAsync(200);
+            var entry = sites.EnumerateArray().Single(s => s.GetProperty("site_id").GetString() == site);
+            Assert.Equal((6L, 6L), (entry.GetProperty("patients").GetInt64(), entry.GetProperty("messages").GetProperty("accepted").GetInt64()));
+        }
+    }
+
+    [Fact]
     public async Task The_pipeline_schedule_is_registered_once_whichever_silos_start()
     {
         // Every silo starts the scheduler at its own start (three here, more after the restart tests): the reminders

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Domain.Features;
+using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,6 +18,8 @@ public sealed class PredictionAppFixture : IAsyncLifetime
     internal ClinicalApp App => _app ?? throw new InvalidOperationException("Not started.");
 
     internal TestModels.Trial Trial { get; private set; } = null!;
+
+    public string DataPath => _data.Path;
 
     public async ValueTask InitializeAsync()
     {
@@ -142,8 +145,60 @@ public sealed class PredictionApiTests(PredictionAppFixture fixture) : IClassFix
             var used = r.GetProperty("features_used");
             Assert.Equal(FeatureCatalogue.Version, used.GetProperty("feature_version").GetString());
             Assert.Equal(FeatureCatalogue.Count, used.GetProperty("values").GetArrayLength());
+            Assert.Equal($"/api/models/{TestModels.ModelA}", used.GetProperty("feature_list").GetString());
         });
+
+        // The reference resolves to the names of the values, in their order.
+        var model = await (await _http.GetAsync(rows[0].GetProperty("features_used").GetProperty("feature_list").GetString(), TestContext.Current.CancellationToken)).ExpectAsync(200);
+        Assert.Equal(FeatureCatalogue.Names, model.GetProperty("metadata").GetProperty("feature_names").EnumerateArray().Select(n => n.GetString()));
         Assert.True(rows[0].GetProperty("timestamp").GetDateTimeOffset() >= rows[2].GetProperty("timestamp").GetDateTimeOffset(), "Newest first.");
+    }
+
+    [Fact]
+    public async Task A_model_version_is_described_and_each_of_its_files_is_served_as_stored()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        var model = await (await _http.GetAsync($"/api/models/{TestModels.ModelA}", cancellation)).ExpectAsync(200);
+
+        Assert.Equal("production", model.GetProperty("registration").GetProperty("stage").GetString());
+        Assert.Equal(TestModels.ModelA, model.GetProperty("metadata").GetProperty("version").GetString());
+        var folder = ModelArtifacts.Folder(fixture.DataPath, TestModels.ModelA);
+        var artifacts = model.GetProperty("artifacts").EnumerateArray().ToList();
+        Assert.Equal(Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal), artifacts.Select(a => a.GetProperty("name").GetString()));
+        Assert.Superset(new HashSet<string?> { ModelArtifacts.Onnx, ModelArtifacts.Metadata, ModelArtifacts.Report, ModelArtifacts.RocPlot },
+            artifacts.Select(a => a.GetProperty("name").GetString()).ToHashSet());
+        foreach (var artifact in artifacts)
+        {
+            using var response = await _http.GetAsync(artifact.GetProperty("href").GetString(), cancellation);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellation);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(folder, artifact.GetProperty("name").GetString()!)), bytes);
+            Assert.Equal(artifact.GetProperty("size").GetInt64(), bytes.Length);
+        }
+
+        using var plot = await _http.GetAsync($"/api/models/{TestModels.ModelA}/artifacts/{ModelArtifacts.RocPlot}", cancellation);
+        Assert.Equal("image/png", plot.Content.Headers.ContentType?.MediaType);
+        await (await _http.GetAsync("/api/models/no-such-version", cancellation)).ExpectAsync(404);
+        await (await _http.GetAsync($"/api/models/{TestModels.ModelA}/artifacts/no-such-file.png", cancellation)).ExpectAsync(404);
+    }
+
+    /// <summary>Names that would reach outside the version's folder, or another version's file: never served.</summary>
+    [Theory]
+    [InlineData("..%2Fmodel-b%2Fmodel.onnx", 400)]
+    [InlineData("%2E%2E%2F%2E%2E%2Fledger.db", 400)]
+    [InlineData("..%5C..%5Cledger.db", 400)]
+    [InlineData(".metadata.json", 400)]
+    [InlineData("ledger.db", 404)]
+    public async Task An_artifact_name_outside_the_versions_folder_is_refused(string name, int status)
+    {
+        // Encoded: a '..' segment of its own, even as %2E%2E, is resolved before routing, to the version's description.
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/api/models/{TestModels.ModelA}/artifacts/{name}", UriKind.Relative));
+        using var response = await _http.SendAsync(request, TestContext.Current.CancellationToken);
+        var problem = await response.ExpectAsync(status);
+        if (status == 400)
+        {
+            Assert.True(problem.GetProperty("errors").TryGetProperty("name", out _));
+        }
     }
 
     [Fact]

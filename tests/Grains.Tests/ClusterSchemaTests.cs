@@ -48,7 +48,7 @@ public sealed class ClusterSchemaTests
 
         // What the silos read: the journal's and the lake's tables and the Orleans providers' queries.
         Assert.Equal(
-            ["journal_counts", "journal_export", "journal_messages", "journal_reasons", "journal_writers",
+            ["journal_counts", "journal_export", "journal_messages", "journal_patients", "journal_reasons", "journal_writers",
              "lake_bronze_progress", "lake_job_runs", "lake_silver_changes"],
             await postgres.RowsAsync("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'journal%' OR table_name LIKE 'lake%' ORDER BY 1"));
         Assert.Contains("WriteToStorageKey", await postgres.RowsAsync("SELECT querykey FROM orleansquery"));

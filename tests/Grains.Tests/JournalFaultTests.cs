@@ -155,6 +155,15 @@ public sealed class JournalFaultTests : IDisposable
         Assert.Equal(expected.Count(item => item.Status == IngestStatus.Accepted), Count("accepted"));
         Assert.Equal(expected.Count(item => item.Status == IngestStatus.Rejected), Count("rejected"));
         Assert.Equal(duplicates, Count("duplicate"));
+
+        // The patient directory names exactly the patients of acknowledged accepted messages: a pair whose first row was
+        // taken back is gone, unless a later row of it stayed.
+        var listed = await journal.PatientsAsync(_site, "", int.MaxValue);
+        Assert.Equal(
+            expected.Where(item => item.Status == IngestStatus.Accepted).Select(item => item.Entry.PatientId!).Distinct().Order(StringComparer.Ordinal),
+            listed.Select(p => p.PatientId));
+        Assert.All(listed, p => Assert.Equal([_site], p.SiteIds));
+        Assert.Equal(listed.Count, (await journal.PatientCountsAsync()).GetValueOrDefault(_site));
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Journal.Ledger;
 using Microsoft.Data.Sqlite;
 
@@ -35,6 +36,31 @@ public sealed class LedgerSchemaTests : IDisposable
 
         var refused = Assert.Throws<InvalidOperationException>(() => JournalRecoveryTests.Open(_data.Path));
         Assert.Contains($"schema version {LedgerSchema.Version + 1}", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_ledger_from_before_the_patient_directory_lists_the_patients_of_its_accepted_rows()
+    {
+        var site = TestMessages.NewSiteId();
+        var (accepted, rejected) = (TestMessages.NewPatientId(), TestMessages.NewPatientId());
+        using (var journal = JournalRecoveryTests.Open(_data.Path))
+        {
+            var rejection = JournalRecoveryTests.AcceptedEntry(rejected, site) with { Violations = [new("vital_signs.heart_rate", "range", "too high")] };
+            await journal.AppendAsync([JournalRecoveryTests.AcceptedEntry(accepted, site), JournalRecoveryTests.AcceptedEntry(accepted, site), rejection]);
+        }
+
+        SqliteConnection.ClearAllPools();
+        using (var connection = Connect())
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "DROP TABLE patients; PRAGMA user_version = 4";
+            command.ExecuteNonQuery();
+        }
+
+        using var reopened = JournalRecoveryTests.Open(_data.Path);
+        Assert.Equal(LedgerSchema.Version, UserVersion());
+        var listed = await reopened.PatientsAsync(site, "", 10);
+        Assert.Equal([accepted], listed.Select(p => p.PatientId));
     }
 
     private long UserVersion()

@@ -276,6 +276,35 @@ public sealed class PostgresJournalTests(MigratedPostgres fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Patients_with_accepted_messages_are_listed_once_in_id_order_from_every_silo()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var siloA = Silo(postgres);
+        await using var siloB = Silo(postgres);
+        var patients = Enumerable.Range(0, 5).Select(_ => NewPatientId()).ToList();
+        await siloA.AppendAsync([Accepted(patients[0]), Accepted(patients[1]), Accepted(patients[0]), Rejected(patients[4])]);
+        await siloB.AppendAsync([Accepted(patients[1]), Accepted(patients[2]), Accepted(patients[3])]);
+
+        var expected = patients.Take(4).Order(StringComparer.Ordinal).ToList();
+        var firstPage = await siloA.PatientsAsync(_site, "", 3);
+        var secondPage = await siloB.PatientsAsync(_site, firstPage[^1].PatientId, 3);
+        Assert.Equal(expected, [.. firstPage.Concat(secondPage).Select(p => p.PatientId)]);
+        Assert.All(firstPage.Concat(secondPage), p => Assert.Equal([_site], p.SiteIds));
+        Assert.Equal(4, (await siloB.PatientCountsAsync())[_site]);
+
+        // A patient seen at another site too is listed once, with both sites; a site's list shows that site alone.
+        var other = NewSiteId();
+        await siloB.AppendAsync([JournalRecoveryTests.AcceptedEntry(patients[0], other)]);
+        var all = await siloA.PatientsAsync(null, OrdinalBefore(patients[0]), 1);
+        Assert.Equal(patients[0], all.Single().PatientId);
+        Assert.Equal(new[] { _site, other }.Order(StringComparer.Ordinal), all.Single().SiteIds);
+        Assert.Equal([patients[0]], (await siloA.PatientsAsync(other, "", 10)).Select(p => p.PatientId));
+    }
+
+    /// <summary>An id that sorts just before <paramref name="patientId"/>: itself with the last character one lower.</summary>
+    private static string OrdinalBefore(string patientId) => patientId[..^1] + (char)(patientId[^1] - 1);
+
+    [Fact]
     public async Task Replay_after_a_sequence_returns_exactly_the_later_rows_in_order()
     {
         var postgres = await fixture.DatabaseAsync();

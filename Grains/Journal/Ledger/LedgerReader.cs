@@ -127,6 +127,56 @@ internal sealed class LedgerReader(string connectionString)
     }
 
     /// <summary>
+    /// Up to <paramref name="limit"/> patients with accepted messages (of <paramref name="siteId"/>, or of any site) whose
+    /// id sorts after <paramref name="afterPatientId"/>, in id order, counting only pairs first seen up to
+    /// <paramref name="throughSequence"/>.
+    /// </summary>
+    public List<JournalPatient> Patients(string? siteId, string afterPatientId, int limit, long throughSequence)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        // Each a range of an index in patient id order: patients_by_site for one site, the primary key for all.
+        command.CommandText = siteId is null
+            ? """
+              SELECT patient_id, group_concat(site_id, ' ') FROM patients
+              WHERE patient_id > $after AND first_seq <= $through GROUP BY patient_id ORDER BY patient_id LIMIT $limit
+              """
+            : """
+              SELECT patient_id, site_id FROM patients
+              WHERE site_id = $site AND patient_id > $after AND first_seq <= $through ORDER BY patient_id LIMIT $limit
+              """;
+        command.Parameters.AddWithValue("$site", (object?)siteId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$after", afterPatientId);
+        command.Parameters.AddWithValue("$through", throughSequence);
+        command.Parameters.AddWithValue("$limit", limit);
+        using var row = command.ExecuteReader();
+        var result = new List<JournalPatient>();
+        while (row.Read())
+        {
+            result.Add(new JournalPatient(row.GetString(0), [.. row.GetString(1).Split(' ').Order(StringComparer.Ordinal)]));
+        }
+
+        return result;
+    }
+
+    /// <summary>How many patients each site has accepted messages for, counting pairs first seen up to <paramref name="throughSequence"/>.</summary>
+    public Dictionary<string, long> PatientCounts(long throughSequence)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT site_id, count(*) FROM patients WHERE first_seq <= $through GROUP BY site_id";
+        command.Parameters.AddWithValue("$through", throughSequence);
+        using var row = command.ExecuteReader();
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (row.Read())
+        {
+            result[row.GetString(0)] = row.GetInt64(1);
+        }
+
+        return result;
+    }
+
+    /// <summary>
     /// Rows not yet known to have their bronze lines on disk: those of the last commits before the process stopped.
     /// The ledger and the bronze files are synced at the same time, so after a power loss such a row may point at
     /// bytes that never reached the disk (its message was never acknowledged).

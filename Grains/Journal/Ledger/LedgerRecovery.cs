@@ -7,7 +7,7 @@ namespace ClinicalTrials.Grains.Journal.Ledger;
 internal static class LedgerRecovery
 {
     /// <summary>
-    /// Removes <paramref name="rows"/> and takes them out of the counters, in one durable transaction that marks every
+    /// Removes <paramref name="rows"/> and takes them out of the counters and the patient directory, in one durable transaction that marks every
     /// remaining row verified; returns the highest remaining sequence. A retry of a removed message is accepted afresh,
     /// with a sequence above every acknowledged one. <paramref name="alsoTakenBack"/> holds the counts that no row
     /// records (duplicates of the commit taken back).
@@ -31,6 +31,17 @@ internal static class LedgerRecovery
         }
 
         alsoTakenBack?.WriteTo(ledger);
+
+        // Only pairs first seen after the verified point can have lost their first row; each of those is counted again
+        // from the rows that remain, all of which lie after that point too.
+        using (var patients = ledger.Command(transaction, $"""
+            DELETE FROM patients WHERE first_seq > (SELECT value FROM meta WHERE key = 'verified_through');
+            {LedgerSchema.PatientsFrom("(SELECT value FROM meta WHERE key = 'verified_through')")};
+            """))
+        {
+            patients.ExecuteNonQuery();
+        }
+
         using (var emptied = ledger.Command(transaction, "DELETE FROM counters WHERE count = 0; DELETE FROM rejection_reasons WHERE count = 0"))
         {
             emptied.ExecuteNonQuery();

@@ -19,6 +19,7 @@ internal static class LedgerSchema
         AddFlagsColumn,
         DropUniqueMessageId,
         IndexBySequenceBlock,
+        AddPatientDirectory,
     ];
 
     public static int Version => Migrations.Length;
@@ -114,6 +115,27 @@ internal static class LedgerSchema
         DROP INDEX IF EXISTS messages_by_patient;
         CREATE INDEX IF NOT EXISTS messages_by_block_patient ON messages (seq >> {MessageIdFilter.BlockShift}, patient_id, seq) WHERE status = 1;
         """);
+
+    /// <summary>
+    /// 5: which patients each site has accepted messages for, one row per pair, so that listing patients reads a table
+    /// the size of the trial's enrolment instead of every message. <c>first_seq</c> is the pair's first accepted row:
+    /// readers show a pair only once that row is durable, and recovery recounts the pairs whose first row it removes.
+    /// </summary>
+    private static void AddPatientDirectory(SqliteCommand command) => Run(command, $"""
+        CREATE TABLE IF NOT EXISTS patients (
+            patient_id TEXT NOT NULL, site_id TEXT NOT NULL, first_seq INTEGER NOT NULL,
+            PRIMARY KEY (patient_id, site_id)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS patients_by_site ON patients (site_id, patient_id);
+        {PatientsFrom("0")};
+        """);
+
+    /// <summary>Adds the pairs of the accepted rows after sequence <paramref name="after"/> (SQL) that the directory lacks.</summary>
+    internal static string PatientsFrom(string after) => $"""
+        INSERT OR IGNORE INTO patients (patient_id, site_id, first_seq)
+            SELECT patient_id, site_id, min(seq) FROM messages
+            WHERE status = {StatusAccepted} AND seq > {after} AND patient_id IS NOT NULL AND site_id IS NOT NULL
+            GROUP BY patient_id, site_id
+        """;
 
     private static string MessagesTable(string name) => $"""
         CREATE TABLE IF NOT EXISTS {name} (

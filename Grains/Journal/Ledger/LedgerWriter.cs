@@ -21,6 +21,7 @@ internal sealed class LedgerWriter : IDisposable
     private readonly List<long> _candidateBlocks = [];
     private readonly SqliteCommand _count;
     private readonly SqliteCommand _reason;
+    private readonly SqliteCommand _patient;
     private readonly SqliteCommand _generation;
     private readonly SqliteCommand _verifiedThrough;
     private readonly FileStream _wal;
@@ -60,6 +61,8 @@ internal sealed class LedgerWriter : IDisposable
             INSERT INTO rejection_reasons VALUES ($site, $field, $rule, $n)
             ON CONFLICT DO UPDATE SET count = count + excluded.count
             """, "$site", "$field", "$rule", "$n");
+        _patient = Prepare(
+            "INSERT INTO patients VALUES ($patient, $site, $seq) ON CONFLICT DO NOTHING", "$patient", "$site", "$seq");
         _generation = Prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value");
         _verifiedThrough = Prepare("UPDATE meta SET value = $seq WHERE key = 'verified_through'", "$seq");
     }
@@ -90,7 +93,7 @@ internal sealed class LedgerWriter : IDisposable
     public SqliteTransaction Begin()
     {
         var transaction = _connection.BeginTransaction();
-        foreach (var command in (SqliteCommand[])[_count, _reason, _generation, _verifiedThrough])
+        foreach (var command in (SqliteCommand[])[_count, _reason, _patient, _generation, _verifiedThrough])
         {
             command.Transaction = transaction;
         }
@@ -241,6 +244,15 @@ internal sealed class LedgerWriter : IDisposable
         _reason.ExecuteNonQuery();
     }
 
+    /// <summary>Records that <paramref name="site"/> has accepted messages for the patient, first at <paramref name="sequence"/>, unless known.</summary>
+    public void AddPatient(string patientId, string site, long sequence)
+    {
+        _patient.Parameters[0].Value = patientId;
+        _patient.Parameters[1].Value = site;
+        _patient.Parameters[2].Value = sequence;
+        _patient.ExecuteNonQuery();
+    }
+
     /// <summary>Makes every commit so far durable (fsync of the WAL file, which SQLite itself leaves to checkpoints).</summary>
     public void SyncWal() => _wal.Flush(flushToDisk: true);
 
@@ -310,6 +322,7 @@ internal sealed class LedgerWriter : IDisposable
         _locate.Dispose();
         _count.Dispose();
         _reason.Dispose();
+        _patient.Dispose();
         _generation.Dispose();
         _verifiedThrough.Dispose();
         _connection.Dispose();
