@@ -11,7 +11,7 @@ namespace ClinicalTrials.Api;
 /// <summary>
 /// What the OpenAPI document says beyond what the endpoints' types say: its title and description, the clinical
 /// message contract (<see cref="ClinicalMessageSchema"/>) as the ingest endpoints' request body, and the statuses every
-/// endpoint can answer whatever it does (401 and 403 from access control, 503 when a silo or a store is away).
+/// endpoint can answer whatever it does (401 and 403 from access control, 429 from the rate limit, 503 when a silo or a store is away).
 /// Statuses particular to an endpoint (404, 409, 413) are declared where it is mapped.
 /// </summary>
 public static class ApiDescription
@@ -58,6 +58,8 @@ public static class ApiDescription
                 Add(operation, StatusCodes.Status403Forbidden, "The credential's role may not call this endpoint, or it is another site's data.");
                 Add(operation, StatusCodes.Status503ServiceUnavailable, "A silo, the journal or a store is unavailable; nothing was changed. Retry later.");
             }
+
+            Add(operation, StatusCodes.Status429TooManyRequests, "Over the caller's rate limit (Security:RateLimit); nothing was done. Retry after Retry-After seconds.");
 
             return Task.CompletedTask;
         });

@@ -39,7 +39,7 @@ public static class ClinicalMessageSchema
         {
             ["message_id"] = new JsonObject { ["type"] = "string", ["format"] = "uuid", ["description"] = "Unique per message; a resend with the same id is stored once." },
             ["timestamp"] = Timestamp("Clinical time of the observation; no offset means UTC; at most 5 minutes ahead of the receiver's clock."),
-            ["study_phase"] = Enum("Phase I", "Phase II", "Phase III", "Phase IV"),
+            ["study_phase"] = Enum(WireNames.StudyPhase.Names),
             ["site_id"] = new JsonObject { ["type"] = "string", ["pattern"] = "^[A-Z][A-Z0-9_-]{2,31}$", ["description"] = ClinicalIds.SiteIdShape },
         };
         var exactlyOne = new JsonArray();
@@ -69,7 +69,7 @@ public static class ClinicalMessageSchema
         {
             case PayloadType.PatientDemographics:
                 properties["age"] = Range("integer", DemographicRanges.Age);
-                properties["gender"] = Enum("M", "F", "OTHER", "UNKNOWN");
+                properties["gender"] = Enum(WireNames.Gender.Names);
                 properties["weight_kg"] = Range("number", DemographicRanges.WeightKg);
                 properties["height_cm"] = Range("number", DemographicRanges.HeightCm);
                 properties["enrollment_date"] = new JsonObject { ["type"] = "string", ["pattern"] = ClinicalMessageParser.DatePattern };
@@ -107,9 +107,9 @@ public static class ClinicalMessageSchema
                 break;
             case PayloadType.AdverseEvent:
                 properties["event_term"] = Text();
-                properties["severity"] = Enum("MILD", "MODERATE", "SEVERE");
+                properties["severity"] = Enum(WireNames.Severity.Names);
                 properties["serious"] = new JsonObject { ["type"] = "boolean" };
-                properties["relation_to_study_drug"] = Enum("NOT_RELATED", "UNLIKELY", "POSSIBLE", "PROBABLE", "DEFINITE");
+                properties["relation_to_study_drug"] = Enum(WireNames.DrugRelation.Names);
                 properties["onset"] = Timestamp("When the event began; the message's timestamp when absent.");
                 break;
         }
@@ -133,7 +133,7 @@ public static class ClinicalMessageSchema
     private static JsonObject Text() =>
         new() { ["type"] = "string", ["minLength"] = 1, ["maxLength"] = ClinicalMessageParser.MaxTextLength };
 
-    private static JsonObject Enum(params string[] values) =>
+    private static JsonObject Enum(IEnumerable<string> values) =>
         new() { ["type"] = "string", ["enum"] = new JsonArray([.. values.Select(v => (JsonNode)v)]) };
 
     private static JsonArray Names(IEnumerable<string> names) => new([.. names.Select(n => (JsonNode)n)]);
