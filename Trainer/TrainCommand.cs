@@ -16,7 +16,7 @@ namespace ClinicalTrials.Trainer;
 /// given on the command line (<c>--Section:Key=value</c>, see <see cref="TrainerConfiguration"/>).
 /// </summary>
 public sealed record TrainSettings(
-    string DataDirectory, DateOnly? From, DateOnly? To, string Source, string? Api, TrainerParameters Parameters, string? Version,
+    string DataDirectory, DateOnly? From, DateOnly? To, string? Api, TrainerParameters Parameters, string? Version,
     LabelDefinition? Label = null, string? ApiKey = null, IReadOnlyList<string>? Settings = null);
 
 /// <summary>
@@ -50,12 +50,7 @@ public static class TrainCommand
         ITrainingRows rows;
         try
         {
-            rows = settings.Source switch
-            {
-                "lake" => await LakeTrainingRows.OpenAsync(storage, from, to, label, cancellationToken),
-                "bronze" => new ReplayedHistories($"bronze replay of {Path.GetFullPath(settings.DataDirectory)}", BronzeHistories.Read(settings.DataDirectory), label),
-                _ => throw new TrainingException("--source must be 'lake' or 'bronze'."),
-            };
+            rows = await LakeTrainingRows.OpenAsync(storage, from, to, label, cancellationToken);
         }
         catch (Exception e) when (e is TrainingException or InvalidDataException)
         {

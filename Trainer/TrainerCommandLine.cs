@@ -12,11 +12,6 @@ public static class TrainerCommandLine
         var dataDir = new Option<string>("--data-dir") { Description = "The platform's data directory (the offline feature store when Storage is local, models/, tracking.db).", DefaultValueFactory = _ => "data" };
         var from = new Option<DateOnly?>("--from") { Description = "First day of training data (UTC, YYYY-MM-DD); default: 89 days before --to." };
         var to = new Option<DateOnly?>("--to") { Description = "Last day of training data (UTC, YYYY-MM-DD); default: today." };
-        var source = new Option<string>("--source")
-        {
-            Description = "'lake': the offline feature store (features/offline/). 'bronze': replay the bronze layer (raw/) through the feature code.",
-            DefaultValueFactory = _ => "lake",
-        };
         var api = new Option<string?>("--api") { Description = "Register the model with this running platform (e.g. http://localhost:8080); default: write it into the registry's storage under --data-dir." };
         var apiKey = new Option<string?>("--api-key")
         {
@@ -47,10 +42,10 @@ public static class TrainerCommandLine
             "Settings as the silo's (appsettings.json beside the trainer, environment, or --Section:Key=value): Storage:*, " +
             "ConnectionStrings:Postgres, Predictions:Thresholds:Medium/High.")
         {
-            dataDir, from, to, source, api, apiKey, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor, withhold,
+            dataDir, from, to, api, apiKey, seed, trees, leaves, learningRate, minLeaf, version, outcome, horizon, noCensor, withhold,
         };
         train.SetAction((result, cancellationToken) => TrainCommand.RunAsync(new TrainSettings(
-            result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(source)!, result.GetValue(api),
+            result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(api),
             new TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves),
                 result.GetValue(minLeaf), result.GetValue(learningRate), WithheldFeatures: Withheld(result.GetValue(withhold))),
             result.GetValue(version),

@@ -9,8 +9,7 @@ namespace ClinicalTrials.Trainer.Data;
 /// Training rows computed from patients' message histories with <see cref="FeatureReplay"/>, the code the patient grain
 /// runs online: one row per patient per whole hour, labelled by <see cref="OutcomeTimeline"/> under <paramref name="label"/>
 /// (<see cref="LabelDefinition.Default"/> when not given), as the lake's rows are; censored hours are skipped.
-/// The offline feature store's job builds its rows the same way; this source lets tests (and a platform without the
-/// lake) train without it.
+/// The offline feature store's job builds its rows the same way; this source lets tests train on histories they make.
 /// </summary>
 public sealed class ReplayedHistories(string source, IReadOnlyDictionary<string, IReadOnlyList<ClinicalMessage>> histories, LabelDefinition? label = null)
     : ITrainingRows
