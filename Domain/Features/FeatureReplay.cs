@@ -55,7 +55,11 @@ public static class FeatureReplay
         }
     }
 
-    private static DateTimeOffset CeilingToHour(DateTimeOffset timestamp)
+    /// <summary>
+    /// The hourly evaluation grid's rule: the first whole UTC hour at or after <paramref name="timestamp"/>. Both
+    /// offline paths (<see cref="Hourly"/> and the lake's offline features job) pick their evaluation hours by it.
+    /// </summary>
+    public static DateTimeOffset CeilingToHour(DateTimeOffset timestamp)
     {
         var utc = timestamp.ToUniversalTime();
         var floor = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);

@@ -86,9 +86,13 @@ public sealed partial class ModelHost(ModelStore store, IGrainFactory grains, Cl
                 await ActivateAsync(production);
             }
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
-            // Keep serving what is loaded; the next poll tries again.
+            // Keep serving what is loaded; the next poll tries again. That includes an OperationCanceledException: this
+            // call takes no token, so it is Orleans cancelling the registry call (a grain directory range moving while
+            // another silo dies), not this silo stopping. Let out of ExecuteAsync it stopped the whole silo
+            // (BackgroundServiceExceptionBehavior.StopHost), which ClusterScheduleTests saw as a silo refusing
+            // connections just after the other was killed.
             LogRefreshFailed(logger, e.Message);
         }
     }

@@ -286,8 +286,8 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
         /// </summary>
         public void Prepare(DateOnly from, DateOnly to)
         {
-            var first = CeilingToHour(History.Min(m => m.Timestamp));
-            var last = CeilingToHour(History.Max(m => m.Timestamp));
+            var first = FeatureReplay.CeilingToHour(History.Min(m => m.Timestamp));
+            var last = FeatureReplay.CeilingToHour(History.Max(m => m.Timestamp));
             var start = Max(first, new DateTimeOffset(from, TimeOnly.MinValue, TimeSpan.Zero));
             var end = Min(last, new DateTimeOffset(to, new TimeOnly(23, 0), TimeSpan.Zero));
             _times = start > end ? [] : [.. Enumerable.Range(0, (int)((end - start).Ticks / TimeSpan.TicksPerHour) + 1).Select(h => start.AddHours(h))];
@@ -309,13 +309,6 @@ public sealed class OfflineFeaturesJob(LakeContext lake) : ILakeJob
         }
 
         public void Dispose() => _vectors?.Dispose();
-
-        private static DateTimeOffset CeilingToHour(DateTimeOffset timestamp)
-        {
-            var utc = timestamp.ToUniversalTime();
-            var floor = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
-            return floor == utc ? floor : floor.AddHours(1);
-        }
 
         private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 

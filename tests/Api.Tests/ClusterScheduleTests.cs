@@ -10,19 +10,22 @@ public sealed class ClusterScheduleTests
 {
     private static readonly TimeSpan Period = TimeSpan.FromMinutes(1); // the shortest period the schedule accepts
 
-    [Fact(Skip = "Open defect (issue 12): the restarted silo does not always rejoin in time. Of 3 fresh-clone runs on 2026-12-01, one restarted silo stopped answering (connection refused) just after the other was killed; of 4 runs on 2026-12-02 at load average 40-60, two restarted silos did not answer healthy within 60 s. Runs alone with its filter; to be found before it runs in CI again.")]
+    [Fact]
     public async Task The_scheduled_job_runs_once_per_period_cluster_wide_also_after_the_silo_that_ran_it_dies()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await PostgresCluster.StartAsync(silos: 2, settings: $"--Pipeline:SchedulePeriod={Period}");
 
-        await RunsAsync(cluster.Silos[1], atLeast: 1);
+        await RunsAsync(cluster.Silos[1], after: DateTimeOffset.MinValue);
+        var firstDeath = DateTimeOffset.UtcNow;
         cluster.Silos[0].Kill();
-        // With one silo left, that silo owns every reminder: the run after the death is its.
-        var beforeRejoin = await RunsAsync(cluster.Silos[1], atLeast: 2);
+        // With one silo left, that silo owns every reminder: the runs after the death are its.
+        await RunsAsync(cluster.Silos[1], after: firstDeath);
         cluster.Silos[0] = await cluster.Silos[0].RestartAsync(ct);
+        var secondDeath = DateTimeOffset.UtcNow;
         cluster.Silos[1].Kill();
-        var runs = await RunsAsync(cluster.Silos[0], atLeast: beforeRejoin.Count + 1);
+        // The silo that ran the schedule is gone: the silo that came back must take it over.
+        var runs = await RunsAsync(cluster.Silos[0], after: secondDeath);
 
         // Reminder ticks fall on the registration time plus whole periods, whichever silo fires them: two runs of one
         // period would start moments apart.
@@ -30,8 +33,11 @@ public sealed class ClusterScheduleTests
         Assert.True(gaps.All(gap => gap > Period / 2), $"Runs started at {string.Join(", ", runs.Select(r => r.ToString("HH:mm:ss.fff")))}");
     }
 
-    /// <summary>Waits until the bronze-to-silver job has run at least <paramref name="atLeast"/> times; their start times, in order.</summary>
-    private static async Task<List<DateTimeOffset>> RunsAsync(SiloProcess silo, int atLeast)
+    /// <summary>
+    /// Waits until the bronze-to-silver job has a run that started after <paramref name="after"/>; the start times of
+    /// all its runs, in order.
+    /// </summary>
+    private static async Task<List<DateTimeOffset>> RunsAsync(SiloProcess silo, DateTimeOffset after)
     {
         using var http = silo.CreateClient();
         return await Eventually.UntilAsync(async () =>
@@ -46,6 +52,10 @@ public sealed class ClusterScheduleTests
                 Assert.Fail($"The silo that should run the schedule does not answer ({e.Message}); its last output:\n{silo.Output}");
                 throw;
             }
+            catch (TaskCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+            {
+                return null; // a request that waited on the dead partner until its death was declared
+            }
 
             using var answered = response;
             if (!response.IsSuccessStatusCode)
@@ -57,7 +67,7 @@ public sealed class ClusterScheduleTests
             var starts = jobs.GetProperty("jobs").EnumerateArray()
                 .Single(j => j.GetProperty("name").GetString() == "bronze-to-silver").GetProperty("runs").EnumerateArray()
                 .Select(r => r.GetProperty("started_at").GetDateTimeOffset()).Order().ToList();
-            return starts.Count >= atLeast ? starts : null;
-        }, 3 * Period + TimeSpan.FromSeconds(30), $"{atLeast} scheduled runs of bronze-to-silver");
+            return starts.Any(start => start > after) ? starts : null;
+        }, 3 * Period + TimeSpan.FromSeconds(30), $"a run of bronze-to-silver started after {after:HH:mm:ss.fff}");
     }
 }

@@ -70,7 +70,8 @@ public sealed class KafkaIngressTests
         {
             BootstrapServers = bootstrap, Partitioner = Partitioner.Murmur2Random, Acks = Acks.All, LingerMs = 5,
         }).Build();
-        // At about 5,000 a second, so that both kills land while messages still arrive.
+        // At about 5,000 a second, so that both kills land while messages still arrive: the delay paces the load, it
+        // does not wait for anything.
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < records.Count; i++)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
@@ -14,17 +13,10 @@ public sealed class PredictionLogTests
     /// <summary>Polls the log until <paramref name="count"/> predictions of the patient are there (the writer batches off the request path).</summary>
     internal static async Task<List<JsonElement>> LoggedAsync(HttpClient http, string patient, int count)
     {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var rows = await (await http.GetAsync($"/api/predictions?patient_id={patient}&limit=1000", TestContext.Current.CancellationToken)).ExpectAsync(200);
-            if (rows.GetArrayLength() >= count || deadline.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                return [.. rows.EnumerateArray()];
-            }
-
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
+        var rows = await Eventually.UntilAsync(
+            async () => await (await http.GetAsync($"/api/predictions?patient_id={patient}&limit=1000", TestContext.Current.CancellationToken)).ExpectAsync(200),
+            rows => rows.GetArrayLength() >= count, TimeSpan.FromSeconds(10), $"{count} predictions of {patient} in the log");
+        return [.. rows.EnumerateArray()];
     }
 
     [Fact]
@@ -127,30 +119,21 @@ public sealed class PredictionLogTests
     }
 
     /// <summary>The rows in the predictions table once it holds <paramref name="expected"/> (or after 20 s, to fail with the count).</summary>
-    private static async Task<long> CountWhenCaughtUpAsync(string connectionString, long expected)
+    private static Task<long> CountWhenCaughtUpAsync(string connectionString, long expected) =>
+        Eventually.UntilAsync(() => CountAsync(connectionString), count => count >= expected, TimeSpan.FromSeconds(20), $"{expected} predictions in PostgreSQL");
+
+    private static async Task<long> CountAsync(string connectionString)
     {
-        var deadline = Stopwatch.StartNew();
-        while (true)
+        try
         {
-            long count = 0;
-            try
-            {
-                await using var connection = new NpgsqlConnection(connectionString);
-                await connection.OpenAsync(TestContext.Current.CancellationToken);
-                await using var command = new NpgsqlCommand("SELECT count(*) FROM predictions", connection);
-                count = (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
-            {
-                // The log has not reached the new database yet.
-            }
-
-            if (count >= expected || deadline.Elapsed > TimeSpan.FromSeconds(20))
-            {
-                return count;
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM predictions", connection);
+            return (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return 0; // the log has not reached the new database yet
         }
     }
 

@@ -23,13 +23,7 @@ public sealed class SiloSettingsTests
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
         // appsettings.json sets Microsoft.AspNetCore to Warning: without it every request would log at Information.
-        var waited = Stopwatch.StartNew();
-        while (!silo.Output.Contains("Application started", StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(50, cancellation);
-        }
-
-        Assert.Contains("Application started", silo.Output, StringComparison.Ordinal);
+        await Eventually.UntilAsync(() => silo.Output.Contains("Application started", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the silo logs that it started");
         Assert.DoesNotContain("Request starting", silo.Output, StringComparison.Ordinal);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Amqp;
 using Amqp.Framing;
@@ -6,7 +5,6 @@ using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using Microsoft.Extensions.DependencyInjection;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 
@@ -64,13 +62,7 @@ public sealed class AmqpIngressTests
             var body = Vitals(NewPatientId(), NewSiteId(), DateTimeOffset.UtcNow.AddMinutes(-1), 80, id).ToJsonString();
             await sender.SendAsync(new Message { BodySection = new Data { Binary = Encoding.UTF8.GetBytes(body) } });
 
-            var deadline = Stopwatch.StartNew();
-            MessageRecord? stored;
-            while ((stored = await cluster.Journal.FindAsync(id)) is null)
-            {
-                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), "The message was not stored within 60 s.");
-                await Task.Delay(50, TestContext.Current.CancellationToken);
-            }
+            var stored = await Eventually.UntilAsync(() => cluster.Journal.FindAsync(id), TimeSpan.FromSeconds(60), "the message is stored");
 
             Assert.Equal(IngestStatus.Accepted, stored.Status);
             // Two commits failed: the message was delivered three times, released twice, then accepted.

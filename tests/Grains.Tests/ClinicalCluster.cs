@@ -66,24 +66,6 @@ internal sealed class ClinicalCluster : IAsyncDisposable
     }
 }
 
-/// <summary>A fresh data directory, removed afterwards.</summary>
-internal sealed class DataDirectory : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("clinical-grains-").FullName;
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still open on a slow shutdown; the temp folder is cleaned by the OS.
-        }
-    }
-}
-
 /// <summary>One cluster shared by the tests of a class; each test uses its own patients and sites.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {

@@ -7,7 +7,6 @@ using ClinicalTrials.Lake.Jobs;
 using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Lake.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 
@@ -20,7 +19,7 @@ namespace ClinicalTrials.Grains.Tests;
 /// </summary>
 public sealed class ClusterLakeTests : IAsyncDisposable
 {
-    private readonly string _scratch = Directory.CreateTempSubdirectory("cluster-lake-").FullName;
+    private readonly DataDirectory _scratch = new();
     private readonly string _site = NewSiteId();
 
     private readonly MigratedPostgres _database = new();
@@ -28,7 +27,7 @@ public sealed class ClusterLakeTests : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _database.DisposeAsync();
-        Directory.Delete(_scratch, recursive: true);
+        _scratch.Dispose();
     }
 
     [Fact]
@@ -51,11 +50,11 @@ public sealed class ClusterLakeTests : IAsyncDisposable
         foreach (var hour in new[] { threeHoursAgo, twoHoursAgo })
         {
             // The layout of the embedded profile's bronze, lines in the order the journal stored them.
-            var copy = Path.Combine(_scratch, "bucket", $"{hour[0].Partition}/part-0.ndjson");
+            var copy = Path.Combine(_scratch.Path, "bucket", $"{hour[0].Partition}/part-0.ndjson");
             Assert.Equal(hour.SelectMany(e => e.Line), await File.ReadAllBytesAsync(copy, TestContext.Current.CancellationToken));
         }
 
-        Assert.False(Directory.Exists(Path.Combine(_scratch, "bucket", unsealed.Partition)), "An hour still being written was exported.");
+        Assert.False(Directory.Exists(Path.Combine(_scratch.Path, "bucket", unsealed.Partition)), "An hour still being written was exported.");
 
         await using var journalB = Journal(postgres);
         var siloB = await RunBronzeToSilverAsync(postgres, journalB, "silo-b");
@@ -75,7 +74,7 @@ public sealed class ClusterLakeTests : IAsyncDisposable
 
         var stopped = await RunBronzeToSilverAsync(postgres, journal, "silo-stopped", copies: false);
         Assert.Equal("failed", stopped.Status);
-        var copy = Path.Combine(_scratch, "bucket", $"{hour[0].Partition}/part-0.ndjson");
+        var copy = Path.Combine(_scratch.Path, "bucket", $"{hour[0].Partition}/part-0.ndjson");
         Assert.False(File.Exists(copy));
 
         var next = await RunBronzeToSilverAsync(postgres, journal, "silo-next");
@@ -100,8 +99,8 @@ public sealed class ClusterLakeTests : IAsyncDisposable
     /// <summary>One silo's run: its own data directory, the shared bucket, the cluster database's lake state.</summary>
     private async Task<JobRunRecord> RunBronzeToSilverAsync(TestPostgres postgres, IJournalBronze journal, string silo, bool copies = true)
     {
-        var dataDirectory = Path.Combine(_scratch, silo);
-        var bucket = new LocalLakeStorage(Path.Combine(_scratch, "bucket"));
+        var dataDirectory = Path.Combine(_scratch.Path, silo);
+        var bucket = new LocalLakeStorage(Path.Combine(_scratch.Path, "bucket"));
         var lake = new LakeContext(dataDirectory, copies ? bucket : new CopiesRefused(bucket), new PipelineOptions(),
             TimeProvider.System, new PostgresLakeState(postgres.DataSource), journal);
         return await new PipelineJobs(lake).RunAsync(BronzeToSilverJob.JobName, JobArguments.Incremental, TestContext.Current.CancellationToken);

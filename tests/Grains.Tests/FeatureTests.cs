@@ -1,7 +1,6 @@
 using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 

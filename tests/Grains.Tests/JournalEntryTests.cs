@@ -1,5 +1,4 @@
 using System.Text.Json;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 

@@ -1,7 +1,6 @@
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 

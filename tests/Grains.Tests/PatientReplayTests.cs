@@ -1,5 +1,4 @@
 using System.Text;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 

@@ -4,7 +4,6 @@ using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 
@@ -403,20 +402,12 @@ public sealed class PostgresJournalTests(MigratedPostgres fixture) : IClassFixtu
     /// <summary>Polls the server until a backend running <paramref name="statement"/> waits on a lock; returns its pid.</summary>
     private static async Task<int> WaitingOnLockAsync(TestPostgres postgres, string statement)
     {
-        var deadline = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            var waiting = await postgres.RowsAsync($"""
+        var waiting = await Eventually.UntilAsync(
+            async () => await postgres.RowsAsync($"""
                 SELECT pid FROM pg_stat_activity
                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '{statement}%'
-                """);
-            if (waiting.Count > 0)
-            {
-                return int.Parse(waiting[0], System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"No backend waited on a lock in '{statement}' within 10 s.");
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
+                """) is [var pid, ..] ? pid : null,
+            TimeSpan.FromSeconds(10), $"a backend waits on a lock in '{statement}'");
+        return int.Parse(waiting, System.Globalization.CultureInfo.InvariantCulture);
     }
 }

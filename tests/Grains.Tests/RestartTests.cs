@@ -2,7 +2,6 @@ using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Patients;
 using Microsoft.Data.Sqlite;
 using Orleans.Serialization;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 

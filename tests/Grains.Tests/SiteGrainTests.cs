@@ -1,5 +1,4 @@
 using ClinicalTrials.Grains.Interfaces;
-using static ClinicalTrials.Grains.Tests.TestMessages;
 
 namespace ClinicalTrials.Grains.Tests;
 

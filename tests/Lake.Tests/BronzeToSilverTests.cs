@@ -18,7 +18,7 @@ public sealed class BronzeToSilverTests
     public async Task Duplicate_message_id_is_stored_once()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         var message = Messages.Vitals(patient, Clinical);
         lake.WriteBronze(Received, [message, message.DeepClone().AsObject()]);
 
@@ -35,7 +35,7 @@ public sealed class BronzeToSilverTests
     public async Task Same_patient_timestamp_and_site_is_stored_once_and_another_site_is_not_a_duplicate()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         lake.WriteBronze(Received, [Messages.Vitals(patient, Clinical, 80), Messages.Vitals(patient, Clinical, 85, site: "SITE002")]);
         lake.WriteBronze(Received.AddSeconds(1), [Messages.Vitals(patient, Clinical, 90)]); // received later: the copy that goes
 
@@ -51,7 +51,7 @@ public sealed class BronzeToSilverTests
     public async Task Lab_units_are_standardised_with_the_value_as_sent_kept_beside()
     {
         using var lake = new TestLake();
-        lake.WriteBronze(Received, [Messages.Labs(Messages.NewPatientId(), Clinical, ("GLUC", 5.5, "mmol/L"), ("CREAT", 88.4, "umol/L"))]);
+        lake.WriteBronze(Received, [Messages.Labs(NewPatientId(), Clinical, ("GLUC", 5.5, "mmol/L"), ("CREAT", 88.4, "umol/L"))]);
 
         await lake.RunAsync(BronzeToSilverJob.JobName);
 
@@ -67,7 +67,7 @@ public sealed class BronzeToSilverTests
     public async Task Flagged_and_qualitative_results_reach_silver_with_their_flag_text_and_specimen()
     {
         using var lake = new TestLake();
-        var message = Messages.Labs(Messages.NewPatientId(), Clinical, ("GLUC", 90, "mg/dL"), ("XYZ", 3, "mg/dL"), ("K", 4, "stones"));
+        var message = Messages.Labs(NewPatientId(), Clinical, ("GLUC", 90, "mg/dL"), ("XYZ", 3, "mg/dL"), ("K", 4, "stones"));
         message["lab_results"]!["results"]!.AsArray().Add(new JsonObject { ["test_code"] = "KETONES", ["specimen"] = "URINE", ["value"] = "small" });
         message["lab_results"]!["results"]!.AsArray().Add(new JsonObject { ["test_code"] = "GLUC", ["specimen"] = "URINE", ["value"] = "NEGATIVE" });
         lake.WriteBronze(Received, [message]);
@@ -88,7 +88,7 @@ public sealed class BronzeToSilverTests
     public async Task Derived_metrics_are_computed()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         lake.WriteBronze(Received, [Messages.Vitals(patient, Clinical, 100, systolic: 130, diastolic: 70), Messages.Demographics(patient, Clinical)]);
 
         await lake.RunAsync(BronzeToSilverJob.JobName);
@@ -105,7 +105,7 @@ public sealed class BronzeToSilverTests
     public async Task Stored_messages_are_not_judged_again_and_unreadable_ones_are_counted_by_reason()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         // Lines written before the rules were recorded: what today's rules would reject was accepted under looser ones,
         // and reads as sent (README, "Stored data reads back as it was accepted"); only a shape that cannot be read is rejected.
         var outOfRange = Messages.Vitals(patient, Clinical, 900);
@@ -127,7 +127,7 @@ public sealed class BronzeToSilverTests
     public async Task Torn_last_line_of_a_sealed_file_is_skipped_and_counted()
     {
         using var lake = new TestLake();
-        var path = lake.WriteBronze(Received, [Messages.Vitals(Messages.NewPatientId(), Clinical)]);
+        var path = lake.WriteBronze(Received, [Messages.Vitals(NewPatientId(), Clinical)]);
         File.AppendAllText(path, "{\"message_id\":\"6f1c3f9e-1c5b-4a53-9d1a-0b0c4c7d2e11\",\"received_at\":\"2026-03-");
 
         var run = await lake.RunAsync(BronzeToSilverJob.JobName);
@@ -142,7 +142,7 @@ public sealed class BronzeToSilverTests
     public async Task Incomplete_tail_of_an_open_file_waits_for_the_next_run()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         var path = lake.WriteBronze(TestLake.Now, [Messages.Vitals(patient, Clinical)]); // this hour: still being written
         var second = new BronzeLine(Messages.Vitals(patient, Clinical.AddMinutes(5)), TestLake.Now);
         File.AppendAllText(path, second.Text[..40]);
@@ -161,7 +161,7 @@ public sealed class BronzeToSilverTests
     public async Task Second_run_reads_only_the_new_bytes()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         lake.WriteBronze(Received, [.. Enumerable.Range(0, 10).Select(i => Messages.Vitals(patient, Clinical.AddMinutes(i)))]);
         var first = await lake.RunAsync(BronzeToSilverJob.JobName);
 
@@ -179,7 +179,7 @@ public sealed class BronzeToSilverTests
     public async Task Re_running_over_the_same_bronze_writes_identical_files()
     {
         using var lake = new TestLake();
-        var patients = Enumerable.Range(0, 5).Select(_ => Messages.NewPatientId()).ToList();
+        var patients = Enumerable.Range(0, 5).Select(_ => NewPatientId()).ToList();
         lake.WriteBronze(Received, [.. patients.SelectMany((p, i) => new[]
         {
             Messages.Vitals(p, Clinical.AddMinutes(i)), Messages.Labs(p, Clinical.AddHours(i), ("HGB", 13, "g/dL")),
@@ -204,7 +204,7 @@ public sealed class BronzeToSilverTests
         using var lake = new TestLake(storage: null);
         var crashing = new CrashingStorage(new LocalLakeStorage(lake.DataDirectory), failAfter: 1);
         using var crashLake = new TestLake.Rerun(lake, crashing);
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         List<System.Text.Json.Nodes.JsonObject> messages =
             [Messages.Vitals(patient, Clinical), Messages.Labs(patient, Clinical, ("HGB", 13, "g/dL")), Messages.Demographics(patient, Clinical)];
         lake.WriteBronze(Received, messages.Select(m => m.DeepClone().AsObject()));

@@ -14,16 +14,17 @@ internal sealed class TestLake : IDisposable
 {
     public static readonly DateTimeOffset Now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
 
+    private readonly ClinicalTrials.TestSupport.DataDirectory _directory = new();
+
     public TestLake(PipelineOptions? options = null, ILakeStorage? storage = null)
     {
-        DataDirectory = Directory.CreateTempSubdirectory("clinical-lake-").FullName;
         Clock = new FakeTimeProvider(Now);
         Storage = storage ?? new LocalLakeStorage(DataDirectory);
         Context = new LakeContext(DataDirectory, Storage, options ?? new PipelineOptions(), Clock);
         Jobs = new PipelineJobs(Context);
     }
 
-    public string DataDirectory { get; }
+    public string DataDirectory => _directory.Path;
 
     public FakeTimeProvider Clock { get; }
 
@@ -73,23 +74,12 @@ internal sealed class TestLake : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _directory.Dispose();
 }
 
-/// <summary>Clinical messages in the wire contract.</summary>
+/// <summary>Clinical messages in the wire contract, every vital sign filled in, at the lake tests' site.</summary>
 internal static class Messages
 {
-    public static string NewPatientId() => "PT" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
-
     private static JsonObject Envelope(DateTimeOffset at, string site, Guid? id) => new()
     {
         ["message_id"] = (id ?? Guid.NewGuid()).ToString(),

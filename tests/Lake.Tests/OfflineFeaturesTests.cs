@@ -61,7 +61,7 @@ public sealed class OfflineFeaturesTests
     public async Task Vectors_equal_FeatureReplay_over_the_same_history()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         var history = History(patient, 1);
 
         var rows = await BuildAsync(lake, history);
@@ -82,7 +82,7 @@ public sealed class OfflineFeaturesTests
     {
         using var withFuture = new TestLake();
         using var truncated = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         var history = History(patient, 2);
         var cut = Start.AddHours(30);
 
@@ -103,7 +103,7 @@ public sealed class OfflineFeaturesTests
     public async Task Files_hold_no_label_and_the_adverse_events_for_labelling_are_read_from_silver()
     {
         using var lake = new TestLake();
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         var onset = new DateTimeOffset(2026, 3, 8, 12, 0, 0, TimeSpan.Zero);
         List<JsonObject> messages =
         [
@@ -127,7 +127,7 @@ public sealed class OfflineFeaturesTests
     {
         using var single = new TestLake();
         using var bucketed = new TestLake(new PipelineOptions { MaxRowsInMemory = 1000 });
-        var messages = Enumerable.Range(0, 6).SelectMany(i => History(Messages.NewPatientId(), 10 + i)).ToList();
+        var messages = Enumerable.Range(0, 6).SelectMany(i => History(NewPatientId(), 10 + i)).ToList();
 
         var expected = await BuildAsync(single, messages.Select(m => m.DeepClone().AsObject()));
         var rows = await BuildAsync(bucketed, messages);
@@ -143,7 +143,7 @@ public sealed class OfflineFeaturesTests
     public async Task Files_carry_the_feature_names_and_version()
     {
         using var lake = new TestLake();
-        await BuildAsync(lake, History(Messages.NewPatientId(), 3));
+        await BuildAsync(lake, History(NewPatientId(), 3));
 
         var schema = await new OfflineFeatureStore(lake.Storage).ReadSchemaAsync(From, To);
 
@@ -157,7 +157,7 @@ public sealed class OfflineFeaturesTests
     public async Task Scheduled_run_takes_the_silver_dates_that_changed()
     {
         using var lake = new TestLake();
-        lake.WriteBronze(Received, History(Messages.NewPatientId(), 4));
+        lake.WriteBronze(Received, History(NewPatientId(), 4));
         await lake.RunAsync(BronzeToSilverJob.JobName);
 
         var first = await lake.RunAsync(OfflineFeaturesJob.JobName);

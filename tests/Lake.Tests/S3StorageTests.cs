@@ -78,7 +78,7 @@ public sealed class S3StorageTests
         using var lake = new TestLake();
         using var storage = await StorageAsync(Path.Combine(lake.DataDirectory, ".lake-tmp"));
         using var remote = new TestLake.Rerun(lake, storage);
-        var patient = Messages.NewPatientId();
+        var patient = NewPatientId();
         var at = new DateTimeOffset(2026, 3, 9, 8, 0, 0, TimeSpan.Zero);
         var messages = Enumerable.Range(0, 30).Select(i => Messages.Vitals(patient, at.AddMinutes(20 * i))).ToList();
         lake.WriteBronze(TestLake.Now.AddDays(-1), messages.Select(m => m.DeepClone().AsObject()));

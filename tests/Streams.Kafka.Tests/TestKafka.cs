@@ -42,23 +42,15 @@ internal static class TestKafka
 
         try
         {
-            for (var attempt = 0; attempt < 50; attempt++)
-            {
-                var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(5)).Topics.Single();
-                if (metadata.Error.Code == Confluent.Kafka.ErrorCode.NoError && metadata.Partitions.Count > 0)
-                {
-                    return metadata.Partitions.Count;
-                }
-
-                await Task.Delay(100);
-            }
+            var created = await Eventually.UntilAsync(
+                () => Task.FromResult(admin.GetMetadata(topic, TimeSpan.FromSeconds(5)).Topics.Single() is { Error.Code: Confluent.Kafka.ErrorCode.NoError, Partitions.Count: > 0 } metadata ? metadata : null),
+                TimeSpan.FromSeconds(30), $"the Kafka cluster at {bootstrap} creates topic {topic}");
+            return created.Partitions.Count;
         }
         catch (KafkaException e)
         {
             Assert.Fail($"The Kafka cluster at {bootstrap} does not answer ({Variable} says it should): {e.Message}");
+            throw;
         }
-
-        Assert.Fail($"The Kafka cluster at {bootstrap} did not create topic {topic}.");
-        return 0;
     }
 }

@@ -43,21 +43,3 @@ internal static class SyntheticHistories
         return byPatient.ToDictionary(p => p.Key, p => (IReadOnlyList<ClinicalMessage>)p.Value, StringComparer.Ordinal);
     }
 }
-
-/// <summary>A fresh temporary directory, removed afterwards.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("clinical-trainer-").FullName;
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS to clean.
-        }
-    }
-}

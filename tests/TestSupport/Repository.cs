@@ -1,7 +1,7 @@
-namespace ClinicalTrials.Deploy.Tests;
+namespace ClinicalTrials.TestSupport;
 
 /// <summary>Files of the repository the tests run from (found above the test binaries).</summary>
-internal static class Repository
+public static class Repository
 {
     public static string Root { get; } = FindRoot();
 

@@ -1,13 +1,16 @@
+using System.Globalization;
+using System.Net.Sockets;
 using Npgsql;
 
-namespace ClinicalTrials.Grains.Tests;
+namespace ClinicalTrials.TestSupport;
 
 /// <summary>
 /// PostgreSQL for the tests that need it. <c>scripts/test.sh</c> starts a server (scripts/servers.sh) and sets
 /// <see cref="Variable"/>; with it set, a test that cannot reach PostgreSQL fails. Without it those tests are skipped.
-/// Each instance is a database of its own, dropped when it is disposed.
+/// Each instance is a database of its own (made at once, or later to play a database that comes back), dropped when it
+/// is disposed.
 /// </summary>
-internal sealed class TestPostgres : IAsyncDisposable
+public sealed class TestPostgres : IAsyncDisposable
 {
     public const string Variable = "CLINICAL_TEST_POSTGRES";
 
@@ -34,27 +37,36 @@ internal sealed class TestPostgres : IAsyncDisposable
     /// </summary>
     public static async Task<TestPostgres> CreateDatabaseAsync()
     {
+        var postgres = Reserve();
+        await postgres.CreateAsync();
+        return postgres;
+    }
+
+    /// <summary>A database name and its connection string; the database itself is made by <see cref="CreateAsync"/>, later.</summary>
+    public static TestPostgres Reserve()
+    {
         var admin = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(admin))
         {
             Assert.Skip($"{Variable} is not set: run 'bash scripts/test.sh', which starts PostgreSQL, to run this test against a real server.");
         }
 
-        var postgres = new TestPostgres(admin, $"clinical_test_{Guid.NewGuid():N}");
+        return new TestPostgres(admin, $"clinical_test_{Guid.NewGuid():N}");
+    }
+
+    public async Task CreateAsync()
+    {
         try
         {
-            await using var connection = new NpgsqlConnection(admin);
+            await using var connection = new NpgsqlConnection(_admin);
             await connection.OpenAsync(TestContext.Current.CancellationToken);
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {postgres._name}", connection);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {_name}", connection);
             await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
-        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is NpgsqlException or SocketException)
         {
-            await postgres.DataSource.DisposeAsync();
-            Assert.Fail($"PostgreSQL at '{admin}' does not answer ({Variable} says it should): {e.Message}");
+            Assert.Fail($"PostgreSQL at '{_admin}' does not answer ({Variable} says it should): {e.Message}");
         }
-
-        return postgres;
     }
 
     /// <summary>
@@ -63,11 +75,7 @@ internal sealed class TestPostgres : IAsyncDisposable
     /// </summary>
     public static NpgsqlDataSource Unreachable()
     {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return NpgsqlDataSource.Create($"Host=127.0.0.1;Port={port};Username=postgres;Database=clinical;Timeout=5");
+        return NpgsqlDataSource.Create($"Host=127.0.0.1;Port={FreePorts.Next()};Username=postgres;Database=clinical;Timeout=5");
     }
 
     /// <summary>Runs <paramref name="sql"/> and returns every row, each column as text, the rows in the order the query gives.</summary>
@@ -78,7 +86,7 @@ internal sealed class TestPostgres : IAsyncDisposable
         var rows = new List<string>();
         while (await reader.ReadAsync(TestContext.Current.CancellationToken))
         {
-            rows.Add(string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "NULL" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
+            rows.Add(string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "NULL" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture))));
         }
 
         return rows;
@@ -93,6 +101,8 @@ internal sealed class TestPostgres : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await DataSource.DisposeAsync();
+        // Connections the code under test pooled by connection string would hold the database open.
+        NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(_admin);
         await connection.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)", connection);
