@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Domain.Lake;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Tests.Hosting;
 using Npgsql;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

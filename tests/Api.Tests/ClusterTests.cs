@@ -8,7 +8,6 @@ using ClinicalTrials.Domain.Features;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using Npgsql;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

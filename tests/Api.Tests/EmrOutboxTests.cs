@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using static ClinicalTrials.Api.Tests.TestMessages;
 using Task = System.Threading.Tasks.Task;
 
 namespace ClinicalTrials.Api.Tests;

@@ -39,7 +39,7 @@ public sealed class EndToEndTests
         }
 
         // 3. Train on the offline feature store and register with the running platform.
-        var exit = await TrainCommand.RunAsync(new TrainSettings(data.Path, null, null, "lake", app.Http.BaseAddress!.ToString(),
+        var exit = await TrainCommand.RunAsync(new TrainSettings(data.Path, null, null, app.Http.BaseAddress!.ToString(),
             new TrainerParameters(Trees: 30, Leaves: 15), "e2e-1", ApiKey: TestCredentials.AdminKey), TestContext.Current.CancellationToken);
         Assert.Equal(0, exit);
 

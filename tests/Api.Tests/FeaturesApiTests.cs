@@ -1,7 +1,6 @@
 using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Domain.Features;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

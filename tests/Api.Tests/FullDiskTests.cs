@@ -4,7 +4,6 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Tests.Hosting;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

@@ -1,7 +1,6 @@
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Grains.Journal;
 using Microsoft.Extensions.DependencyInjection;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

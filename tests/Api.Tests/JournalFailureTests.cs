@@ -1,6 +1,5 @@
 using System.Net;
 using ClinicalTrials.Api.Tests.Hosting;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

@@ -1,5 +1,4 @@
 using ClinicalTrials.Api.Tests.Hosting;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.DependencyInjection;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

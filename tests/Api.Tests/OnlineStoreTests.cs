@@ -4,7 +4,6 @@ using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Domain.Features;
 using StackExchange.Redis;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using ClinicalTrials.Api.Tests.Hosting;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

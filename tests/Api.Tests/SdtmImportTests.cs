@@ -3,7 +3,6 @@ using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.Extensions.DependencyInjection;
 using static ClinicalTrials.Api.Tests.SdtmFiles;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

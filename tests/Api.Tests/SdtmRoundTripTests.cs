@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using ClinicalTrials.Api.Tests.Hosting;
 using static ClinicalTrials.Api.Tests.SdtmFiles;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

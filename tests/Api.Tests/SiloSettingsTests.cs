@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using ClinicalTrials.Api.Tests.Hosting;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using ClinicalTrials.Api.Tests.Hosting;
 using ClinicalTrials.Grains.Telemetry;
 using OpenTelemetry.Trace;
-using static ClinicalTrials.Api.Tests.TestMessages;
 
 namespace ClinicalTrials.Api.Tests;
 

@@ -24,7 +24,7 @@ public sealed class WireNamesInSilverTests
             ("SEVERE", "SEVERE", Severity.Severe, "DEFINITE", "DEFINITE", DrugRelation.Definite),
         ];
         using var lake = new TestLake();
-        var patients = genders.Select(_ => Messages.NewPatientId()).ToArray();
+        var patients = genders.Select(_ => NewPatientId()).ToArray();
         lake.WriteBronze(Received, genders.Select((g, i) =>
         {
             var message = Messages.Demographics(patients[i], Clinical);

@@ -10,17 +10,8 @@ namespace ClinicalTrials.TestSupport;
 /// Clinical messages in the wire contract, with identities unique to each test, and the HTTP bodies that carry them.
 /// Test projects import it with a global <c>using static</c>.
 /// </summary>
-/// <remarks>
-/// Abstract rather than static only so that <c>ClinicalTrials.Api.Tests.TestMessages</c> can derive from it: API tests
-/// written before this class moved here say <c>using static ClinicalTrials.Api.Tests.TestMessages</c> and
-/// <c>TestMessages.Vitals(...)</c> inside their namespace, and keep compiling.
-/// </remarks>
-public abstract class TestMessages
+public static class TestMessages
 {
-    protected TestMessages()
-    {
-    }
-
     public static string NewPatientId() => "PT" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
 
     public static string NewSiteId() => "S" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();

@@ -51,7 +51,7 @@ public sealed class TrainerConfigurationTests
     [Fact]
     public void The_command_line_overrides_appsettings_json()
     {
-        using var directory = new TempDirectory();
+        using var directory = new DataDirectory();
         File.WriteAllText(Path.Combine(directory.Path, TrainerConfiguration.AppSettingsFile),
             """{ "Predictions": { "Thresholds": { "Medium": 0.1, "High": 0.5 } } }""");
 
@@ -83,7 +83,7 @@ public sealed class TrainerConfigurationTests
     [Fact]
     public async Task Train_with_a_malformed_threshold_exits_2_with_one_line_before_reading_any_data()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var error = new StringWriter();
 
         var exit = await TrainerCommandLine.Create()
@@ -98,7 +98,7 @@ public sealed class TrainerConfigurationTests
     [Fact]
     public async Task Train_refuses_an_unknown_option_instead_of_ignoring_it()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var error = new StringWriter();
 
         var exit = await TrainerCommandLine.Create()

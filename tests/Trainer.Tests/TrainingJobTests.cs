@@ -36,7 +36,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     [Fact]
     public async Task A_run_splits_by_patient_trains_evaluates_and_writes_every_artifact()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var (result, tracking) = await TrainAsync(trial.Rows, data.Path, "v-artifacts");
 
         var meta = result.Metadata;
@@ -81,8 +81,8 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     [Fact]
     public async Task The_same_data_and_seed_give_the_same_model_bytes_and_metrics()
     {
-        using var first = new TempDirectory();
-        using var second = new TempDirectory();
+        using var first = new DataDirectory();
+        using var second = new DataDirectory();
         var (a, _) = await TrainAsync(trial.Rows, first.Path, "v-same");
         var (b, _) = await TrainAsync(trial.Rows, second.Path, "v-same");
 
@@ -94,7 +94,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     [Fact]
     public async Task The_onnx_export_scores_like_the_trained_model()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var (result, _) = await TrainAsync(trial.Rows, data.Path, "v-parity");
 
         // The job itself compares ML.NET with ONNX Runtime on validation rows; here the served path (OnnxModel.Load with
@@ -115,7 +115,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     [Fact]
     public async Task An_empty_range_is_a_clear_error_and_a_failed_run()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var tracking = new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName));
         var job = new TrainingJob(trial.Rows, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(data.Path)), tracking);
 
@@ -130,7 +130,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     [Fact]
     public async Task The_label_is_chosen_per_run_from_the_same_histories_and_recorded_in_the_model()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var histories = SyntheticHistories.Create(seed: 11, TrialRowsFixture.Patients, messages: TrialRowsFixture.Patients * 100, days: TrialRowsFixture.Days,
             eventRate: TrialRowsFixture.EventRate);
         var uncensored = await ReadAsync(new ReplayedHistories("synthetic trial", histories, new LabelDefinition("any", 6, false)));
@@ -151,7 +151,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     [Fact]
     public async Task A_training_set_of_one_class_is_a_clear_error()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var negatives = new FixedRows([.. (await ReadAsync(trial.Rows)).Select(r => r with { Label = false })]);
         var job = new TrainingJob(negatives, data.Path, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(data.Path)),
             new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName)));
@@ -164,7 +164,7 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     [Fact]
     public async Task A_model_of_another_feature_version_is_refused_at_load()
     {
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var (result, _) = await TrainAsync(trial.Rows, data.Path, "v-mismatch");
 
         var otherVersion = Assert.Throws<ModelRefusedException>(() => OnnxModel.Load(result.Metadata with { FeatureVersion = "v1-00000000" }, result.Onnx));

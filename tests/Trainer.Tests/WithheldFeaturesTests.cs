@@ -39,7 +39,7 @@ public sealed class WithheldFeaturesTests(TrialRowsFixture trial) : IClassFixtur
         Assert.Equal(string.Join(",", TrainerParameters.IdentityAndTimeFeatures), new TrainerParameters().ToDictionary()["withheld_features"]);
         Assert.Equal("none", new TrainerParameters(WithheldFeatures: []).ToDictionary()["withheld_features"]);
 
-        using var data = new TempDirectory();
+        using var data = new DataDirectory();
         var job = new TrainingJob(trial.Rows, data.Path, Small with { WithheldFeatures = ["weight_kilos"] }, new RiskThresholds(),
             new StorageRegistrar(new LocalLakeStorage(data.Path)), new SqliteTrackingStore(Path.Combine(data.Path, TrackingStore.SqliteFileName)));
 

@@ -2,13 +2,6 @@ using System.Text.Json;
 
 namespace ClinicalTrials.Api.Tests;
 
-/// <summary>
-/// The shared <see cref="ClinicalTrials.TestSupport.TestMessages"/> under the name API tests import it by
-/// (<c>using static ClinicalTrials.Api.Tests.TestMessages</c>, <c>TestMessages.Vitals(...)</c>); the project imports the
-/// shared class globally, so new tests need neither.
-/// </summary>
-internal sealed class TestMessages : ClinicalTrials.TestSupport.TestMessages;
-
 /// <summary>Reading the API's answers: JSON bodies, expected statuses and problem details.</summary>
 internal static class HttpAnswers
 {
