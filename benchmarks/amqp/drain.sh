@@ -15,7 +15,8 @@ dotnet Silo/bin/Release/net10.0/linux-x64/ClinicalTrials.Silo.dll --data-dir "$d
   > "$dir/silo.log" 2>&1 &
 silo=$!
 trap 'kill $silo 2> /dev/null || true' EXIT
-received() { curl -sf "http://127.0.0.1:$port/api/clinical/stats" | sed -E 's/.*"total_received":([0-9]+).*/\1/'; }
+# The silo's first start writes its admin key into the data directory; the stats need a staff credential.
+received() { curl -sf -H "X-Api-Key: $(cat "$dir/admin.key")" "http://127.0.0.1:$port/api/clinical/stats" | sed -E 's/.*"total_received":([0-9]+).*/\1/'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 until [ "$(received 2> /dev/null || echo 0)" -gt 0 ]; do sleep 0.05; done
 beam=$(cat ".servers/rabbitmq-${RABBITMQ_PORT:-5682}/rabbitmq.pid")
