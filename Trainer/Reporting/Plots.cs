@@ -18,15 +18,8 @@ public static class Plots
             line.LegendText = $"{split} (AUROC {auroc:0.000})";
         }
 
-        var chance = plot.Add.Line(0, 0, 1, 1);
-        chance.LinePattern = LinePattern.Dashed;
-        chance.LegendText = "chance";
-        plot.Title($"ROC: {label.Description}");
-        plot.XLabel("False positive rate");
-        plot.YLabel("True positive rate");
-        plot.Axes.SetLimits(0, 1, 0, 1);
-        plot.ShowLegend(Alignment.LowerRight);
-        return plot.GetImageBytes(800, 600, ImageFormat.Png);
+        Diagonal(plot, "chance");
+        return UnitSquarePng(plot, $"ROC: {label.Description}", "False positive rate", "True positive rate", Alignment.LowerRight);
     }
 
     /// <summary>The most important features (gain), largest at the top.</summary>
@@ -59,15 +52,8 @@ public static class Plots
             line.LegendText = $"{split} (ECE {Models.Monitoring.BinaryMetrics.ExpectedCalibrationError(table):0.000})";
         }
 
-        var perfect = plot.Add.Line(0, 0, 1, 1);
-        perfect.LinePattern = LinePattern.Dashed;
-        perfect.LegendText = "perfectly calibrated";
-        plot.Title($"Calibration: {label.Description}");
-        plot.XLabel("Mean predicted probability (10 bins)");
-        plot.YLabel("Observed rate");
-        plot.Axes.SetLimits(0, 1, 0, 1);
-        plot.ShowLegend(Alignment.UpperLeft);
-        return plot.GetImageBytes(800, 600, ImageFormat.Png);
+        Diagonal(plot, "perfectly calibrated");
+        return UnitSquarePng(plot, $"Calibration: {label.Description}", "Mean predicted probability (10 bins)", "Observed rate", Alignment.UpperLeft);
     }
 
     /// <summary>The points of a reliability diagram: the bins that hold rows (an empty bin has no rate to show).</summary>
@@ -89,12 +75,8 @@ public static class Plots
             chance.LegendText = $"{split} prevalence {prevalence:0.000}";
         }
 
-        plot.Title($"Precision-recall: {label.Description}");
-        plot.XLabel("Recall (sensitivity)");
-        plot.YLabel("Precision (positive predictive value)");
-        plot.Axes.SetLimits(0, 1, 0, 1);
-        plot.ShowLegend(Alignment.UpperRight);
-        return plot.GetImageBytes(800, 600, ImageFormat.Png);
+        return UnitSquarePng(plot, $"Precision-recall: {label.Description}", "Recall (sensitivity)", "Precision (positive predictive value)",
+            Alignment.UpperRight);
     }
 
     /// <summary>
@@ -151,6 +133,25 @@ public static class Plots
             new("FN", 1, 0, matrix.FalseNegatives, Share(matrix.FalseNegatives), Correct: false),
             new("TP", 1, 1, matrix.TruePositives, Share(matrix.TruePositives), Correct: true),
         ];
+    }
+
+    /// <summary>The dashed reference diagonal of a rate-against-rate chart.</summary>
+    private static void Diagonal(Plot plot, string legend)
+    {
+        var diagonal = plot.Add.Line(0, 0, 1, 1);
+        diagonal.LinePattern = LinePattern.Dashed;
+        diagonal.LegendText = legend;
+    }
+
+    /// <summary>Finishes a chart of two rates (both axes 0 to 1) and renders it as an 800 x 600 PNG.</summary>
+    private static byte[] UnitSquarePng(Plot plot, string title, string xLabel, string yLabel, Alignment legend)
+    {
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.Axes.SetLimits(0, 1, 0, 1);
+        plot.ShowLegend(legend);
+        return plot.GetImageBytes(800, 600, ImageFormat.Png);
     }
 }
 
