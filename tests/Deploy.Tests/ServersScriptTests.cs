@@ -13,7 +13,7 @@ public sealed class ServersScriptTests
     [Fact]
     public async Task Servers_start_once_and_stop_frees_their_ports()
     {
-        var ports = new Dictionary<string, int> { ["REDIS_PORT"] = FreePorts.Next(), ["S3_PORT"] = FreePorts.Next(), ["POSTGRES_PORT"] = FreePorts.Next(), ["RABBITMQ_PORT"] = FreePorts.Next() };
+        var ports = new Dictionary<string, int> { ["REDIS_PORT"] = FreePorts.Next(), ["S3_PORT"] = FreePorts.Next(), ["POSTGRES_PORT"] = FreePorts.Next(), ["RABBITMQ_PORT"] = FreePorts.Next(), ["RABBITMQ_DIST_PORT"] = FreePorts.Next() };
         // The Kafka mock cluster takes random ports; a name of the test's own keeps it apart from the suite's.
         var kafkaName = $"test-{ports["REDIS_PORT"]}";
         try
