@@ -123,7 +123,7 @@ public static class RegistryApi
     private static ProblemHttpResult PatientNotFound(string patientId) =>
         TypedResults.Problem($"No data was ever accepted for patient {patientId}.", statusCode: StatusCodes.Status404NotFound, title: "Patient not found");
 
-    private static async Task<Results<Ok<SiteSummary>, ProblemHttpResult, ValidationProblem>> GetSiteAsync(string siteId, IGrainFactory grains, HttpContext http)
+    private static async Task<Results<Ok<SiteSummary>, ProblemHttpResult, ValidationProblem>> GetSiteAsync(string siteId, IIngestJournal journal, HttpContext http)
     {
         if (!ClinicalIds.IsSiteId(siteId))
         {
@@ -135,11 +135,10 @@ public static class RegistryApi
             return SiteScope.Forbidden(http.User, "A site credential reads its own site only.");
         }
 
-        var summary = await grains.Site(siteId).GetSummaryAsync();
-        // The counts, not LastReceivedAt: the grain reloads counts from the journal after a restart, not that time.
-        return summary.Accepted.IsEmpty && summary.Duplicates.IsEmpty && summary.Rejected.IsEmpty
+        var counters = await journal.CountersAsync(siteId);
+        return counters.Counters.Count == 0
             ? TypedResults.Problem($"No message was ever received from site {siteId}.", statusCode: StatusCodes.Status404NotFound, title: "Site not found")
-            : TypedResults.Ok(summary);
+            : TypedResults.Ok(SiteSummary.From(siteId, counters));
     }
 }
 

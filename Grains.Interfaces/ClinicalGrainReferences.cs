@@ -1,15 +1,13 @@
 namespace ClinicalTrials.Grains.Interfaces;
 
 /// <summary>
-/// References to the patient and site grains, for the paths every message takes. Orleans' <c>GetGrain&lt;T&gt;(string)</c>
+/// References to the patient grains, for the path every message takes. Orleans' <c>GetGrain&lt;T&gt;(string)</c>
 /// works out the grain interface's type from its name on each call, formatting type names (about a kilobyte of garbage
 /// every time); these take the types from one reference made that way and reuse them.
 /// </summary>
 public static class ClinicalGrainReferences
 {
     public static IPatientGrain Patient(this IGrainFactory grains, string patientId) => Reference<IPatientGrain>(grains, patientId);
-
-    public static ISiteGrain Site(this IGrainFactory grains, string siteId) => Reference<ISiteGrain>(grains, siteId);
 
     private static T Reference<T>(IGrainFactory grains, string key)
         where T : class, IGrainWithStringKey

@@ -9,27 +9,12 @@ public sealed record IngestMessage(
     [property: Id(1)] byte[] Raw,
     [property: Id(2)] DateTimeOffset ReceivedAt);
 
-/// <summary>
-/// What happened to one message: stored now, or already stored before (a retry or redelivery), and the journal
-/// commit that recorded it.
-/// </summary>
+/// <summary>What happened to one message: stored now, or already stored before (a retry or redelivery).</summary>
 [GenerateSerializer, Immutable, Alias("ingest-outcome")]
 public sealed record IngestOutcome(
     [property: Id(0)] Guid MessageId,
     [property: Id(1)] IngestStatus Status,
-    [property: Id(2)] string? BronzeLocation,
-    [property: Id(3)] JournalCommit Commit);
-
-/// <summary>
-/// One journal commit: its writer (the embedded journal, or one silo's writer in the cluster profile) and its number
-/// among that writer's commits, which only grows. Commits of different writers have no order.
-/// </summary>
-[GenerateSerializer, Immutable, Alias("journal-commit")]
-public sealed record JournalCommit([property: Id(0)] string Writer, [property: Id(1)] long Number)
-{
-    /// <summary>No commit: the message was not stored.</summary>
-    public static readonly JournalCommit None = new("", 0);
-}
+    [property: Id(2)] string? BronzeLocation);
 
 [GenerateSerializer, Alias("ingest-status")]
 public enum IngestStatus

@@ -34,28 +34,3 @@ public sealed record Measurement(
     [property: Id(0)] double Value,
     [property: Id(1)] string Unit,
     [property: Id(2)] DateTimeOffset At);
-
-/// <summary>
-/// Outcomes of one site's messages made durable in one journal commit (<see cref="Commit"/>), counted by
-/// payload type and by rejection rule. The commit lets a site grain that has just loaded its counts from the
-/// journal skip tallies those counts already include.
-/// </summary>
-[GenerateSerializer, Immutable, Alias("site-tally")]
-public sealed record SiteTally(
-    [property: Id(6)] JournalCommit Commit,
-    [property: Id(0)] ImmutableDictionary<string, int> Accepted,
-    [property: Id(1)] ImmutableDictionary<string, int> Duplicates,
-    [property: Id(2)] ImmutableDictionary<string, int> Rejected,
-    [property: Id(3)] ImmutableDictionary<string, int> RejectionReasons,
-    [property: Id(4)] int AbnormalFlags,
-    [property: Id(5)] DateTimeOffset LastReceivedAt);
-
-[GenerateSerializer, Immutable, Alias("site-summary")]
-public sealed record SiteSummary(
-    [property: Id(0)] string SiteId,
-    [property: Id(1)] ImmutableDictionary<string, int> Accepted,
-    [property: Id(2)] ImmutableDictionary<string, int> Duplicates,
-    [property: Id(3)] ImmutableDictionary<string, int> Rejected,
-    [property: Id(4)] ImmutableDictionary<string, int> RejectionReasons,
-    [property: Id(5)] int AbnormalFlags,
-    [property: Id(6)] DateTimeOffset? LastReceivedAt);

@@ -100,7 +100,7 @@ public static class ClinicalHealthChecks
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(TimeSpan.FromSeconds(2));
-                await grains.Site("HEALTHCHECK").GetSummaryAsync().WaitAsync(timeout.Token);
+                await grains.GetGrain<IHealthProbeGrain>(0).PingAsync().WaitAsync(timeout.Token);
                 return HealthCheckResult.Healthy("The silo is active in its cluster and a grain answered.");
             }
             catch (Exception e)

@@ -11,8 +11,8 @@ namespace ClinicalTrials.Grains.Ingest;
 
 /// <summary>
 /// The one ingest path. HTTP and every broker hand their messages here: valid messages go to their patient's
-/// grain (which has them stored once), rejected ones to quarantine, and the outcomes to the sites' grains.
-/// Returns when every message's outcome is durable. Each patient's messages are committed on their own, so when the
+/// grain (which has them stored once), rejected ones to quarantine; the journal counts both per site in the same
+/// commit. Returns when every message's outcome is durable. Each patient's messages are committed on their own, so when the
 /// journal fails, or a patient's silo cannot be reached, some of a batch may be stored and the rest not: those are
 /// <see cref="IngestStatus.Unavailable"/> (<see cref="RetriableFailure"/>).
 /// </summary>
@@ -21,7 +21,6 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
     public async Task<IReadOnlyList<IngestResult>> IngestAsync(IReadOnlyList<ReceivedMessage> messages, DateTimeOffset receivedAt)
     {
         var results = new IngestResult[messages.Count];
-        var outcomes = new (IngestOutcome Outcome, ReceivedMessage Message)[messages.Count];
         var rejected = new List<int>();
         var byPatient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < messages.Count; i++)
@@ -63,7 +62,6 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
             }
         }
 
-        await TallySitesAsync(outcomes, receivedAt);
         return results;
 
         async Task IngestForPatientAsync(string patientId, List<int> indexes)
@@ -84,7 +82,6 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
             {
                 var i = indexes[k];
                 var outcome = patientOutcomes[k];
-                outcomes[i] = (outcome, messages[i]);
                 results[i] = new IngestResult(outcome.MessageId, outcome.Status, outcome.BronzeLocation, messages[i].Parsed.Violations);
             }
         }
@@ -107,7 +104,6 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
             {
                 var i = rejected[k];
                 var parsed = messages[i].Parsed;
-                outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Rejected, appends[k].Location, appends[k].Commit), messages[i]);
                 results[i] = new IngestResult(parsed.MessageId, IngestStatus.Rejected, appends[k].Location, parsed.Violations);
             }
         }
@@ -117,42 +113,9 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
             foreach (var i in indexes)
             {
                 var parsed = messages[i].Parsed;
-                outcomes[i] = (new IngestOutcome(parsed.MessageId ?? Guid.Empty, IngestStatus.Unavailable, null, JournalCommit.None), messages[i]);
                 results[i] = new IngestResult(parsed.MessageId, IngestStatus.Unavailable, null, []);
             }
         }
-    }
-
-    private Task TallySitesAsync((IngestOutcome Outcome, ReceivedMessage Message)[] outcomes, DateTimeOffset receivedAt)
-    {
-        var tallies = new Dictionary<(string Site, JournalCommit Commit), SiteTallyBuilder>();
-        foreach (var (outcome, message) in outcomes)
-        {
-            if (message.Parsed.SiteId is not { } site || outcome.Status == IngestStatus.Unavailable)
-            {
-                continue;
-            }
-
-            if (!tallies.TryGetValue((site, outcome.Commit), out var tally))
-            {
-                tallies[(site, outcome.Commit)] = tally = new SiteTallyBuilder();
-            }
-
-            tally.Add(outcome.Status, message.Parsed);
-        }
-
-        var recorded = new List<Task>(tallies.Count);
-        foreach (var ((site, commit), tally) in tallies)
-        {
-            var built = tally.Build(commit, receivedAt);
-            recorded.Add(UnlessRejectedAsync(async () =>
-            {
-                await grains.Site(site).RecordAsync(built);
-                return true;
-            }));
-        }
-
-        return Task.WhenAll(recorded);
     }
 
     /// <summary>
@@ -181,37 +144,4 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
 
     private const int RejectedCallAttempts = 3;
     private static readonly TimeSpan RejectedCallBackoff = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>One site's outcomes within one journal commit, counted as they come.</summary>
-    private sealed class SiteTallyBuilder
-    {
-        private readonly Dictionary<string, int> _accepted = [];
-        private readonly Dictionary<string, int> _duplicates = [];
-        private readonly Dictionary<string, int> _rejected = [];
-        private readonly Dictionary<string, int> _reasons = [];
-        private int _abnormalFlags;
-
-        public void Add(IngestStatus status, ParseResult parsed)
-        {
-            var type = parsed.PayloadType?.WireName() ?? "unknown";
-            Increment(status switch { IngestStatus.Accepted => _accepted, IngestStatus.Duplicate => _duplicates, _ => _rejected }, type);
-            // A duplicate was counted when it was first stored: its result issues are not counted again.
-            foreach (var violation in status == IngestStatus.Duplicate ? [] : parsed.Violations)
-            {
-                Increment(_reasons, $"{ViolationFields.WithoutListIndex(violation.Field)}:{violation.Rule}");
-            }
-
-            if (status == IngestStatus.Accepted)
-            {
-                _abnormalFlags += parsed.Message!.Flags.Count;
-            }
-        }
-
-        public SiteTally Build(JournalCommit commit, DateTimeOffset receivedAt) => new(commit,
-            _accepted.ToImmutableDictionary(), _duplicates.ToImmutableDictionary(), _rejected.ToImmutableDictionary(),
-            _reasons.ToImmutableDictionary(), _abnormalFlags, receivedAt);
-
-        private static void Increment(Dictionary<string, int> counts, string key) =>
-            counts[key] = counts.GetValueOrDefault(key) + 1;
-    }
 }

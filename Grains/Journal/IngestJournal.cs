@@ -44,9 +44,6 @@ public sealed class JournalOptions
 /// </summary>
 public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDisposable
 {
-    /// <summary>The one writer of the embedded journal, as its commits name it.</summary>
-    public const string Writer = "local";
-
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>What a probe writes: more than one small commit needs, so a disk that takes it takes commits too.</summary>
@@ -323,9 +320,8 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
         try
         {
             using var transaction = _ledger.Begin();
-            var commit = new JournalCommit(Writer, _ledger.NextGeneration());
             _ledger.MarkVerified(_verifiedThrough); // the previous commit's syncs completed before this one began
-            (lastSequence, changes) = AddRows(group, commit, results);
+            (lastSequence, changes) = AddRows(group, results);
             _bronzeSync.Start(_bronze.Dirty);
             _faults.At(CommitStep.LedgerCommit);
             transaction.Commit();
@@ -398,7 +394,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
     }
 
     /// <summary>Writes the group's rows and lines and counts them; returns the highest sequence written and the counts.</summary>
-    private (long LastSequence, CounterChanges Changes) AddRows(List<PendingAppend> group, JournalCommit commit, JournalAppend[][] results)
+    private (long LastSequence, CounterChanges Changes) AddRows(List<PendingAppend> group, JournalAppend[][] results)
     {
         var changes = new CounterChanges();
         var lastSequence = 0L;
@@ -420,7 +416,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
                 if (entry.IsAccepted && sequence == 0)
                 {
                     changes.Add(site, type, "duplicate", 1);
-                    results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, commit, 0);
+                    results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, 0);
                     continue;
                 }
 
@@ -432,7 +428,7 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
                     changes.AddPatient(entry.PatientId, site, sequence);
                 }
 
-                results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, commit, sequence);
+                results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, location, sequence);
             }
         }
 

@@ -93,10 +93,10 @@ public sealed record JournalEntry(
 }
 
 /// <summary>
-/// What the journal did with one entry, in which commit it became durable, and its ledger sequence
-/// (0 when no row was written: a duplicate, or a rejection without a message_id).
+/// What the journal did with one entry, and its ledger sequence (0 when no row was written: a duplicate, or a
+/// rejection without a message_id).
 /// </summary>
-public sealed record JournalAppend(IngestStatus Status, string? Location, JournalCommit Commit, long Sequence);
+public sealed record JournalAppend(IngestStatus Status, string? Location, long Sequence);
 
 /// <summary>Where a message is in the pipeline, as <c>GET /api/clinical/messages/{id}</c> shows it.</summary>
 public sealed record MessageRecord(
@@ -127,5 +127,5 @@ public sealed record ReasonRow(string SiteId, string Field, string Rule, long Co
 /// <summary>A patient with accepted messages, and the sites that sent them (one, unless the patient moved).</summary>
 public sealed record JournalPatient(string PatientId, IReadOnlyList<string> SiteIds);
 
-/// <summary>A consistent read of the counters, with the last commit of each writer they include.</summary>
-public sealed record CounterSnapshot(IReadOnlyDictionary<string, long> LastCommits, IReadOnlyList<CounterRow> Counters, IReadOnlyList<ReasonRow> Reasons);
+/// <summary>A consistent read of the counters.</summary>
+public sealed record CounterSnapshot(IReadOnlyList<CounterRow> Counters, IReadOnlyList<ReasonRow> Reasons);

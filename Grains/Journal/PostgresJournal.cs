@@ -94,13 +94,11 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
             row.IsDBNull(7) ? [] : JsonSerializer.Deserialize<List<Domain.Validation.Violation>>(row.GetString(7)) ?? []);
     }
 
-    /// <summary>The counts summed over all writers, read in one snapshot with each writer's last commit.</summary>
+    /// <summary>The counts summed over all writers, read in one snapshot.</summary>
     public async Task<CounterSnapshot> CountersAsync(string? siteId = null)
     {
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
-        var commits = new Dictionary<string, long>();
-        await ReadAsync(connection, "SELECT writer, last_commit FROM journal_writers", null, r => commits[r.GetString(0)] = r.GetInt64(1));
         var filter = siteId is null ? "" : " WHERE site_id = $1";
         var counters = new List<CounterRow>();
         await ReadAsync(connection, $"SELECT site_id, payload_type, outcome, sum(n)::bigint FROM journal_counts{filter} GROUP BY 1, 2, 3", siteId,
@@ -109,7 +107,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         await ReadAsync(connection, $"SELECT site_id, field, rule, sum(n)::bigint FROM journal_reasons{filter} GROUP BY 1, 2, 3", siteId,
             r => reasons.Add(new ReasonRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))));
         await transaction.CommitAsync();
-        return new CounterSnapshot(commits, counters, reasons);
+        return new CounterSnapshot(counters, reasons);
     }
 
     public async Task<IReadOnlyList<JournalPatient>> PatientsAsync(string? siteId, string afterPatientId, int limit)
@@ -241,8 +239,8 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         try
         {
             await using var command = _database.CreateCommand("""
-                INSERT INTO journal_writers (writer, last_commit, committed_at) VALUES ($1, 0, now())
-                ON CONFLICT (writer) DO UPDATE SET committed_at = journal_writers.committed_at
+                INSERT INTO journal_writers (writer, probed_at) VALUES ($1, now())
+                ON CONFLICT (writer) DO UPDATE SET probed_at = excluded.probed_at
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = _writer });
             await command.ExecuteNonQueryAsync();
@@ -282,32 +280,12 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        // This writer's commit number (its row stays locked, by this writer alone, until the commit) and the rows with
-        // a message_id, in one round trip.
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        var next = new NpgsqlBatchCommand("""
-            INSERT INTO journal_writers AS w (writer, last_commit, committed_at) VALUES ($1, 1, now())
-            ON CONFLICT (writer) DO UPDATE SET last_commit = w.last_commit + 1, committed_at = now()
-            RETURNING last_commit
-            """);
-        next.Parameters.Add(new NpgsqlParameter { Value = _writer });
-        batch.BatchCommands.Add(next);
+        var stored = new Dictionary<Guid, long>();
         if (plan.Keyed.Count > 0)
         {
-            batch.BatchCommands.Add(InsertCommand(plan.Keyed, replaceRejected: true));
-        }
-
-        JournalCommit commit;
-        var stored = new Dictionary<Guid, long>();
-        await using (var reader = await batch.ExecuteReaderAsync())
-        {
-            await reader.ReadAsync();
-            commit = new JournalCommit(_writer, reader.GetInt64(0));
-            if (plan.Keyed.Count > 0)
-            {
-                await reader.NextResultAsync();
-                stored = await ReadStoredAsync(reader);
-            }
+            await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { InsertCommand(plan.Keyed, replaceRejected: true) } };
+            await using var reader = await batch.ExecuteReaderAsync();
+            stored = await ReadStoredAsync(reader);
         }
 
         // A rejection whose message_id an accepted row already holds is still kept (quarantined), without the id.
@@ -328,7 +306,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
             if (entry.IsAccepted && sequence == 0)
             {
                 changes.Add(site, type, "duplicate", 1);
-                results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, commit, 0);
+                results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, 0);
                 continue;
             }
 
@@ -338,7 +316,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
                 changes.AddPatient(entry.PatientId, site, sequence);
             }
 
-            results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, entry.Partition, commit, sequence);
+            results[g][i] = new JournalAppend(entry.IsAccepted ? IngestStatus.Accepted : IngestStatus.Rejected, entry.Partition, sequence);
         }
 
         await WriteCountsAsync(connection, transaction, changes);

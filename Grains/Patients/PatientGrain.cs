@@ -95,7 +95,7 @@ public sealed partial class PatientGrain(
                 featuresChanged |= Apply(messages[i].Message, append.Sequence);
             }
 
-            outcomes.Add(new IngestOutcome(messages[i].Message.MessageId, append.Status, append.Location, append.Commit));
+            outcomes.Add(new IngestOutcome(messages[i].Message.MessageId, append.Status, append.Location));
         }
 
         if (featuresChanged)

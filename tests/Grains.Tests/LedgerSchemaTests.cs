@@ -21,6 +21,7 @@ public sealed class LedgerSchemaTests : IDisposable
         using var journal = JournalRecoveryTests.Open(_data.Path);
         Assert.NotNull(await journal.FindAsync(messageId));
         Assert.Equal(LedgerSchema.Version, UserVersion());
+        Assert.Equal(["verified_through"], MetaKeys()); // no commit generation since version 6
     }
 
     [Fact]
@@ -69,6 +70,21 @@ public sealed class LedgerSchemaTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA user_version";
         return (long)command.ExecuteScalar()!;
+    }
+
+    private List<string> MetaKeys()
+    {
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT key FROM meta ORDER BY key";
+        using var row = command.ExecuteReader();
+        var keys = new List<string>();
+        while (row.Read())
+        {
+            keys.Add(row.GetString(0));
+        }
+
+        return keys;
     }
 
     private SqliteConnection Connect()

@@ -1,4 +1,5 @@
 using ClinicalTrials.Grains.Interfaces;
+using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Patients;
 using Microsoft.Data.Sqlite;
 using Orleans.Serialization;
@@ -262,7 +263,7 @@ public sealed class RestartTests : IDisposable
         }
 
         await using var second = await ClinicalCluster.StartAsync(_data.Path);
-        var summary = await second.Client.GetGrain<ISiteGrain>(site).GetSummaryAsync();
+        var summary = SiteSummary.From(site, await second.Journal.CountersAsync(site));
         Assert.Equal(1, summary.Accepted["vital_signs"]);
         Assert.Equal(1, summary.Duplicates["vital_signs"]);
         Assert.Equal(1, summary.Rejected["vital_signs"]);

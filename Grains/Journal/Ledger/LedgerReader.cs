@@ -110,20 +110,18 @@ internal sealed class LedgerReader(string connectionString)
         }
     }
 
-    /// <summary>Counters and reasons (of one site, or all) read in one transaction, with the generation they include.</summary>
+    /// <summary>Counters and reasons (of one site, or all) read in one transaction.</summary>
     public CounterSnapshot Counters(string? siteId)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
         var filter = siteId is null ? "" : " WHERE site_id = $site";
-
-        var generation = Query(connection, transaction, "SELECT value FROM meta WHERE key = 'generation'", null, r => r.GetInt64(0)).Single();
         var counters = Query(connection, transaction, $"SELECT site_id, payload_type, outcome, count FROM counters{filter}", siteId,
             r => new CounterRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)));
         var reasons = Query(connection, transaction, $"SELECT site_id, field, rule, count FROM rejection_reasons{filter}", siteId,
             r => new ReasonRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)));
         transaction.Commit();
-        return new CounterSnapshot(new Dictionary<string, long> { [IngestJournal.Writer] = generation }, counters, reasons);
+        return new CounterSnapshot(counters, reasons);
     }
 
     /// <summary>

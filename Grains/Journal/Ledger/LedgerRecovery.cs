@@ -15,7 +15,6 @@ internal static class LedgerRecovery
     public static long Forget(LedgerWriter ledger, IReadOnlyList<LedgerRow> rows, CounterChanges? alsoTakenBack = null)
     {
         using var transaction = ledger.Begin();
-        ledger.NextGeneration();
         using (var delete = ledger.Command(transaction, "DELETE FROM messages WHERE seq = $seq"))
         {
             var seq = delete.Parameters.Add("$seq", Microsoft.Data.Sqlite.SqliteType.Integer);

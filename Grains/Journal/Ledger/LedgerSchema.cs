@@ -20,6 +20,7 @@ internal static class LedgerSchema
         DropUniqueMessageId,
         IndexBySequenceBlock,
         AddPatientDirectory,
+        DropCommitGeneration,
     ];
 
     public static int Version => Migrations.Length;
@@ -128,6 +129,12 @@ internal static class LedgerSchema
         CREATE INDEX IF NOT EXISTS patients_by_site ON patients (site_id, patient_id);
         {PatientsFrom("0")};
         """);
+
+    /// <summary>
+    /// 6: the commit generation counted every commit so that site grains could skip tallies their loaded counts already
+    /// held; the counters are now the only count of a site's messages, so nothing reads it.
+    /// </summary>
+    private static void DropCommitGeneration(SqliteCommand command) => Run(command, "DELETE FROM meta WHERE key = 'generation'");
 
     /// <summary>Adds the pairs of the accepted rows after sequence <paramref name="after"/> (SQL) that the directory lacks.</summary>
     internal static string PatientsFrom(string after) => $"""

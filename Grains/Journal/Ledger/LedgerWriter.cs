@@ -22,7 +22,6 @@ internal sealed class LedgerWriter : IDisposable
     private readonly SqliteCommand _count;
     private readonly SqliteCommand _reason;
     private readonly SqliteCommand _patient;
-    private readonly SqliteCommand _generation;
     private readonly SqliteCommand _verifiedThrough;
     private readonly FileStream _wal;
 
@@ -63,7 +62,6 @@ internal sealed class LedgerWriter : IDisposable
             """, "$site", "$field", "$rule", "$n");
         _patient = Prepare(
             "INSERT INTO patients VALUES ($patient, $site, $seq) ON CONFLICT DO NOTHING", "$patient", "$site", "$seq");
-        _generation = Prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation' RETURNING value");
         _verifiedThrough = Prepare("UPDATE meta SET value = $seq WHERE key = 'verified_through'", "$seq");
     }
 
@@ -93,7 +91,7 @@ internal sealed class LedgerWriter : IDisposable
     public SqliteTransaction Begin()
     {
         var transaction = _connection.BeginTransaction();
-        foreach (var command in (SqliteCommand[])[_count, _reason, _patient, _generation, _verifiedThrough])
+        foreach (var command in (SqliteCommand[])[_count, _reason, _patient, _verifiedThrough])
         {
             command.Transaction = transaction;
         }
@@ -263,9 +261,6 @@ internal sealed class LedgerWriter : IDisposable
         _verifiedThrough.ExecuteNonQuery();
     }
 
-    /// <summary>Advances the commit generation; call inside the commit's transaction.</summary>
-    public long NextGeneration() => (long)_generation.ExecuteScalar()!;
-
     /// <summary>
     /// Copies the whole WAL into the database file, fsyncs it and empties the WAL, waiting for readers to let go;
     /// throws when it could not finish. A passive checkpoint running beside the writer (<see cref="LedgerReader.Checkpoint"/>)
@@ -323,7 +318,6 @@ internal sealed class LedgerWriter : IDisposable
         _count.Dispose();
         _reason.Dispose();
         _patient.Dispose();
-        _generation.Dispose();
         _verifiedThrough.Dispose();
         _connection.Dispose();
         _wal.Dispose();
