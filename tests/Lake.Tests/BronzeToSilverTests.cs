@@ -19,7 +19,7 @@ public sealed class BronzeToSilverTests
     {
         using var lake = new TestLake();
         var patient = NewPatientId();
-        var message = Messages.Vitals(patient, Clinical);
+        var message = AllVitals(patient, TestLake.Site, Clinical);
         lake.WriteBronze(Received, [message, message.DeepClone().AsObject()]);
 
         var run = await lake.RunAsync(BronzeToSilverJob.JobName);
@@ -36,8 +36,8 @@ public sealed class BronzeToSilverTests
     {
         using var lake = new TestLake();
         var patient = NewPatientId();
-        lake.WriteBronze(Received, [Messages.Vitals(patient, Clinical, 80), Messages.Vitals(patient, Clinical, 85, site: "SITE002")]);
-        lake.WriteBronze(Received.AddSeconds(1), [Messages.Vitals(patient, Clinical, 90)]); // received later: the copy that goes
+        lake.WriteBronze(Received, [AllVitals(patient, TestLake.Site, Clinical, 80), AllVitals(patient, "SITE002", Clinical, 85)]);
+        lake.WriteBronze(Received.AddSeconds(1), [AllVitals(patient, TestLake.Site, Clinical, 90)]); // received later: the copy that goes
 
         var run = await lake.RunAsync(BronzeToSilverJob.JobName);
 
@@ -51,7 +51,7 @@ public sealed class BronzeToSilverTests
     public async Task Lab_units_are_standardised_with_the_value_as_sent_kept_beside()
     {
         using var lake = new TestLake();
-        lake.WriteBronze(Received, [Messages.Labs(NewPatientId(), Clinical, ("GLUC", 5.5, "mmol/L"), ("CREAT", 88.4, "umol/L"))]);
+        lake.WriteBronze(Received, [Labs(NewPatientId(), TestLake.Site, Clinical, ("GLUC", 5.5, "mmol/L"), ("CREAT", 88.4, "umol/L"))]);
 
         await lake.RunAsync(BronzeToSilverJob.JobName);
 
@@ -67,7 +67,7 @@ public sealed class BronzeToSilverTests
     public async Task Flagged_and_qualitative_results_reach_silver_with_their_flag_text_and_specimen()
     {
         using var lake = new TestLake();
-        var message = Messages.Labs(NewPatientId(), Clinical, ("GLUC", 90, "mg/dL"), ("XYZ", 3, "mg/dL"), ("K", 4, "stones"));
+        var message = Labs(NewPatientId(), TestLake.Site, Clinical, ("GLUC", 90, "mg/dL"), ("XYZ", 3, "mg/dL"), ("K", 4, "stones"));
         message["lab_results"]!["results"]!.AsArray().Add(new JsonObject { ["test_code"] = "KETONES", ["specimen"] = "URINE", ["value"] = "small" });
         message["lab_results"]!["results"]!.AsArray().Add(new JsonObject { ["test_code"] = "GLUC", ["specimen"] = "URINE", ["value"] = "NEGATIVE" });
         lake.WriteBronze(Received, [message]);
@@ -89,7 +89,7 @@ public sealed class BronzeToSilverTests
     {
         using var lake = new TestLake();
         var patient = NewPatientId();
-        lake.WriteBronze(Received, [Messages.Vitals(patient, Clinical, 100, systolic: 130, diastolic: 70), Messages.Demographics(patient, Clinical)]);
+        lake.WriteBronze(Received, [AllVitals(patient, TestLake.Site, Clinical, 100, systolic: 130, diastolic: 70), Demographics(patient, TestLake.Site, Clinical, 61)]);
 
         await lake.RunAsync(BronzeToSilverJob.JobName);
 
@@ -97,8 +97,8 @@ public sealed class BronzeToSilverTests
         Assert.Equal(60, vitals.PulsePressure);
         Assert.Equal(90, vitals.MeanArterialPressure);
         var demographics = DemographicsTable.Instance.Read(Path.Combine(lake.DataDirectory, LakeLayout.SilverFile(PayloadType.PatientDemographics, Day))).Single().Single();
-        Assert.Equal(31.25, demographics.Bmi!.Value, 3);
-        Assert.Equal(new DateOnly(2025, 12, 1), demographics.EnrollmentDate);
+        Assert.Equal(64.5 / (1.68 * 1.68), demographics.Bmi!.Value, 3); // TestMessages: 64.5 kg, 168 cm
+        Assert.Equal(DateOnly.FromDateTime(Clinical.UtcDateTime.AddDays(-30)), demographics.EnrollmentDate);
     }
 
     [Fact]
@@ -108,12 +108,12 @@ public sealed class BronzeToSilverTests
         var patient = NewPatientId();
         // Lines written before the rules were recorded: what today's rules would reject was accepted under looser ones,
         // and reads as sent (README, "Stored data reads back as it was accepted"); only a shape that cannot be read is rejected.
-        var outOfRange = Messages.Vitals(patient, Clinical, 900);
+        var outOfRange = AllVitals(patient, TestLake.Site, Clinical, 900);
         outOfRange["vital_signs"] = new JsonObject { ["patient_id"] = patient, ["heart_rate"] = 900 };
-        var unreadable = Messages.Vitals(patient, Clinical.AddMinutes(3));
+        var unreadable = AllVitals(patient, TestLake.Site, Clinical.AddMinutes(3));
         unreadable["vital_signs"]!["heart_rate"] = "fast";
-        var badUnit = Messages.Labs(patient, Clinical.AddMinutes(2), ("GLUC", 5, "furlongs"), ("K", 4, "mmol/L"));
-        lake.WriteBronze(Received, [outOfRange, unreadable, badUnit, Messages.Vitals(patient, Clinical.AddMinutes(1))]);
+        var badUnit = Labs(patient, TestLake.Site, Clinical.AddMinutes(2), ("GLUC", 5, "furlongs"), ("K", 4, "mmol/L"));
+        lake.WriteBronze(Received, [outOfRange, unreadable, badUnit, AllVitals(patient, TestLake.Site, Clinical.AddMinutes(1))]);
 
         var run = await lake.RunAsync(BronzeToSilverJob.JobName);
 
@@ -127,7 +127,7 @@ public sealed class BronzeToSilverTests
     public async Task Torn_last_line_of_a_sealed_file_is_skipped_and_counted()
     {
         using var lake = new TestLake();
-        var path = lake.WriteBronze(Received, [Messages.Vitals(NewPatientId(), Clinical)]);
+        var path = lake.WriteBronze(Received, [AllVitals(NewPatientId(), TestLake.Site, Clinical)]);
         File.AppendAllText(path, "{\"message_id\":\"6f1c3f9e-1c5b-4a53-9d1a-0b0c4c7d2e11\",\"received_at\":\"2026-03-");
 
         var run = await lake.RunAsync(BronzeToSilverJob.JobName);
@@ -143,8 +143,8 @@ public sealed class BronzeToSilverTests
     {
         using var lake = new TestLake();
         var patient = NewPatientId();
-        var path = lake.WriteBronze(TestLake.Now, [Messages.Vitals(patient, Clinical)]); // this hour: still being written
-        var second = new BronzeLine(Messages.Vitals(patient, Clinical.AddMinutes(5)), TestLake.Now);
+        var path = lake.WriteBronze(TestLake.Now, [AllVitals(patient, TestLake.Site, Clinical)]); // this hour: still being written
+        var second = new BronzeLine(AllVitals(patient, TestLake.Site, Clinical.AddMinutes(5)), TestLake.Now);
         File.AppendAllText(path, second.Text[..40]);
 
         var first = await lake.RunAsync(BronzeToSilverJob.JobName);
@@ -162,10 +162,10 @@ public sealed class BronzeToSilverTests
     {
         using var lake = new TestLake();
         var patient = NewPatientId();
-        lake.WriteBronze(Received, [.. Enumerable.Range(0, 10).Select(i => Messages.Vitals(patient, Clinical.AddMinutes(i)))]);
+        lake.WriteBronze(Received, [.. Enumerable.Range(0, 10).Select(i => AllVitals(patient, TestLake.Site, Clinical.AddMinutes(i)))]);
         var first = await lake.RunAsync(BronzeToSilverJob.JobName);
 
-        lake.WriteBronze(Received, [.. Enumerable.Range(10, 3).Select(i => Messages.Vitals(patient, Clinical.AddMinutes(i)))]);
+        lake.WriteBronze(Received, [.. Enumerable.Range(10, 3).Select(i => AllVitals(patient, TestLake.Site, Clinical.AddMinutes(i)))]);
         var second = await lake.RunAsync(BronzeToSilverJob.JobName);
         var third = await lake.RunAsync(BronzeToSilverJob.JobName);
 
@@ -182,8 +182,8 @@ public sealed class BronzeToSilverTests
         var patients = Enumerable.Range(0, 5).Select(_ => NewPatientId()).ToList();
         lake.WriteBronze(Received, [.. patients.SelectMany((p, i) => new[]
         {
-            Messages.Vitals(p, Clinical.AddMinutes(i)), Messages.Labs(p, Clinical.AddHours(i), ("HGB", 13, "g/dL")),
-            Messages.Demographics(p, Clinical), Messages.AdverseEvent(p, Clinical.AddHours(2), Clinical.AddHours(1)),
+            AllVitals(p, TestLake.Site, Clinical.AddMinutes(i)), Labs(p, TestLake.Site, Clinical.AddHours(i), ("HGB", 13, "g/dL")),
+            Demographics(p, TestLake.Site, Clinical, 61), AdverseEvent("Nausea", p, TestLake.Site, Clinical.AddHours(2), onset: Clinical.AddHours(1)),
         })]);
         await lake.RunAsync(BronzeToSilverJob.JobName);
         var before = lake.Snapshot("processed");
@@ -206,7 +206,7 @@ public sealed class BronzeToSilverTests
         using var crashLake = new TestLake.Rerun(lake, crashing);
         var patient = NewPatientId();
         List<System.Text.Json.Nodes.JsonObject> messages =
-            [Messages.Vitals(patient, Clinical), Messages.Labs(patient, Clinical, ("HGB", 13, "g/dL")), Messages.Demographics(patient, Clinical)];
+            [AllVitals(patient, TestLake.Site, Clinical), Labs(patient, TestLake.Site, Clinical, ("HGB", 13, "g/dL")), Demographics(patient, TestLake.Site, Clinical, 61)];
         lake.WriteBronze(Received, messages.Select(m => m.DeepClone().AsObject()));
         clean.WriteBronze(Received, messages.Select(m => m.DeepClone().AsObject()));
 

@@ -14,6 +14,9 @@ internal sealed class TestLake : IDisposable
 {
     public static readonly DateTimeOffset Now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The site of the lake tests' messages.</summary>
+    public const string Site = "SITE001";
+
     private readonly ClinicalTrials.TestSupport.DataDirectory _directory = new();
 
     public TestLake(PipelineOptions? options = null, ILakeStorage? storage = null)
@@ -75,61 +78,4 @@ internal sealed class TestLake : IDisposable
     }
 
     public void Dispose() => _directory.Dispose();
-}
-
-/// <summary>Clinical messages in the wire contract, every vital sign filled in, at the lake tests' site.</summary>
-internal static class Messages
-{
-    private static JsonObject Envelope(DateTimeOffset at, string site, Guid? id) => new()
-    {
-        ["message_id"] = (id ?? Guid.NewGuid()).ToString(),
-        ["timestamp"] = at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
-        ["study_phase"] = "Phase II",
-        ["site_id"] = site,
-    };
-
-    public static JsonObject Vitals(string patient, DateTimeOffset at, double heartRate = 80, string site = "SITE001", Guid? id = null,
-        double systolic = 120, double diastolic = 80)
-    {
-        var m = Envelope(at, site, id);
-        m["vital_signs"] = new JsonObject
-        {
-            ["patient_id"] = patient, ["systolic_bp"] = systolic, ["diastolic_bp"] = diastolic, ["heart_rate"] = heartRate,
-            ["temperature_celsius"] = 36.8, ["oxygen_saturation"] = 97, ["respiratory_rate"] = 16,
-        };
-        return m;
-    }
-
-    public static JsonObject Labs(string patient, DateTimeOffset at, params (string Code, double Value, string Unit)[] results)
-    {
-        var m = Envelope(at, "SITE001", null);
-        m["lab_results"] = new JsonObject
-        {
-            ["patient_id"] = patient,
-            ["results"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject { ["test_code"] = r.Code, ["value"] = r.Value, ["unit"] = r.Unit })]),
-        };
-        return m;
-    }
-
-    public static JsonObject Demographics(string patient, DateTimeOffset at)
-    {
-        var m = Envelope(at, "SITE001", null);
-        m["patient_demographics"] = new JsonObject
-        {
-            ["patient_id"] = patient, ["age"] = 61, ["gender"] = "F", ["weight_kg"] = 80.0, ["height_cm"] = 160.0,
-            ["enrollment_date"] = "2025-12-01", ["trial_arm"] = "TREATMENT",
-        };
-        return m;
-    }
-
-    public static JsonObject AdverseEvent(string patient, DateTimeOffset at, DateTimeOffset onset)
-    {
-        var m = Envelope(at, "SITE001", null);
-        m["adverse_event"] = new JsonObject
-        {
-            ["patient_id"] = patient, ["event_term"] = "Nausea", ["severity"] = "MILD", ["serious"] = false,
-            ["relation_to_study_drug"] = "POSSIBLE", ["onset"] = onset.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"),
-        };
-        return m;
-    }
 }

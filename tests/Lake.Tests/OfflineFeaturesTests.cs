@@ -18,19 +18,19 @@ public sealed class OfflineFeaturesTests
     private static List<JsonObject> History(string patient, int seed)
     {
         var random = new Random(seed);
-        var messages = new List<JsonObject> { Messages.Demographics(patient, Start) };
+        var messages = new List<JsonObject> { Demographics(patient, TestLake.Site, Start, 61) };
         for (var minutes = 0; minutes < 48 * 60; minutes += 20)
         {
-            messages.Add(Messages.Vitals(patient, Start.AddMinutes(minutes).AddSeconds(random.Next(60)), 60 + random.Next(60),
+            messages.Add(AllVitals(patient, TestLake.Site, Start.AddMinutes(minutes).AddSeconds(random.Next(60)), 60 + random.Next(60),
                 systolic: 100 + random.Next(50), diastolic: 60 + random.Next(30)));
             if (minutes % 240 == 0)
             {
-                messages.Add(Messages.Labs(patient, Start.AddMinutes(minutes + 7), ("GLUC", 4 + random.NextDouble() * 4, "mmol/L"), ("WBC", 5 + random.Next(8), "10^9/L")));
+                messages.Add(Labs(patient, TestLake.Site, Start.AddMinutes(minutes + 7), ("GLUC", 4 + random.NextDouble() * 4, "mmol/L"), ("WBC", 5 + random.Next(8), "10^9/L")));
             }
         }
 
-        messages.Add(Messages.AdverseEvent(patient, Start.AddHours(20), Start.AddHours(19)));
-        messages.Add(Messages.AdverseEvent(patient, Start.AddHours(45), Start.AddHours(44.5)));
+        messages.Add(AdverseEvent("Nausea", patient, TestLake.Site, Start.AddHours(20), onset: Start.AddHours(19)));
+        messages.Add(AdverseEvent("Nausea", patient, TestLake.Site, Start.AddHours(45), onset: Start.AddHours(44.5)));
         return messages;
     }
 
@@ -107,9 +107,9 @@ public sealed class OfflineFeaturesTests
         var onset = new DateTimeOffset(2026, 3, 8, 12, 0, 0, TimeSpan.Zero);
         List<JsonObject> messages =
         [
-            Messages.Demographics(patient, Start),
-            .. Enumerable.Range(0, 60).Select(h => Messages.Vitals(patient, Start.AddHours(h))),
-            Messages.AdverseEvent(patient, onset.AddHours(6), onset), // reported later than its onset
+            Demographics(patient, TestLake.Site, Start, 61),
+            .. Enumerable.Range(0, 60).Select(h => AllVitals(patient, TestLake.Site, Start.AddHours(h))),
+            AdverseEvent("Nausea", patient, TestLake.Site, onset.AddHours(6), onset: onset), // reported later than its onset
         ];
 
         var rows = await BuildAsync(lake, messages);

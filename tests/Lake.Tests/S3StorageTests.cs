@@ -80,7 +80,7 @@ public sealed class S3StorageTests
         using var remote = new TestLake.Rerun(lake, storage);
         var patient = NewPatientId();
         var at = new DateTimeOffset(2026, 3, 9, 8, 0, 0, TimeSpan.Zero);
-        var messages = Enumerable.Range(0, 30).Select(i => Messages.Vitals(patient, at.AddMinutes(20 * i))).ToList();
+        var messages = Enumerable.Range(0, 30).Select(i => AllVitals(patient, TestLake.Site, at.AddMinutes(20 * i))).ToList();
         lake.WriteBronze(TestLake.Now.AddDays(-1), messages.Select(m => m.DeepClone().AsObject()));
         local.WriteBronze(TestLake.Now.AddDays(-1), messages);
 

@@ -27,13 +27,13 @@ public sealed class WireNamesInSilverTests
         var patients = genders.Select(_ => NewPatientId()).ToArray();
         lake.WriteBronze(Received, genders.Select((g, i) =>
         {
-            var message = Messages.Demographics(patients[i], Clinical);
+            var message = Demographics(patients[i], TestLake.Site, Clinical, 61);
             message["patient_demographics"]!["gender"] = g.Sent;
             return message;
         }));
         lake.WriteBronze(Received, events.Select((e, i) =>
         {
-            var message = Messages.AdverseEvent(patients[i], Clinical, Clinical);
+            var message = AdverseEvent("Nausea", patients[i], TestLake.Site, Clinical, onset: Clinical);
             message["adverse_event"]!["severity"] = e.Sent;
             message["adverse_event"]!["relation_to_study_drug"] = e.SentRelation;
             return message;

@@ -35,6 +35,20 @@ public static class TestMessages
     public static JsonObject Vitals(string patientId, string siteId, DateTimeOffset at, double heartRate, Guid? messageId = null) =>
         Vitals(patientId, siteId, heartRate, messageId, at);
 
+    /// <summary>Vital signs with every sign measured (the lake's silver rows and the offline features fill every column).</summary>
+    public static JsonObject AllVitals(string patientId, string siteId, DateTimeOffset at, double heartRate = 80, double systolic = 120, double diastolic = 80,
+        Guid? messageId = null)
+    {
+        var message = Vitals(patientId, siteId, heartRate, messageId, at);
+        var vitals = message["vital_signs"]!.AsObject();
+        vitals["systolic_bp"] = systolic;
+        vitals["diastolic_bp"] = diastolic;
+        vitals["temperature_celsius"] = 36.8;
+        vitals["oxygen_saturation"] = 97;
+        vitals["respiratory_rate"] = 16;
+        return message;
+    }
+
     /// <summary>Vital signs whose only value is the heart rate given: one outside its possible range rejects the message.</summary>
     public static JsonObject HeartRateOnly(double heartRate, string? siteId = null, string? patientId = null, DateTimeOffset? at = null, Guid? messageId = null)
     {
@@ -48,7 +62,10 @@ public static class TestMessages
     public static JsonObject ImpossibleVitals(string patientId, string siteId, DateTimeOffset at, Guid? messageId = null) =>
         HeartRateOnly(400, siteId, patientId, at, messageId);
 
-    public static JsonObject Labs(string patientId, string siteId, DateTimeOffset at, string code, double value, string unit) => new()
+    public static JsonObject Labs(string patientId, string siteId, DateTimeOffset at, string code, double value, string unit) =>
+        Labs(patientId, siteId, at, (code, value, unit));
+
+    public static JsonObject Labs(string patientId, string siteId, DateTimeOffset at, params (string Code, double Value, string Unit)[] results) => new()
     {
         ["message_id"] = Guid.NewGuid().ToString(),
         ["timestamp"] = at.ToString("O"),
@@ -57,7 +74,7 @@ public static class TestMessages
         ["lab_results"] = new JsonObject
         {
             ["patient_id"] = patientId,
-            ["results"] = new JsonArray(new JsonObject { ["test_code"] = code, ["value"] = value, ["unit"] = unit }),
+            ["results"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject { ["test_code"] = r.Code, ["value"] = r.Value, ["unit"] = r.Unit })]),
         },
     };
 
@@ -79,7 +96,20 @@ public static class TestMessages
         },
     };
 
-    public static JsonObject AdverseEvent(string term, string? patientId = null, string? siteId = null, DateTimeOffset? at = null, bool serious = false) => new()
+    /// <summary>An adverse event reported at <paramref name="at"/>; with <paramref name="onset"/>, the time it began.</summary>
+    public static JsonObject AdverseEvent(string term, string? patientId = null, string? siteId = null, DateTimeOffset? at = null, bool serious = false,
+        DateTimeOffset? onset = null)
+    {
+        var message = AdverseEventReport(term, patientId, siteId, at, serious);
+        if (onset is { } began)
+        {
+            message["adverse_event"]!["onset"] = began.ToString("O");
+        }
+
+        return message;
+    }
+
+    private static JsonObject AdverseEventReport(string term, string? patientId, string? siteId, DateTimeOffset? at, bool serious) => new()
     {
         ["message_id"] = Guid.NewGuid().ToString(),
         ["timestamp"] = (at ?? DateTimeOffset.UtcNow.AddMinutes(-10)).ToString("O"),
