@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -229,6 +230,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
             _metrics?.JournalCommitted(Stopwatch.GetElapsedTime(started), entries, succeeded: false);
             LastError = e;
             LogCommitFailed(_logger, e, entries);
+            PostgresPool.ClearIfConnectionBroke(_database, e);
             var failure = new JournalUnavailableException("The ingest journal could not make the messages durable.", e);
             group.ForEach(pending => pending.Completion.SetException(failure));
         }
@@ -249,6 +251,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         catch (Exception e)
         {
             LogProbeFailed(_logger, e);
+            PostgresPool.ClearIfConnectionBroke(_database, e);
             var failure = new JournalUnavailableException("The journal's database does not take writes.", e);
             probes.ForEach(probe => probe.Completion.SetException(failure));
         }

@@ -369,6 +369,32 @@ public sealed class PostgresJournalTests(MigratedPostgres fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task After_the_database_drops_its_connections_one_failed_commit_is_all_a_client_meets()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        var name = $"journal-{Guid.NewGuid():N}"[..30];
+        await using var pool = NpgsqlDataSource.Create($"{postgres.ConnectionString};Application Name={name}");
+        await using var journal = new PostgresJournal(pool, "silo-restarted", maxEntriesPerCommit: 256, NullLogger<PostgresJournal>.Instance);
+        var stored = Accepted();
+        await journal.AppendAsync([stored]);
+        // Three idle connections in the pool, as a silo that has served requests has.
+        var open = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => pool.OpenConnectionAsync().AsTask()));
+        foreach (var connection in open)
+        {
+            await connection.DisposeAsync();
+        }
+
+        // What a restart of PostgreSQL does to them: each backend is told the administrator ended it.
+        await postgres.ExecuteAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'");
+        await Assert.ThrowsAsync<JournalUnavailableException>(() => journal.AppendAsync([Accepted()]));
+
+        // That failure cleared the pool: the next reads and commits open fresh connections instead of meeting the other dead ones.
+        Assert.NotNull(await journal.FindAsync(stored.MessageId!.Value));
+        Assert.Equal(IngestStatus.Accepted, (await journal.AppendAsync([Accepted()]))[0].Status);
+        Assert.NotNull(await journal.FindAsync(stored.MessageId!.Value));
+    }
+
+    [Fact]
     public async Task An_unreachable_database_refuses_every_append_with_JournalUnavailableException()
     {
         // Needs no server: the data source points at a closed port.
