@@ -146,7 +146,7 @@ public sealed partial class ModelRegistryGrain(
         return new RegistryResult(RegistryStatus.Ok, null, restored, decision);
     }
 
-    public async Task RecordDecisionAsync(ModelDecision decision) => await RecordAsync(decision);
+    public Task RecordDecisionAsync(ModelDecision decision) => RecordAsync(decision);
 
     public Task<ImmutableArray<ModelDecision>> ListDecisionsAsync(int limit) =>
         Task.FromResult<ImmutableArray<ModelDecision>>([.. Enumerable.Reverse(state.State.Decisions).Take(limit)]);

@@ -75,6 +75,13 @@ public sealed partial class ModelRetraining(
             return await RecordAsync(registry, Decision(challenger.Version, DecisionOutcomes.KeptStaging, verdict.Reason, evidence));
         }
 
+        // The evidence is against the champion read at the start: a promotion by hand meanwhile voids it.
+        if ((await registry.GetProductionAsync())?.Version is var current && current != champion.Version)
+        {
+            return await RecordAsync(registry, Decision(challenger.Version, DecisionOutcomes.KeptStaging,
+                $"Production changed from {champion.Version} to {current ?? "(none)"} while the challenger was trained and compared; the comparison is void, retrain again.", evidence));
+        }
+
         var promoted = await registry.PromoteAsync(challenger.Version, trigger, verdict.Reason, evidence);
         return promoted.Decision ?? await RecordAsync(registry, Decision(challenger.Version, DecisionOutcomes.Failed, promoted.Message ?? "The registry did not promote the challenger."));
     }
