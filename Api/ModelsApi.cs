@@ -33,6 +33,11 @@ public static partial class ModelsApi
         models.MapPost("/rollback", RollbackAsync).WithName("RollbackModel")
             .WithSummary("Returns production to the version that held it before the current one.")
             .ProducesProblem(StatusCodes.Status409Conflict);
+        models.MapPost("/retrain", RetrainAsync).WithName("RetrainModel")
+            .WithSummary("Trains a challenger on the latest offline features, compares it with the production model on the same labelled rows and promotes it only when the promotion policy says so; answers with the recorded decision when it ends (409 when no challenger could be trained).")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        models.MapGet("/decisions", ListDecisionsAsync).WithName("ListModelDecisions")
+            .WithSummary("Promotions, rollbacks and retrainings, newest first: who or what asked, when, both models' metrics, the rule applied and the outcome.");
         models.MapGet("/runs", ListRunsAsync).WithName("ListRuns")
             .WithSummary("Training runs, newest first: parameters, metrics, tags and artifact locations.");
         models.MapGet("/{version}", GetAsync).WithName("GetModel")
@@ -161,17 +166,38 @@ public static partial class ModelsApi
             : TypedResults.Ok(ModelVersionResponse.From(model));
     }
 
-    private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> PromoteAsync(string version, IGrainFactory grains)
+    private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> PromoteAsync(string version, IGrainFactory grains, HttpContext http)
     {
-        var result = await Registry(grains).PromoteAsync(version);
+        var result = await Registry(grains).PromoteAsync(version, Caller(http), null, null);
         return result.Model is { } model ? TypedResults.Ok(ModelVersionResponse.From(model)) : Problem(result);
     }
 
-    private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> RollbackAsync(IGrainFactory grains)
+    private static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> RollbackAsync(IGrainFactory grains, HttpContext http)
     {
-        var result = await Registry(grains).RollbackAsync();
+        var result = await Registry(grains).RollbackAsync(Caller(http));
         return result.Model is { } model ? TypedResults.Ok(ModelVersionResponse.From(model)) : Problem(result);
     }
+
+    private static async Task<Results<Ok<ModelDecision>, ProblemHttpResult>> RetrainAsync(IGrainFactory grains, HttpContext http)
+    {
+        var decision = await grains.GetGrain<IRetrainingGrain>("default").RetrainAsync(Caller(http));
+        return decision.Outcome == DecisionOutcomes.Failed
+            ? TypedResults.Problem(decision.Reason, statusCode: StatusCodes.Status409Conflict, title: "Retraining failed")
+            : TypedResults.Ok(decision);
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<ModelDecision>>, ValidationProblem>> ListDecisionsAsync(IGrainFactory grains, int? limit)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            return Invalid("limit", "'limit' must be between 1 and 1000.");
+        }
+
+        return TypedResults.Ok<IReadOnlyList<ModelDecision>>(await Registry(grains).ListDecisionsAsync(limit ?? 100));
+    }
+
+    /// <summary>The caller as the registry records it: the credential's subject.</summary>
+    private static ModelTrigger Caller(HttpContext http) => new(ModelTrigger.User, EndpointAccess.Actor(http));
 
     private static async Task<Results<Ok<IReadOnlyList<RunResponse>>, ValidationProblem>> ListRunsAsync(ITrackingStore store, int? limit, CancellationToken cancellationToken)
     {

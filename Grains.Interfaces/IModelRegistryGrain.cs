@@ -25,13 +25,28 @@ public interface IModelRegistryGrain : IGrainWithStringKey
     [Alias("list")]
     Task<ImmutableArray<ModelVersionInfo>> ListAsync();
 
-    /// <summary>Makes <paramref name="version"/> the production model; the previous one becomes <c>archived</c>.</summary>
+    /// <summary>
+    /// Makes <paramref name="version"/> the production model; the previous one becomes <c>archived</c>. The promotion, or
+    /// the refusal of a model that cannot be served, is recorded as a decision of <paramref name="trigger"/> with
+    /// <paramref name="reason"/> and <paramref name="evidence"/> (a retraining's comparison; null for a promotion by hand).
+    /// </summary>
     [Alias("promote")]
-    Task<RegistryResult> PromoteAsync(string version);
+    Task<RegistryResult> PromoteAsync(string version, ModelTrigger trigger, string? reason, DecisionEvidence? evidence);
 
-    /// <summary>Returns production to the version that held it before the current one; the current one goes back to staging.</summary>
+    /// <summary>
+    /// Returns production to the version that held it before the current one; the current one goes back to staging.
+    /// Recorded as a decision of <paramref name="trigger"/>.
+    /// </summary>
     [Alias("rollback")]
-    Task<RegistryResult> RollbackAsync();
+    Task<RegistryResult> RollbackAsync(ModelTrigger trigger);
+
+    /// <summary>Records a decision that changed nothing in the registry (a challenger kept in staging, a failed retraining).</summary>
+    [Alias("record-decision")]
+    Task RecordDecisionAsync(ModelDecision decision);
+
+    /// <summary>The latest <paramref name="limit"/> decisions, newest first.</summary>
+    [Alias("decisions")]
+    Task<ImmutableArray<ModelDecision>> ListDecisionsAsync(int limit);
 
     /// <summary>The production version, or null when none was promoted.</summary>
     [Alias("production")]
@@ -86,9 +101,13 @@ public enum RegistryStatus
     Conflict,
 }
 
-/// <summary>The outcome of a registry operation and, when it succeeded, the version it concerned.</summary>
+/// <summary>
+/// The outcome of a registry operation, when it succeeded the version it concerned, and the decision it recorded
+/// (promotion and rollback record one when they change production or refuse a model).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("registry-result")]
 public sealed record RegistryResult(
     [property: Id(0)] RegistryStatus Status,
     [property: Id(1)] string? Message,
-    [property: Id(2)] ModelVersionInfo? Model);
+    [property: Id(2)] ModelVersionInfo? Model,
+    [property: Id(3)] ModelDecision? Decision = null);

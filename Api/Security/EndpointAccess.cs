@@ -92,6 +92,8 @@ public static class EndpointAccess
         ["POST /api/models/"] = new(Models, "model.upload"),
         ["POST /api/models/{version}/promote"] = new(Models, "model.promote"),
         ["POST /api/models/rollback"] = new(Models, "model.rollback"),
+        ["POST /api/models/retrain"] = new(Models, "model.retrain"),
+        ["GET /api/models/decisions"] = new(Models),
         ["GET /api/models/runs"] = new(Models),
         ["GET /api/models/{version}"] = new(Models),
         ["GET /api/models/{version}/artifacts/{name}"] = new(Models),

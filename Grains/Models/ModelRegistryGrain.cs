@@ -73,7 +73,7 @@ public sealed partial class ModelRegistryGrain(
         return [.. state.State.Versions.OrderByDescending(v => v.CreatedAt).ThenByDescending(v => v.Version, StringComparer.Ordinal)];
     }
 
-    public async Task<RegistryResult> PromoteAsync(string version)
+    public async Task<RegistryResult> PromoteAsync(string version, ModelTrigger trigger, string? reason, DecisionEvidence? evidence)
     {
         await AdoptNewVersionsAsync();
         if (Find(version) is not { } target)
@@ -86,6 +86,10 @@ public sealed partial class ModelRegistryGrain(
             return new RegistryResult(RegistryStatus.Ok, $"Model {version} is already in production.", target);
         }
 
+        var champion = Production()?.Version;
+        ModelDecision Decision(string outcome, string? why) =>
+            new(time.GetUtcNow(), ModelDecision.Promote, trigger, version, champion, outcome, why, evidence);
+
         // Load it here first: a model this platform cannot serve must never become production.
         try
         {
@@ -93,7 +97,8 @@ public sealed partial class ModelRegistryGrain(
         }
         catch (ModelRefusedException e)
         {
-            return new RegistryResult(RegistryStatus.Refused, e.Message, null);
+            var refused = await RecordAsync(Decision(DecisionOutcomes.Refused, e.Message));
+            return new RegistryResult(RegistryStatus.Refused, e.Message, null, refused);
         }
 
         if (Production() is { } current)
@@ -103,12 +108,12 @@ public sealed partial class ModelRegistryGrain(
         }
 
         var promoted = Replace(target with { Stage = ModelStages.Production, PromotedAt = time.GetUtcNow() });
-        await state.WriteStateAsync();
-        LogPromoted(logger, version);
-        return new RegistryResult(RegistryStatus.Ok, null, promoted);
+        var decision = await RecordAsync(Decision(DecisionOutcomes.Promoted, reason));
+        LogPromoted(logger, version, trigger.Kind, trigger.By);
+        return new RegistryResult(RegistryStatus.Ok, null, promoted, decision);
     }
 
-    public async Task<RegistryResult> RollbackAsync()
+    public async Task<RegistryResult> RollbackAsync(ModelTrigger trigger)
     {
         if (Production() is not { } current)
         {
@@ -120,22 +125,31 @@ public sealed partial class ModelRegistryGrain(
             return new RegistryResult(RegistryStatus.Conflict, $"Model {current.Version} is the first production model; there is no earlier one to return to.", null);
         }
 
+        ModelDecision Decision(string outcome, string? why) =>
+            new(time.GetUtcNow(), ModelDecision.Rollback, trigger, previous.Version, current.Version, outcome, why, null);
         try
         {
             await host.ActivateAsync(previous);
         }
         catch (ModelRefusedException e)
         {
-            return new RegistryResult(RegistryStatus.Refused, $"Cannot return to {previous.Version}: {e.Message}", null);
+            var message = $"Cannot return to {previous.Version}: {e.Message}";
+            var refused = await RecordAsync(Decision(DecisionOutcomes.Refused, message));
+            return new RegistryResult(RegistryStatus.Refused, message, null, refused);
         }
 
         state.State.PreviousProduction.RemoveAt(state.State.PreviousProduction.Count - 1);
         Replace(current with { Stage = ModelStages.Staging });
         var restored = Replace(previous with { Stage = ModelStages.Production, PromotedAt = time.GetUtcNow() });
-        await state.WriteStateAsync();
-        LogRolledBack(logger, current.Version, previous.Version);
-        return new RegistryResult(RegistryStatus.Ok, null, restored);
+        var decision = await RecordAsync(Decision(DecisionOutcomes.RolledBack, null));
+        LogRolledBack(logger, current.Version, previous.Version, trigger.Kind, trigger.By);
+        return new RegistryResult(RegistryStatus.Ok, null, restored, decision);
     }
+
+    public Task RecordDecisionAsync(ModelDecision decision) => RecordAsync(decision);
+
+    public Task<ImmutableArray<ModelDecision>> ListDecisionsAsync(int limit) =>
+        Task.FromResult<ImmutableArray<ModelDecision>>([.. Enumerable.Reverse(state.State.Decisions).Take(limit)]);
 
     public Task<ModelVersionInfo?> GetProductionAsync() => Task.FromResult(Production());
 
@@ -194,6 +208,14 @@ public sealed partial class ModelRegistryGrain(
         return new ModelVersionInfo(version, ModelStages.Staging, metadata.CreatedAt, time.GetUtcNow(), metadata.FeatureVersion, metrics, null, hash);
     }
 
+    /// <summary>Appends the decision and writes the state (with whatever change to the versions came with it) in one write.</summary>
+    private async Task<ModelDecision> RecordAsync(ModelDecision decision)
+    {
+        state.State.Decisions.Add(decision);
+        await state.WriteStateAsync();
+        return decision;
+    }
+
     private void Add(ModelVersionInfo info)
     {
         state.State.Versions.Add(info);
@@ -223,9 +245,9 @@ public sealed partial class ModelRegistryGrain(
     [LoggerMessage(LogLevel.Warning, "The model store could not be read at activation; the registry serves what it recorded: {Reason}")]
     private static partial void LogStoreUnavailable(ILogger logger, string reason);
 
-    [LoggerMessage(LogLevel.Information, "Model {Version} promoted to production.")]
-    private static partial void LogPromoted(ILogger logger, string version);
+    [LoggerMessage(LogLevel.Information, "Model {Version} promoted to production ({TriggerKind}: {TriggeredBy}).")]
+    private static partial void LogPromoted(ILogger logger, string version, string triggerKind, string triggeredBy);
 
-    [LoggerMessage(LogLevel.Information, "Production rolled back from {From} to {To}.")]
-    private static partial void LogRolledBack(ILogger logger, string from, string to);
+    [LoggerMessage(LogLevel.Information, "Production rolled back from {From} to {To} ({TriggerKind}: {TriggeredBy}).")]
+    private static partial void LogRolledBack(ILogger logger, string from, string to, string triggerKind, string triggeredBy);
 }

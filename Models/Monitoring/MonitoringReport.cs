@@ -105,7 +105,15 @@ public sealed record VariableDriftReport(string Name, long Rows, double? Psi, do
 /// <param name="Value">The measured value.</param>
 /// <param name="Threshold">The policy's threshold.</param>
 /// <param name="Message">One line for people.</param>
-public sealed record MonitoringAlert(string Kind, string ModelVersion, string? Subject, double Value, double Threshold, string Message);
+public sealed record MonitoringAlert(string Kind, string ModelVersion, string? Subject, double Value, double Threshold, string Message)
+{
+    public const string Auroc = "auroc";
+    public const string ScorePsi = "score_psi";
+    public const string FeaturePsi = "feature_psi";
+
+    /// <summary>Every kind the policy raises.</summary>
+    public static readonly IReadOnlyList<string> Kinds = [Auroc, ScorePsi, FeaturePsi];
+}
 
 /// <summary>When a window's performance is read, and when the policy raises an alert.</summary>
 /// <param name="MinLabelled">Fewest labelled predictions for a performance verdict.</param>
@@ -120,13 +128,13 @@ public sealed record MonitoringPolicy(int MinLabelled, int MinPerClass, double M
         var alerts = new List<MonitoringAlert>();
         if (model.Performance is { Verdict: PerformanceReport.Evaluated, Auroc: { } auroc } && auroc < MinAuroc)
         {
-            alerts.Add(new("auroc", model.ModelVersion, null, auroc, MinAuroc,
+            alerts.Add(new(MonitoringAlert.Auroc, model.ModelVersion, null, auroc, MinAuroc,
                 $"AUROC {auroc:0.000} over {model.Performance.Labelled} labelled predictions is below {MinAuroc:0.00}."));
         }
 
         if (model.Drift?.Score.Psi is { } scorePsi && scorePsi > MaxScorePsi)
         {
-            alerts.Add(new("score_psi", model.ModelVersion, null, scorePsi, MaxScorePsi,
+            alerts.Add(new(MonitoringAlert.ScorePsi, model.ModelVersion, null, scorePsi, MaxScorePsi,
                 $"The score distribution's PSI {scorePsi:0.000} is above {MaxScorePsi:0.00}."));
         }
 
@@ -134,7 +142,7 @@ public sealed record MonitoringPolicy(int MinLabelled, int MinPerClass, double M
         {
             if (feature.Psi is { } psi && psi > MaxFeaturePsi)
             {
-                alerts.Add(new("feature_psi", model.ModelVersion, feature.Name, psi, MaxFeaturePsi,
+                alerts.Add(new(MonitoringAlert.FeaturePsi, model.ModelVersion, feature.Name, psi, MaxFeaturePsi,
                     $"Feature {feature.Name} has PSI {psi:0.000}, above {MaxFeaturePsi:0.00}."));
             }
         }

@@ -3,6 +3,7 @@ using ClinicalTrials.Grains.Hosting;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Monitoring;
 using ClinicalTrials.Grains.Online;
+using ClinicalTrials.Grains.Retraining;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Storage;
 using Orleans.Dashboard;
@@ -45,6 +46,7 @@ public static class ClinicalPlatformExtensions
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddClinicalApi();
+        builder.Services.AddSingleton<IChallengerTrainer, InProcessChallengerTrainer>();
         builder.AddClinicalTelemetry();
 
         var silo = SiloOptions.From(builder.Configuration);
@@ -64,6 +66,7 @@ public static class ClinicalPlatformExtensions
             orleans.AddClinicalGrains();
             orleans.AddPipelineSchedule();
             orleans.AddModelMonitoring();
+            orleans.AddModelRetraining();
             orleans.AddBrokerIngress(builder.Configuration);
             orleans.UseKubernetesHostingInsidePods(builder.Configuration);
             if (TelemetryExtensions.TracesExported(builder.Configuration))

@@ -16,7 +16,7 @@ public sealed class OpenApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
 
     /// <summary>
     /// Statuses the tests observe from each endpoint (IngestApiTests, BatchApiTests, QueryApiTests, PatientListTests,
-    /// PredictionApiTests, ModelRegistryTests, FhirApiTests, SdtmImportTests, PipelineApiTests, EndpointAccessTests,
+    /// PredictionApiTests, ModelRegistryTests, RetrainingTests, FhirApiTests, SdtmImportTests, PipelineApiTests, EndpointAccessTests,
     /// DurabilityTests); the document must list each.
     /// </summary>
     public static TheoryData<string, string, int[]> Observed() => new()
@@ -31,6 +31,8 @@ public sealed class OpenApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
         { "post", "/predict", [200, 400, 401, 403, 404, 503] },
         { "post", "/api/models", [200, 201, 400, 401, 403, 409] },
         { "post", "/api/models/{version}/promote", [200, 401, 403, 404, 409] },
+        { "post", "/api/models/retrain", [200, 401, 403, 409] },
+        { "get", "/api/models/decisions", [200, 400, 401, 403] },
         { "get", "/api/models/{version}", [200, 400, 401, 403, 404] },
         { "get", "/api/models/{version}/artifacts/{name}", [200, 400, 401, 403, 404] },
         { "post", "/fhir/Bundle", [200, 400, 401, 403, 413, 503] },
