@@ -102,7 +102,7 @@ internal sealed class TimeSeries<T>
                 }
             }
 
-            (aggregate.Min, aggregate.Max, aggregate.ExtremesStale) = (min, max, false);
+            aggregate.SetExtremes(min, max);
         }
 
         return ref aggregate;
