@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text;
+
+namespace ClinicalTrials.Domain.Features;
+
+/// <summary>One band of a score table: values below <see cref="Bound"/> (or at it, when inclusive) score <see cref="Points"/>.</summary>
+internal readonly record struct PointBand(decimal Bound, bool Inclusive, int Points)
+{
+    public static PointBand Below(decimal bound, int points) => new(bound, false, points);
+
+    public static PointBand AtMost(decimal bound, int points) => new(bound, true, points);
+}
+
+/// <summary>
+/// The points one input of a clinical score earns: those of the first band the value falls in, or
+/// <see cref="Otherwise"/> above them all. The table is both the rule and its text in docs/features.md, so the
+/// two cannot disagree. Values are compared as exact fractions of integers, never as floating point, so a value
+/// exactly on a published cut-off always lands on the side the publication puts it.
+/// </summary>
+/// <param name="Input">What the bounds apply to, as the docs name it (e.g. <c>respiratory_rate_last</c>).</param>
+/// <param name="Bands">The bands in ascending order of bound.</param>
+/// <param name="Otherwise">The points of a value above every band.</param>
+internal sealed record PointBands(string Input, PointBand[] Bands, int Otherwise)
+{
+    /// <summary>The points of the value <paramref name="numerator"/> / <paramref name="denominator"/> (denominator &gt; 0).</summary>
+    public int PointsFor(long numerator, long denominator)
+    {
+        foreach (var band in Bands)
+        {
+            var limit = band.Bound * denominator;
+            if (numerator < limit || (band.Inclusive && numerator == limit))
+            {
+                return band.Points;
+            }
+        }
+
+        return Otherwise;
+    }
+
+    /// <summary>The points of a signal's fixed-point value.</summary>
+    public int PointsFor(Signal signal, int fixedPoint) => PointsFor(fixedPoint, signal.Scale);
+
+    /// <summary>The rule as docs/features.md states it, e.g. "temperature_celsius_last &lt; 36: 1, &lt;= 38: 0, otherwise 1".</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder(Input);
+        for (var i = 0; i < Bands.Length; i++)
+        {
+            var band = Bands[i];
+            text.Append(i == 0 ? " " : ", ").Append(band.Inclusive ? "<= " : "< ")
+                .Append(band.Bound.ToString(CultureInfo.InvariantCulture)).Append(": ").Append(band.Points);
+        }
+
+        return text.Append(", otherwise ").Append(Otherwise).ToString();
+    }
+}
