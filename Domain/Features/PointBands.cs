@@ -6,9 +6,26 @@ namespace ClinicalTrials.Domain.Features;
 /// <summary>One band of a score table: values below <see cref="Bound"/> (or at it, when inclusive) score <see cref="Points"/>.</summary>
 internal readonly record struct PointBand(decimal Bound, bool Inclusive, int Points)
 {
+    /// <summary>The power of ten that makes the bound a whole number (10 for 1.2).</summary>
+    public long BoundScale { get; } = PowerOfTen(Bound.Scale);
+
+    /// <summary>The bound times <see cref="BoundScale"/> (12 for 1.2): comparisons are then integer products, exact and cheap.</summary>
+    public long ScaledBound { get; } = (long)(Bound * PowerOfTen(Bound.Scale));
+
     public static PointBand Below(decimal bound, int points) => new(bound, false, points);
 
     public static PointBand AtMost(decimal bound, int points) => new(bound, true, points);
+
+    private static long PowerOfTen(int exponent)
+    {
+        var power = 1L;
+        for (var i = 0; i < exponent; i++)
+        {
+            power *= 10;
+        }
+
+        return power;
+    }
 }
 
 /// <summary>
@@ -27,8 +44,9 @@ internal sealed record PointBands(string Input, PointBand[] Bands, int Otherwise
     {
         foreach (var band in Bands)
         {
-            var limit = band.Bound * denominator;
-            if (numerator < limit || (band.Inclusive && numerator == limit))
+            // numerator / denominator against ScaledBound / BoundScale, cross-multiplied; with int values and bounds below 10^4 the products stay far inside a long.
+            var (value, limit) = (numerator * band.BoundScale, band.ScaledBound * denominator);
+            if (value < limit || (band.Inclusive && value == limit))
             {
                 return band.Points;
             }
