@@ -170,7 +170,7 @@ public sealed record LoggedPrediction(
 /// <summary>The features a prediction scored.</summary>
 /// <remarks>
 /// The log keeps the values and the model version, not the names: /predict writes one row per answer on its hot path,
-/// and with 807 features the names would add about 16 KB to every row for what the model's metadata already says
+/// and with 856 features the names would add about 17 KB to every row for what the model's metadata already says
 /// once. <see cref="FeatureList"/> is where the names are.
 /// </remarks>
 /// <param name="FeatureVersion">The feature catalogue version.</param>

@@ -14,8 +14,15 @@ internal static class FeatureDefinitions
     private const string ZeroWhenNone = "0 when none";
     private const string NaNWhenNone = "NaN when never measured";
     private const string NoDemographics = "NaN without demographics";
+    private const string Inputs = "NaN unless every input was measured in (t - 24h, t]";
 
     public static readonly string[] Statistics = ["count", "mean", "std", "min", "max", "slope_per_hour"];
+
+    /// <summary>The lags of the <c>_change_</c> features, in hours.</summary>
+    public static readonly int[] ChangeLagHours = [1, 3, 6];
+
+    /// <summary>The signals with <c>_change_</c> features: the vitals and the six key labs, measured often enough to change within hours.</summary>
+    public static int ChangeSignalCount => Signals.VitalCount + Signals.KeyLabCount;
 
     public static IEnumerable<FeatureDefinition> Build()
     {
@@ -27,7 +34,7 @@ internal static class FeatureDefinitions
             }
         }
 
-        foreach (var feature in Derived().Concat(History()).Concat(Context()))
+        foreach (var feature in Changes().Concat(Derived()).Concat(Scores()).Concat(History()).Concat(Context()))
         {
             yield return feature;
         }
@@ -58,9 +65,21 @@ internal static class FeatureDefinitions
         yield return new($"{n}_delta_from_baseline", $"{n}_last - {n}_baseline", AllHistory, u, NaNWhenNone);
     }
 
+    private static IEnumerable<FeatureDefinition> Changes()
+    {
+        foreach (var s in Signals.All[..ChangeSignalCount])
+        {
+            foreach (var lag in ChangeLagHours)
+            {
+                var window = $"(t - 24h, t - {lag}h]";
+                yield return new($"{s.Name}_change_{lag}h", $"{s.Name}_last - the latest {s.Description} with timestamp in {window} (at equal seconds the larger value)",
+                    "24h", s.Unit, $"NaN unless measured in {window}");
+            }
+        }
+    }
+
     private static IEnumerable<FeatureDefinition> Derived()
     {
-        const string Inputs = "NaN unless every input was measured in (t - 24h, t]";
         const string Mean1h = "NaN unless every input has a 1h mean";
         yield return new("pulse_pressure", "systolic_bp_last - diastolic_bp_last", Latest24h, "mmHg", Inputs);
         yield return new("mean_arterial_pressure", "(systolic_bp_last + 2 * diastolic_bp_last) / 3", Latest24h, "mmHg", Inputs);
@@ -68,15 +87,57 @@ internal static class FeatureDefinitions
         yield return new("pulse_pressure_mean_1h", "systolic_bp_mean_1h - diastolic_bp_mean_1h", "1h", "mmHg", Mean1h);
         yield return new("mean_arterial_pressure_mean_1h", "(systolic_bp_mean_1h + 2 * diastolic_bp_mean_1h) / 3", "1h", "mmHg", Mean1h);
         yield return new("shock_index_mean_1h", "heart_rate_mean_1h / systolic_bp_mean_1h", "1h", "beats/min/mmHg", Mean1h);
-        yield return new("sirs_temperature", "1 if temperature_celsius_last > 38 or < 36, else 0", Latest24h, "flag", Inputs);
-        yield return new("sirs_heart_rate", "1 if heart_rate_last > 90, else 0", Latest24h, "flag", Inputs);
-        yield return new("sirs_respiratory_rate", "1 if respiratory_rate_last > 20, else 0", Latest24h, "flag", Inputs);
-        yield return new("sirs_wbc", "1 if wbc_last > 12 or < 4 (10^9/L), else 0", Latest24h, "flag", Inputs);
-        yield return new("sirs_criteria_met", "number of the four sirs_* flags that are 1", Latest24h, Count, "0 (a missing criterion is not met)");
-        yield return new("sirs_positive", "1 if sirs_criteria_met >= 2, else 0", Latest24h, "flag", "0 (a missing criterion is not met)");
         yield return new("hypoxaemia", "1 if oxygen_saturation_last < 92, else 0", Latest24h, "flag", Inputs);
         yield return new("abnormal_vitals_last", "number of the six vital signs whose latest value is outside its normal range", Latest24h, Count,
             "0 (a vital not measured in (t - 24h, t] is not counted)");
+    }
+
+    /// <summary>
+    /// Clinical scores from the latest values (the bands are <see cref="ClinicalScores"/>). One rule for missing
+    /// inputs: a component whose inputs were not measured in (t - 24h, t] is NaN and adds 0 to its score, and each
+    /// score comes with the number of its components that were measured, so a 0 of nothing measured is told apart.
+    /// </summary>
+    private static IEnumerable<FeatureDefinition> Scores()
+    {
+        const string Total = "0 from a component whose inputs were not measured in (t - 24h, t]";
+        const string Points = "points";
+        const string Measured = "whose inputs were measured in (t - 24h, t]";
+
+        yield return new("sirs_temperature", $"SIRS criterion (Bone 1992), 1 when met: {ClinicalScores.SirsTemperature.Describe()}", Latest24h, "flag", Inputs);
+        yield return new("sirs_heart_rate", $"SIRS criterion, 1 when met: {ClinicalScores.SirsHeartRate.Describe()}", Latest24h, "flag", Inputs);
+        yield return new("sirs_respiratory_rate",
+            $"SIRS criterion, 1 when either is met: {ClinicalScores.SirsRespiratoryRate.Describe()}; {ClinicalScores.SirsPco2.Describe()}", Latest24h, "flag",
+            "NaN unless respiratory_rate or pco2 was measured in (t - 24h, t]");
+        yield return new("sirs_wbc", $"SIRS criterion, 1 when met: {ClinicalScores.SirsWbc.Describe()} (band forms are not a signal)", Latest24h, "flag", Inputs);
+        yield return new("sirs_criteria_met", "number of the four sirs_* flags that are 1", Latest24h, Count, Total);
+        yield return new("sirs_positive", "1 if sirs_criteria_met >= 2, else 0", Latest24h, "flag", Total);
+        yield return new("sirs_criteria_available", $"number of the four SIRS criteria {Measured}", Latest24h, Count, ZeroWhenNone);
+
+        yield return new("qsofa_score",
+            $"qSOFA (Seymour 2016), criteria met: {ClinicalScores.QsofaRespiratoryRate.Describe()}; {ClinicalScores.QsofaSystolicBp.Describe()}; "
+            + "altered mentation is not recorded", Latest24h, Points, Total);
+        yield return new("qsofa_criteria_available", $"number of the two qSOFA criteria {Measured}", Latest24h, Count, ZeroWhenNone);
+
+        yield return new("news2_score",
+            $"NEWS2 (RCP 2017, SpO2 scale 1), the sum of: {string.Join("; ", ClinicalScores.News2Components.Select(b => b.Describe()))}; "
+            + "fio2_last above room air stands for supplemental oxygen; consciousness is not recorded", Latest24h, Points, Total);
+        yield return new("news2_components_available",
+            $"number of the six NEWS2 components (respiratory rate, SpO2, supplemental oxygen, systolic pressure, heart rate, temperature) {Measured}",
+            Latest24h, Count, ZeroWhenNone);
+
+        yield return new("spo2_fio2_ratio", "oxygen_saturation_last / (fio2_last / 100)", Latest24h, "ratio", Inputs);
+        yield return new("sofa_respiration",
+            $"SOFA respiration (Vincent 1996) from SpO2/FiO2, no PaO2 being a signal: the PaO2/FiO2 cut-offs 100, 200, 300, 400 mapped by "
+            + $"S/F = 64 + 0.84 x P/F (Rice 2007): {ClinicalScores.SofaRespiration.Describe()}; ventilation is not recorded", Latest24h, Points,
+            $"NaN unless both inputs were measured in (t - 24h, t] and oxygen_saturation_last <= {ClinicalScores.MaximumSaturationForRatio}");
+        yield return new("sofa_coagulation", $"SOFA coagulation: {ClinicalScores.SofaCoagulation.Describe()}", Latest24h, Points, Inputs);
+        yield return new("sofa_liver", $"SOFA liver: {ClinicalScores.SofaLiver.Describe()}", Latest24h, Points, Inputs);
+        yield return new("sofa_cardiovascular", $"SOFA cardiovascular: {ClinicalScores.SofaCardiovascular.Describe()}; vasopressors are not recorded",
+            Latest24h, Points, Inputs);
+        yield return new("sofa_renal", $"SOFA renal: {ClinicalScores.SofaRenal.Describe()}; urine output is not recorded", Latest24h, Points, Inputs);
+        yield return new("sofa_score", "sofa_respiration + sofa_coagulation + sofa_liver + sofa_cardiovascular + sofa_renal "
+            + "(the nervous system, by Glasgow coma scale, is not recorded)", Latest24h, Points, Total);
+        yield return new("sofa_components_available", $"number of the five SOFA components {Measured}", Latest24h, Count, ZeroWhenNone);
     }
 
     private static IEnumerable<FeatureDefinition> History()

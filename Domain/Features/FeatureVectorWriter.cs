@@ -23,6 +23,14 @@ internal static class FeatureVectorWriter
     private static readonly int[] SignalSlots =
         [.. from s in Signals.All from f in SignalFeatures select FeatureCatalogue.IndexOf($"{s.Name}_{f}")];
 
+    // [signal * lags + lag]
+    private static readonly int[] ChangeSlots =
+    [
+        .. from s in Signals.All[..FeatureDefinitions.ChangeSignalCount]
+           from lag in FeatureDefinitions.ChangeLagHours
+           select FeatureCatalogue.IndexOf($"{s.Name}_change_{lag}h"),
+    ];
+
     public static void Write(PatientFeatureState state, double[] values)
     {
         for (var s = 0; s < Signals.All.Length; s++)
@@ -30,7 +38,13 @@ internal static class FeatureVectorWriter
             WriteSignal(state, s, values);
         }
 
+        for (var s = 0; s < FeatureDefinitions.ChangeSignalCount; s++)
+        {
+            WriteChanges(state, s, values);
+        }
+
         DerivedFeatureWriter.Write(state, values);
+        ClinicalScoreWriter.Write(state, values);
         PatientFeatureWriter.Write(state, values);
     }
 
@@ -70,6 +84,18 @@ internal static class FeatureVectorWriter
         values[slots[3]] = signal.IsAbnormal(history.LastValue(s)) ? 1 : 0;
         values[slots[4]] = baseline;
         values[slots[5]] = last - baseline;
+    }
+
+    private static void WriteChanges(PatientFeatureState state, int s, double[] values)
+    {
+        var lags = FeatureDefinitions.ChangeLagHours;
+        var last = state.LatestWithinDay(s);
+        for (var i = 0; i < lags.Length; i++)
+        {
+            // The value lag hours ago is in (t - 24h, t - lag], so when there is one the latest value is within 24 h too.
+            var before = last is null ? null : state.LatestWithinDayAtOrBefore(s, state.ClockSeconds - (lags[i] * ClinicalTime.Hour));
+            values[ChangeSlots[(s * lags.Length) + i]] = last is { } l && before is { } b ? Signals.All[s].ToValue((double)l - b) : double.NaN;
+        }
     }
 
     public static double Hours(int seconds) => (double)seconds / ClinicalTime.Hour;

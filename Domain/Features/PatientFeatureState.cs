@@ -162,6 +162,19 @@ public sealed class PatientFeatureState
         return state;
     }
 
+    /// <summary>The signal's latest fixed-point value if it was measured in (t - 24h, t], else null.</summary>
+    internal int? LatestWithinDay(int signal) =>
+        History.HasValue(signal) && History.LastSeconds(signal) > ClockSeconds - ClinicalTime.Day ? History.LastValue(signal) : null;
+
+    /// <summary>The signal's latest fixed-point value with timestamp in (t - 24h, <paramref name="seconds"/>], else null.</summary>
+    internal int? LatestWithinDayAtOrBefore(int signal, int seconds)
+    {
+        var value = signal < Signals.VitalCount
+            ? _vitals.LatestAtOrBefore(signal, seconds)
+            : _labs[signal - Signals.VitalCount].LatestAtOrBefore(0, seconds);
+        return value == ISeriesRecord<VitalRecord>.Missing ? null : value;
+    }
+
     internal ref readonly WindowAggregate Window(int signal, int window) => ref signal < Signals.VitalCount
         ? ref _vitals.Window(signal, window)
         : ref _labs[signal - Signals.VitalCount].Window(0, window);

@@ -39,7 +39,9 @@ internal static class Signals
     public const int OxygenSaturation = 4;
     public const int RespiratoryRate = 5;
     public const int VitalCount = 6;
-    public const int Wbc = VitalCount + 2;
+
+    /// <summary>The six key labs come first among the labs; with the vitals they are the signals whose changes over hours are features.</summary>
+    public const int KeyLabCount = 6;
 
     /// <summary>Lab codes in signal order (after the vitals). Other catalogue tests are not featurised.</summary>
     public static readonly string[] LabCodes =
@@ -48,6 +50,13 @@ internal static class Signals
         "BASEEXC", "BICARB", "FIO2", "PH", "PCO2", "OXYSAT", "AST", "BUN", "ALP", "CA", "CL", "BILDIR", "MG", "PHOS", "K", "BILI",
         "TROPONI", "HCT", "APTT", "FIBRINO",
     ];
+
+    public static readonly int Creatinine = LabSignal("CREAT");
+    public static readonly int Wbc = LabSignal("WBC");
+    public static readonly int Platelets = LabSignal("PLAT");
+    public static readonly int Fio2 = LabSignal("FIO2");
+    public static readonly int Pco2 = LabSignal("PCO2");
+    public static readonly int Bilirubin = LabSignal("BILI");
 
     public static readonly Signal[] All =
     [

@@ -102,10 +102,27 @@ internal sealed class TimeSeries<T>
                 }
             }
 
-            (aggregate.Min, aggregate.Max, aggregate.ExtremesStale) = (min, max, false);
+            aggregate.SetExtremes(min, max);
         }
 
         return ref aggregate;
+    }
+
+    /// <summary>
+    /// The signal's value in the latest record at or before <paramref name="seconds"/>, or
+    /// <see cref="ISeriesRecord{TSelf}.Missing"/>: only the records of (clock - 24h, clock] are held, so an older one is not found.
+    /// </summary>
+    public int LatestAtOrBefore(int signal, int seconds)
+    {
+        for (var i = UpperBound(seconds) - 1; i >= 0; i--)
+        {
+            if (At(i).Value(signal) is var value and not Missing)
+            {
+                return value;
+            }
+        }
+
+        return Missing;
     }
 
     public void Write(BinaryWriter writer)

@@ -18,8 +18,11 @@ internal struct WindowAggregate
     public int Min;
     public int Max;
 
-    /// <summary>A removed value was the minimum or maximum: they must be rescanned before they are read.</summary>
-    public bool ExtremesStale;
+    /// <summary>
+    /// A removed value was the minimum or maximum: they must be rescanned before they are read. Marked by
+    /// Min &gt; Max rather than a flag: a bool would pad the struct from 56 to 64 bytes, and a patient keeps 96 of them.
+    /// </summary>
+    public readonly bool ExtremesStale => Count > 0 && Min > Max;
 
     public void Add(int time, int value, bool abnormal)
     {
@@ -27,9 +30,8 @@ internal struct WindowAggregate
         {
             Min = value;
             Max = value;
-            ExtremesStale = false;
         }
-        else
+        else if (!ExtremesStale)
         {
             Min = Math.Min(Min, value);
             Max = Math.Max(Max, value);
@@ -53,8 +55,14 @@ internal struct WindowAggregate
         SumOfTimes -= time;
         SumOfTimeSquares -= (long)time * time;
         SumOfTimeValues -= (long)time * value;
-        ExtremesStale |= Count > 0 && (value == Min || value == Max);
+        if (Count > 0 && (value == Min || value == Max))
+        {
+            (Min, Max) = (int.MaxValue, int.MinValue);
+        }
     }
+
+    /// <summary>Sets the extremes found by a rescan of the window's values (at least one: the window is not empty).</summary>
+    public void SetExtremes(int min, int max) => (Min, Max) = (min, max);
 
     /// <summary>Moves the time origin <paramref name="shift"/> seconds later: every stored time t becomes t - shift.</summary>
     public void Rebase(long shift)

@@ -77,7 +77,7 @@ public sealed class OnlineOfflineEquivalenceTests
         select Vitals(at, hr, sbp, dbp, temp, spo2, rr);
 
     private static Gen<ClinicalMessage> LabsAt(DateTimeOffset at) =>
-        from codes in Gen.SubListOf(["GLUC", "CREAT", "WBC", "LACT", "HGB", "PLAT", "CHOL"]).Where(c => c.Count > 0)
+        from codes in Gen.SubListOf(["GLUC", "CREAT", "WBC", "LACT", "HGB", "PLAT", "FIO2", "PCO2", "BILI", "CHOL"]).Where(c => c.Count > 0)
         from values in Gen.ArrayOf(Gen.Choose(1, 400_000), codes.Count)
         select Labs(at, [.. codes.Select((c, i) => (c, values[i] / 1000.0))]);
 

@@ -52,6 +52,19 @@ public sealed class PatientFeatureStateTests
     }
 
     [Fact]
+    public void Extremes_are_rescanned_after_the_minimum_leaves_even_when_a_value_arrives_first()
+    {
+        var state = StateWith(Vitals(T0, heartRate: 50), Vitals(T0.AddMinutes(30), heartRate: 90), Vitals(T0.AddMinutes(50), heartRate: 70));
+
+        state.AdvanceTo(T0.AddMinutes(70)); // 50 leaves the 1h window, so its minimum is stale
+        state.Apply(Vitals(T0.AddMinutes(75), heartRate: 60)); // and a new value arrives before anything reads it
+
+        Assert.Equal(60, state.Current["heart_rate_min_1h"]);
+        Assert.Equal(90, state.Current["heart_rate_max_1h"]);
+        Assert.Equal(50, state.Current["heart_rate_min_6h"]);
+    }
+
+    [Fact]
     public void Window_covers_the_hour_ending_at_t_and_excludes_its_start()
     {
         var vector = StateWith(Vitals(T0, heartRate: 60), Vitals(T0.AddHours(1), heartRate: 80)).Current;
