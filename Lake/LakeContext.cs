@@ -1,4 +1,5 @@
 using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Lake.Retention;
 using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Lake.Storage;
 
@@ -17,8 +18,9 @@ public sealed class LakeContext
     /// <param name="clock">The time the jobs go by.</param>
     /// <param name="state">The lake's state; by default <c>lake.db</c> in the data directory.</param>
     /// <param name="journalBronze">Bronze that is still journal rows (cluster profile); none when the journal writes files.</param>
+    /// <param name="auditTrail">The audit trail the retention job prunes; none where no audit trail is kept.</param>
     public LakeContext(string dataDirectory, ILakeStorage storage, PipelineOptions options, TimeProvider clock,
-        ILakeState? state = null, IJournalBronze? journalBronze = null)
+        ILakeState? state = null, IJournalBronze? journalBronze = null, IAuditTrailRetention? auditTrail = null)
     {
         DataDirectory = Path.GetFullPath(dataDirectory);
         Storage = storage;
@@ -26,6 +28,7 @@ public sealed class LakeContext
         Clock = clock;
         State = state ?? new LakeStateDatabase(Path.Combine(DataDirectory, "lake.db"));
         JournalBronze = journalBronze;
+        AuditTrail = auditTrail;
     }
 
     /// <summary>
@@ -43,6 +46,8 @@ public sealed class LakeContext
     public ILakeState State { get; }
 
     public IJournalBronze? JournalBronze { get; }
+
+    public IAuditTrailRetention? AuditTrail { get; }
 
     /// <summary>True when silver and features live somewhere else than the data directory (a bucket).</summary>
     public bool StorageIsRemote => Storage is not LocalLakeStorage local

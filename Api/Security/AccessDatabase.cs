@@ -41,6 +41,10 @@ public sealed class AccessDatabase
             prev_hash TEXT NOT NULL,
             hash TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS ix_audit_at ON audit_trail (at);
+        CREATE TABLE IF NOT EXISTS audit_anchor (
+            id INTEGER PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            hash TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS audit_head (
             id INTEGER PRIMARY KEY,
             seq BIGINT NOT NULL,

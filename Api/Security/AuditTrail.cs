@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using ClinicalTrials.Lake.Retention;
 using Microsoft.Extensions.Hosting;
 
 namespace ClinicalTrials.Api.Security;
@@ -42,10 +43,14 @@ public sealed record AuditQuery(DateTimeOffset? From, DateTimeOffset? To, string
 /// before it, and the head (last sequence and hash) is kept beside the records, so <see cref="VerifyAsync"/> finds a
 /// record that was changed, removed, inserted or moved. Appends are group-committed by one writer: every caller waits
 /// until its record is committed (fsynced on SQLite), so an action is acknowledged only after its record is durable,
-/// and callers arriving together share one commit. Nothing updates or deletes a record.
+/// and callers arriving together share one commit. Nothing updates a record; only the retention job deletes the oldest
+/// (<see cref="DeleteBeforeAsync"/>), leaving the hash of the last one deleted as the anchor the chain is verified from.
 /// </summary>
-public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : BackgroundService
+public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : BackgroundService, IAuditTrailRetention
 {
+    /// <summary>Who deletes records past their retention, as its own record names it.</summary>
+    public const string RetentionActor = "system:retention";
+
     private const int MaxPerCommit = 1000;
 
     private readonly Channel<(AuditEntry Entry, TaskCompletionSource Done)> _pending =
@@ -88,6 +93,44 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
         await head.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Deletes the records made before <paramref name="before"/> and keeps the last deleted record's sequence and hash as
+    /// the anchor, so that the remaining chain still verifies from its first record; then records the deletion itself,
+    /// all in one transaction.
+    /// </summary>
+    public async Task<long> DeleteBeforeAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken);
+        (long Seq, string Hash)? last = null;
+        await using (var find = connection.Command(transaction,
+            "SELECT seq, hash FROM audit_trail WHERE seq = (SELECT max(seq) FROM audit_trail WHERE at < @before)", ("@before", AccessDatabase.Time(before))))
+        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                last = (reader.GetInt64(0), reader.GetString(1));
+            }
+        }
+
+        if (last is not { } anchor)
+        {
+            return 0;
+        }
+
+        await using var delete = connection.Command(transaction, "DELETE FROM audit_trail WHERE seq <= @seq", ("@seq", anchor.Seq));
+        var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+        await using var keep = connection.Command(transaction, """
+            INSERT INTO audit_anchor (id, seq, hash) VALUES (1, @seq, @hash)
+            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+            """, ("@seq", anchor.Seq), ("@hash", anchor.Hash));
+        await keep.ExecuteNonQueryAsync(cancellationToken);
+        await AppendInAsync(connection, transaction, [new AuditEntry(RetentionActor, "audit.retention", null, "succeeded", null,
+            JsonSerializer.Serialize(new { deleted, through_seq = anchor.Seq, made_before = AccessDatabase.Time(before) }))], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
+    }
+
     public async Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -115,11 +158,12 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginSnapshotAsync(connection, cancellationToken);
         var (headSeq, headHash) = await HeadAsync(connection, transaction, cancellationToken);
+        var (anchorSeq, anchorHash) = await AnchorAsync(connection, transaction, cancellationToken);
         await using var command = connection.Command(transaction,
             "SELECT seq, at, actor, action, resource, outcome, source, details, prev_hash, hash FROM audit_trail ORDER BY seq");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        long expected = 1, records = 0;
-        var prev = AuditRecord.Genesis;
+        long expected = anchorSeq + 1, records = 0;
+        var prev = anchorHash;
         while (await reader.ReadAsync(cancellationToken))
         {
             var r = Read(reader);
@@ -140,9 +184,9 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
             prev = r.Hash;
         }
 
-        return records != headSeq || prev != headHash
-            ? new AuditVerification(false, records, headSeq, headHash, records + 1,
-                $"the chain ends at record {records} but the head names record {headSeq}: records at the end were removed or the head was changed")
+        return expected - 1 != headSeq || prev != headHash
+            ? new AuditVerification(false, records, headSeq, headHash, expected,
+                $"the chain ends at record {expected - 1} but the head names record {headSeq}: records at the end were removed or the head was changed")
             : new AuditVerification(true, records, headSeq, headHash, null, null);
     }
 
@@ -181,9 +225,17 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
         return base.StopAsync(cancellationToken);
     }
 
-    private static async Task<(long Seq, string Hash)> HeadAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>The last record appended: its sequence and hash (0 and the genesis hash while the trail is empty).</summary>
+    private static Task<(long Seq, string Hash)> HeadAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        ChainPointAsync(connection, transaction, "audit_head", cancellationToken);
+
+    /// <summary>Where the stored chain starts: after the last record the retention job deleted, or at the beginning.</summary>
+    private static Task<(long Seq, string Hash)> AnchorAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        ChainPointAsync(connection, transaction, "audit_anchor", cancellationToken);
+
+    private static async Task<(long Seq, string Hash)> ChainPointAsync(DbConnection connection, DbTransaction transaction, string table, CancellationToken cancellationToken)
     {
-        await using var command = connection.Command(transaction, "SELECT seq, hash FROM audit_head WHERE id = 1");
+        await using var command = connection.Command(transaction, $"SELECT seq, hash FROM {table} WHERE id = 1");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetString(1)) : (0, AuditRecord.Genesis);
     }

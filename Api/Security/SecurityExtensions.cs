@@ -12,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using ClinicalTrials.Lake.Retention;
 
 namespace ClinicalTrials.Api.Security;
 
@@ -33,6 +34,7 @@ public static class SecurityExtensions
             s.GetRequiredService<IConfiguration>(), s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory));
         services.AddSingleton<AuditTrail>();
         services.AddHostedService(s => s.GetRequiredService<AuditTrail>());
+        services.AddSingleton<IAuditTrailRetention>(s => s.GetRequiredService<AuditTrail>());
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton(s => new JwtSigningKey(

@@ -9,6 +9,7 @@ using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Jobs;
 using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Lake.Storage;
+using ClinicalTrials.Lake.Retention;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -53,7 +54,8 @@ public static class ClinicalGrainsExtensions
             services.GetRequiredService<IOptions<PipelineOptions>>().Value,
             services.GetService<TimeProvider>() ?? TimeProvider.System,
             services.GetService<ILakeState>(),
-            services.GetService<IJournalBronze>()));
+            services.GetService<IJournalBronze>(),
+            services.GetService<IAuditTrailRetention>()));
         silo.Services.AddSingleton(services => new PipelineJobs(services.GetRequiredService<LakeContext>()));
         silo.Services.AddClinicalSerialization();
         return silo;

@@ -5,8 +5,8 @@ namespace ClinicalTrials.Lake.Retention;
 
 /// <summary>
 /// Deletes date partitions older than each layer's retention (<see cref="RetentionOptions"/>): bronze (the journal's
-/// local <c>raw/</c> files and their bucket copies), silver, offline features, and audit material (quarantine files and
-/// job run records). A partition goes when its date is before today minus the layer's days. The ingest ledger
+/// local <c>raw/</c> files and their bucket copies), silver, offline features, and audit material (quarantine files,
+/// job run records and the audit trail's records). A partition goes when its date is before today minus the layer's days. The ingest ledger
 /// (<c>ledger.db</c>) is the idempotency index and is not pruned here.
 /// </summary>
 public sealed class RetentionJob(LakeContext lake) : ILakeJob
@@ -36,7 +36,12 @@ public sealed class RetentionJob(LakeContext lake) : ILakeJob
             outcome.Count("deleted.audit");
         }
 
-        outcome.Count("deleted.job_runs", lake.State.DeleteRunsBefore(new DateTimeOffset(auditCutoff, TimeOnly.MinValue, TimeSpan.Zero)));
+        var auditCutoffTime = new DateTimeOffset(auditCutoff, TimeOnly.MinValue, TimeSpan.Zero);
+        outcome.Count("deleted.job_runs", lake.State.DeleteRunsBefore(auditCutoffTime));
+        if (lake.AuditTrail is { } trail)
+        {
+            outcome.Count("deleted.audit_trail", await trail.DeleteBeforeAsync(auditCutoffTime, cancellationToken));
+        }
 
         if (lake.StorageIsRemote)
         {

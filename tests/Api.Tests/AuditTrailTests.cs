@@ -2,7 +2,12 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using ClinicalTrials.Api.Security;
 using ClinicalTrials.Api.Tests.Hosting;
+using ClinicalTrials.Lake;
+using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Lake.Retention;
+using ClinicalTrials.Lake.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ClinicalTrials.Api.Tests;
 
@@ -158,6 +163,52 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
         (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "verify", "--data-dir", copy.Path);
         Assert.True(exit == 1, output);
         Assert.Contains("record 2 is missing", output);
+    }
+
+    [Fact]
+    public async Task The_retention_job_deletes_records_past_the_audit_retention_and_what_remains_still_verifies()
+    {
+        using var copy = new DataDirectory();
+        await CopyAccessDatabaseAsync(copy.Path);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var trail = new AuditTrail(AccessDatabase.Create(null, copy.Path), clock);
+        var before = await trail.VerifyAsync(Cancellation);
+        var lake = new LakeContext(copy.Path, new LocalLakeStorage(copy.Path), new PipelineOptions(), clock, auditTrail: trail);
+
+        // Within the seven years nothing goes; the day after, every record made before then does.
+        Assert.False((await new RetentionJob(lake).RunAsync(new JobArguments(null, null), Cancellation)).Details.ContainsKey("deleted.audit_trail"));
+        clock.Advance(TimeSpan.FromDays(new PipelineOptions().Retention.AuditDays + 1));
+        var run = await new RetentionJob(lake).RunAsync(new JobArguments(null, null), Cancellation);
+
+        Assert.Equal(before.Records, run.Details["deleted.audit_trail"]);
+        var after = await trail.VerifyAsync(Cancellation);
+        Assert.True(after.Valid, after.Problem);
+        var deletion = Assert.Single(await trail.QueryAsync(new AuditQuery(null, null, null, null, null, 0, 10), Cancellation));
+        Assert.Equal((before.HeadSeq + 1, AuditTrail.RetentionActor, "audit.retention"), (deletion.Seq, deletion.Actor, deletion.Action));
+        Assert.Equal(before.HeadSeq, JsonDocument.Parse(deletion.Details!).RootElement.GetProperty("through_seq").GetInt64());
+
+        // The anchor is what the remaining chain hangs on: changing it is found like any other tampering.
+        await ExecuteAsync(copy.Path, "UPDATE audit_anchor SET hash = '" + AuditRecord.Genesis + "'");
+        var tampered = await trail.VerifyAsync(Cancellation);
+        Assert.False(tampered.Valid);
+        Assert.Equal(deletion.Seq, tampered.FirstBrokenSeq);
+    }
+
+    [Fact]
+    public async Task Deleting_before_a_time_keeps_the_later_records_and_the_chain_verifies_from_the_first_kept()
+    {
+        using var copy = new DataDirectory();
+        await CopyAccessDatabaseAsync(copy.Path);
+        var trail = new AuditTrail(AccessDatabase.Create(null, copy.Path), TimeProvider.System);
+        var records = await trail.QueryAsync(new AuditQuery(null, null, null, null, null, 0, 1000), Cancellation);
+        var firstKept = records.First(r => r.At == records[^1].At);
+
+        var deleted = await trail.DeleteBeforeAsync(firstKept.At, Cancellation);
+
+        Assert.Equal(firstKept.Seq - 1, deleted);
+        Assert.Equal(firstKept.Seq, (await trail.QueryAsync(new AuditQuery(null, null, null, null, null, 0, 1), Cancellation))[0].Seq);
+        Assert.True((await trail.VerifyAsync(Cancellation)).Valid);
+        Assert.Equal(0, await trail.DeleteBeforeAsync(firstKept.At, Cancellation));
     }
 
     /// <summary>A consistent copy of the live access database (SQLite's online backup), to tamper with.</summary>
