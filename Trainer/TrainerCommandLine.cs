@@ -4,7 +4,7 @@ using ClinicalTrials.Trainer.Training;
 
 namespace ClinicalTrials.Trainer;
 
-/// <summary>The trainer's commands (<c>train</c>, <c>benchmark</c>) and their options.</summary>
+/// <summary>The trainer's commands (<c>train</c>, <c>evaluate</c>, <c>benchmark</c>) and their options.</summary>
 public static class TrainerCommandLine
 {
     public static RootCommand Create()
@@ -64,13 +64,28 @@ public static class TrainerCommandLine
             result.GetValue(apiKey), result.UnmatchedTokens), result.InvocationConfiguration.Error, cancellationToken));
         train.TreatUnmatchedTokensAsErrors = false;
 
+        var model = new Option<string>("--model") { Description = "The registered model version to evaluate.", Required = true };
+        var registryDir = new Option<string?>("--registry-dir") { Description = "The data directory whose registry (models/) holds the model; default: --data-dir." };
+        var output = new Option<string?>("--out") { Description = "Folder for the report, metrics.json and plots; default: evaluations/VERSION-FROM-TO under --data-dir." };
+        var exportScores = new Option<string?>("--export-scores") { Description = "Also write the hourly scores (patient_id, hour, score, label) to this .csv or .parquet file." };
+        var evaluate = new Command("evaluate",
+            "Score a registered model on the offline features of a data directory and date range, with the model's own label (outcome, horizon, " +
+            "censoring), through the platform's ONNX scoring; write the metrics and plots training writes. Settings as for train.")
+        {
+            model, dataDir, from, to, registryDir, output, exportScores,
+        };
+        evaluate.SetAction((result, cancellationToken) => EvaluateCommand.RunAsync(new EvaluateSettings(
+            result.GetValue(model)!, result.GetValue(dataDir)!, result.GetValue(from), result.GetValue(to), result.GetValue(registryDir), result.GetValue(output),
+            result.GetValue(exportScores), result.UnmatchedTokens), result.InvocationConfiguration.Error, cancellationToken));
+        evaluate.TreatUnmatchedTokensAsErrors = false;
+
         var rows = new Option<int>("--rows") { Description = "Synthetic rows.", DefaultValueFactory = _ => 1_000_000 };
         var features = new Option<int>("--features") { Description = "Features per row.", DefaultValueFactory = _ => 327 };
         var benchmark = new Command("benchmark", "Time training and ONNX export on synthetic rows (default 1,000,000 x 327).") { rows, features, seed, trees, leaves, algorithm };
         benchmark.SetAction(result => TrainingBenchmark.Run(result.GetValue(rows), result.GetValue(features),
             new TrainerParameters(result.GetValue(seed), result.GetValue(trees), result.GetValue(leaves), Algorithm: Algorithm(result.GetValue(algorithm)!))));
 
-        return new RootCommand("The ClinicalTrials offline trainer: the risk of an adverse event (any, serious, or one term) within a horizon.") { train, benchmark };
+        return new RootCommand("The ClinicalTrials offline trainer: the risk of an adverse event (any, serious, or one term) within a horizon.") { train, evaluate, benchmark };
     }
 
     /// <summary>The trees' settings a parsed <c>train</c> command line asks for.</summary>
