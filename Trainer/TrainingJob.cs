@@ -39,6 +39,12 @@ public sealed class TrainingJob(
     IProgress<TrainingProgress>? progress = null,
     TimeProvider? time = null)
 {
+    /// <summary>The name of the alert threshold chosen for the challenge's utility, in reports and as a model parameter.</summary>
+    public const string UtilityThresholdName = "best utility on validation";
+
+    /// <summary>The metadata parameter holding the alert threshold of the best validation utility; <c>evaluate</c> reuses it.</summary>
+    public const string UtilityThresholdParameter = "utility_threshold";
+
     private const int TopFeatures = 20;
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -258,9 +264,6 @@ public sealed class TrainingJob(
             new(UtilityThresholdName, bestOnValidation, ChallengeUtility.Normalised(split, probabilities, bestOnValidation)),
         ];
 
-    /// <summary>The name of the alert threshold chosen for the challenge's utility, in reports and as a model parameter.</summary>
-    public const string UtilityThresholdName = "best utility on validation";
-
     /// <summary>The parameters the model was trained with, and what the run chose on validation: trees kept, calibration, tuning, utility threshold.</summary>
     private static SortedDictionary<string, string> RecordedParameters(TrainerParameters chosen, BoostedTreeModel model, CalibrationChoice calibration,
         IReadOnlyList<string> trials, double utilityThreshold)
@@ -282,9 +285,6 @@ public sealed class TrainingJob(
 
         return recorded;
     }
-
-    /// <summary>The metadata parameter holding the alert threshold of the best validation utility; <c>evaluate</c> reuses it.</summary>
-    public const string UtilityThresholdParameter = "utility_threshold";
 
     /// <summary>Scores rows with the exported graph in ONNX Runtime and with ML.NET; refuses an export that disagrees.</summary>
     private static double VerifyOnnx(ModelMetadata metadata, byte[] onnx, IReadOnlyList<TrainingRow> sample, BoostedTreeModel model)
