@@ -154,6 +154,29 @@ public sealed class EvaluateTests(EvaluatedStoreFixture store) : IClassFixture<E
         Assert.Contains("are the model's training data", warning, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_model_comes_from_the_registry_dir_and_the_features_from_another_data_dir()
+    {
+        using var other = new DataDirectory();
+        foreach (var file in Directory.EnumerateFiles(store.DataDirectory, "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetRelativePath(store.DataDirectory, f).Replace('\\', '/') is var key
+                && (key.StartsWith(Lake.LakeLayout.Processed, StringComparison.Ordinal) || key.StartsWith(Lake.LakeLayout.OfflineFeatures, StringComparison.Ordinal))))
+        {
+            var copy = Path.Combine(other.Path, Path.GetRelativePath(store.DataDirectory, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+
+        string[] range = ["--from", EvaluatedStoreFixture.Day(EvaluatedStoreFixture.EvaluateFrom), "--to", EvaluatedStoreFixture.Day(EvaluatedStoreFixture.EvaluateTo)];
+        Assert.Equal(1, await EvaluatedStoreFixture.Run(["evaluate", "--model", EvaluatedStoreFixture.Version, "--data-dir", other.Path, .. range]));
+        Assert.Equal(0, await EvaluatedStoreFixture.Run(["evaluate", "--model", EvaluatedStoreFixture.Version, "--data-dir", other.Path, "--registry-dir", store.DataDirectory, .. range]));
+
+        // The same model on the same features: the same figures.
+        var metrics = Path.Combine(other.Path, "evaluations", $"{EvaluatedStoreFixture.Version}-{EvaluatedStoreFixture.EvaluateFrom:yyyyMMdd}-{EvaluatedStoreFixture.EvaluateTo:yyyyMMdd}", ModelEvaluation.MetricsFile);
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(store.ReportFolder, ModelEvaluation.MetricsFile), TestContext.Current.CancellationToken),
+            await File.ReadAllBytesAsync(metrics, TestContext.Current.CancellationToken));
+    }
+
     [Theory]
     [InlineData("v-missing", null, "No model v-missing in")]
     [InlineData(EvaluatedStoreFixture.Version, "scores.txt", "--export-scores must name a .csv or .parquet file")]
