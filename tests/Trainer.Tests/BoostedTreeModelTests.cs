@@ -57,6 +57,17 @@ public sealed class BoostedTreeModelTests
     }
 
     [Fact]
+    public void Lightgbm_gives_the_same_model_bytes_for_the_same_rows_and_seed()
+    {
+        var parameters = new TrainerParameters(Seed: 9, Trees: 30, Leaves: 8, MinimumExamplesPerLeaf: 10, Algorithm: TreeAlgorithm.LightGbm, WithheldFeatures: []);
+
+        var first = BoostedTreeModel.Train(NoisyRows(7, 2000), 6, parameters, validation: NoisyRows(8, 500)).ToOnnx();
+        var second = BoostedTreeModel.Train(NoisyRows(7, 2000), 6, parameters, validation: NoisyRows(8, 500)).ToOnnx();
+
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
     public void A_platt_refit_on_held_out_margins_is_carried_by_the_onnx_graph()
     {
         var rows = NoisyRows(5, 2000);
