@@ -7,6 +7,7 @@ using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
+using ClinicalTrials.Trainer.Evaluation;
 using ClinicalTrials.Models.Monitoring;
 using ClinicalTrials.Trainer.Registration;
 using ClinicalTrials.Trainer.Reporting;
@@ -18,9 +19,10 @@ namespace ClinicalTrials.Trainer;
 public sealed record TrainingProgress(string Step, double? Fraction, string? Detail = null);
 
 /// <summary>What a run produced.</summary>
-/// <remarks><c>AurocIntervals</c>: DeLong 95 % intervals by split, for splits holding both classes.</remarks>
+/// <remarks><c>AurocIntervals</c>: DeLong 95 % intervals by split, for splits holding both classes.
+/// <c>Utilities</c>: the challenge's utility by split at the serving thresholds and at the threshold best on validation.</remarks>
 public sealed record TrainingResult(string RunId, ModelMetadata Metadata, string Folder, byte[] Onnx, double OnnxMaxDifference, TimeSpan TrainingTime,
-    IReadOnlyDictionary<string, AurocInterval>? AurocIntervals = null);
+    IReadOnlyDictionary<string, AurocInterval>? AurocIntervals = null, IReadOnlyDictionary<string, IReadOnlyList<UtilityAt>>? Utilities = null);
 
 /// <summary>
 /// One training run, start to finish: read the rows of a date range, split by patient, train, evaluate on validation and
@@ -37,9 +39,13 @@ public sealed class TrainingJob(
     IProgress<TrainingProgress>? progress = null,
     TimeProvider? time = null)
 {
-    private const int TopFeatures = 20;
+    /// <summary>The name of the alert threshold chosen for the challenge's utility, in reports and as a model parameter.</summary>
+    public const string UtilityThresholdName = "best utility on validation";
 
-    private static readonly string[] ServingThresholdNames = ["MEDIUM", "HIGH"];
+    /// <summary>The metadata parameter holding the alert threshold of the best validation utility; <c>evaluate</c> reuses it.</summary>
+    public const string UtilityThresholdParameter = "utility_threshold";
+
+    private const int TopFeatures = 20;
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -64,7 +70,7 @@ public sealed class TrainingJob(
             var artifacts = Directory.GetFiles(result.Folder).Order(StringComparer.Ordinal)
                 .ToDictionary(f => Path.GetFileName(f), f => f, StringComparer.Ordinal);
             await tracking.RecordRunAsync(new ExperimentRun(runId, started, _time.GetUtcNow(), "succeeded", result.Metadata.Version,
-                parameters.ToDictionary(), FlatMetrics(result), tags, artifacts, null), cancellationToken);
+                result.Metadata.Parameters, FlatMetrics(result), tags, artifacts, null), cancellationToken);
             return result;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -131,25 +137,22 @@ public sealed class TrainingJob(
         var names = rows.FeatureNames.ToList();
         var withheld = parameters.Withheld.Select(name => names.IndexOf(name) is var i and >= 0 ? i
             : throw new TrainingException($"--withhold names '{name}', which is not a feature of version {rows.FeatureVersion}.")).ToHashSet();
-        Report("Training", null, $"{train.Count:N0} rows x {featureCount - withheld.Count} of {featureCount} features, {parameters.Trees} trees");
         var stopwatch = Stopwatch.StartNew();
-        var iteration = 0;
-        var model = BoostedTreeModel.Train([.. train.Select(r => (r.Features, r.Label))], featureCount, parameters,
-            line => Report("Training", null, $"{line} ({++iteration})"), withheld);
+        var (model, chosen, trials) = Train(train, validation, featureCount, withheld);
+        var calibration = Calibrate(ref model, validation);
         var trainingTime = stopwatch.Elapsed;
-        Report("Training", 1, $"{trainingTime.TotalSeconds:0.0} s");
+        Report("Training", 1, $"{trainingTime.TotalSeconds:0.0} s, {model.Trees} trees, {calibration.Chosen}");
 
         Report("Evaluating", null);
-        // In the order of ServingThresholdNames.
+        // In the order of EvaluationPlots.ServingThresholdNames.
         var serving = new[] { thresholds.Medium, thresholds.High };
-        var scored = new Dictionary<string, (float[] P, bool[] Y)>(StringComparer.Ordinal)
-        {
-            ["validation"] = (model.Predict([.. validation.Select(r => r.Features)]), [.. validation.Select(r => r.Label)]),
-            ["test"] = (model.Predict([.. test.Select(r => r.Features)]), [.. test.Select(r => r.Label)]),
-        };
+        var splits = new Dictionary<string, List<TrainingRow>>(StringComparer.Ordinal) { ["validation"] = validation, ["test"] = test };
+        var scored = splits.ToDictionary(s => s.Key, s => (P: model.Predict([.. s.Value.Select(r => r.Features)]), Y: s.Value.Select(r => r.Label).ToArray()), StringComparer.Ordinal);
         var metrics = scored.ToDictionary(s => s.Key, s => BinaryMetrics.Evaluate(s.Value.P, s.Value.Y, serving), StringComparer.Ordinal);
         var intervals = scored.Where(s => s.Value.Y.Contains(true) && s.Value.Y.Contains(false))
             .ToDictionary(s => s.Key, s => BinaryMetrics.AurocWithInterval(s.Value.P, s.Value.Y), StringComparer.Ordinal);
+        var utilityThreshold = ChallengeUtility.BestThreshold(validation, scored["validation"].P);
+        var utilities = splits.ToDictionary(s => s.Key, s => Utilities(s.Value, scored[s.Key].P, utilityThreshold), StringComparer.Ordinal);
         var reference = new TrainingReference(
             [.. rows.FeatureNames.Select((name, f) => ReferenceDistribution.FromSample(name, all.Select(r => r.Features[f])))],
             ReferenceDistribution.FromSample(ReferenceDistribution.ScoreName, scored["validation"].P.Concat(scored["test"].P)));
@@ -168,7 +171,7 @@ public sealed class TrainingJob(
                     ["train"] = split.Count(SplitName.Train), ["validation"] = split.Count(SplitName.Validation), ["test"] = split.Count(SplitName.Test),
                 },
                 new SortedDictionary<string, long>(StringComparer.Ordinal) { ["train"] = train.Count, ["validation"] = validation.Count, ["test"] = test.Count }),
-            metrics, parameters.ToDictionary(), CodeCommit, runId, reference, rows.Label);
+            metrics, RecordedParameters(chosen, model, calibration, trials, utilityThreshold), CodeCommit, runId, reference, rows.Label);
         var onnxDifference = VerifyOnnx(metadata, onnx, validation.Count > 0 ? validation : train, model);
 
         Report("Writing artifacts", null);
@@ -179,17 +182,9 @@ public sealed class TrainingJob(
         var top = importance.Select((v, i) => (Name: rows.FeatureNames[i], Importance: max > 0 ? (double)v / max : 0))
             .OrderByDescending(f => f.Importance).ThenBy(f => f.Name, StringComparer.Ordinal).Take(TopFeatures).ToList();
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.Onnx), onnx, cancellationToken);
-        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.RocPlot), Plots.Roc(rows.Label, scored.ToDictionary(
-            s => s.Key, s => (BinaryMetrics.RocCurve(s.Value.P, s.Value.Y), metrics[s.Key].Auroc))), cancellationToken);
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ImportancePlot), Plots.FeatureImportance(top), cancellationToken);
-        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.CalibrationPlot), Plots.Calibration(rows.Label,
-            metrics.ToDictionary(m => m.Key, m => m.Value.Calibration)), cancellationToken);
-        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.PrecisionRecallPlot), Plots.PrecisionRecall(rows.Label, scored.ToDictionary(
-            s => s.Key, s => (BinaryMetrics.PrecisionRecallCurve(s.Value.P, s.Value.Y), metrics[s.Key].Auprc,
-                metrics[s.Key].Rows == 0 ? 0 : (double)metrics[s.Key].Positives / metrics[s.Key].Rows))), cancellationToken);
-        await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ConfusionPlot),
-            Plots.Confusion("test", [.. ServingThresholdNames.Zip(metrics["test"].Confusion)]), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference, intervals), cancellationToken);
+        await EvaluationPlots.WriteAsync(folder, rows.Label, scored, metrics, "test", cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference, intervals, utilities), cancellationToken);
 
         // metadata.json last: the registry adopts a folder once it has one, so it must never see a half-written model.
         var metadataPath = Path.Combine(folder, ModelArtifacts.Metadata);
@@ -199,7 +194,96 @@ public sealed class TrainingJob(
         Report("Registering", null, registrar.Description);
         await registrar.RegisterAsync(version, folder, cancellationToken);
         Report("Done", 1, version);
-        return new TrainingResult(runId, metadata, folder, onnx, onnxDifference, trainingTime, intervals);
+        return new TrainingResult(runId, metadata, folder, onnx, onnxDifference, trainingTime, intervals, utilities);
+    }
+
+    /// <summary>
+    /// Trains with the run's parameters, or with each candidate of <see cref="TrainerParameters.Tuning"/>, keeping the one
+    /// with the best validation AUROC. Every fit stops early on the validation rows.
+    /// </summary>
+    private (BoostedTreeModel Model, TrainerParameters Chosen, IReadOnlyList<string> Trials) Train(List<TrainingRow> train, List<TrainingRow> validation, int featureCount,
+        IReadOnlySet<int> withheld)
+    {
+        var trainRows = train.Select(r => (r.Features, r.Label)).ToList();
+        var validationRows = validation.Count > 0 ? validation.Select(r => (r.Features, r.Label)).ToList() : null;
+        var candidates = parameters.Tuning?.Candidates(parameters) ?? [parameters];
+        var validationLabels = validation.Select(r => r.Label).ToArray();
+        if (candidates.Count > 1 && !(validationLabels.Contains(true) && validationLabels.Contains(false)))
+        {
+            throw new TrainingException("--tune picks by validation AUROC, but the validation patients' hours are all of one class: more patients are needed.");
+        }
+
+        var trials = new List<string>();
+        (BoostedTreeModel Model, TrainerParameters Parameters, double Auroc)? best = null;
+        foreach (var (candidate, index) in candidates.Select((c, i) => (c, i)))
+        {
+            var step = candidates.Count > 1 ? $"candidate {index + 1} of {candidates.Count}, {candidate.Describe()}: " : "";
+            Report("Training", (double)index / candidates.Count, $"{step}{train.Count:N0} rows x {featureCount - withheld.Count} of {featureCount} features, up to {candidate.Trees} trees");
+            var iteration = 0;
+            var model = BoostedTreeModel.Train(trainRows, featureCount, candidate, line => Report("Training", null, $"{step}{line} ({++iteration})"), withheld, validationRows);
+            if (candidates.Count == 1)
+            {
+                return (model, candidate, trials);
+            }
+
+            var auroc = BinaryMetrics.Auroc(model.Predict([.. validation.Select(r => r.Features)]), validationLabels);
+            trials.Add(string.Create(CultureInfo.InvariantCulture, $"{candidate.Describe()} trees_kept={model.Trees} validation_auroc={auroc:0.0000}"));
+            if (best is null || auroc > best.Value.Auroc)
+            {
+                best = (model, candidate, auroc);
+            }
+        }
+
+        return (best!.Value.Model, best.Value.Parameters, trials);
+    }
+
+    /// <summary>
+    /// Chooses the calibration on the validation patients (<see cref="CalibrationChoice"/>) and refits the model's sigmoid
+    /// to them when that wins. The patients are dealt alternately, in ID order, into the two folds the choice needs.
+    /// </summary>
+    private CalibrationChoice Calibrate(ref BoostedTreeModel model, List<TrainingRow> validation)
+    {
+        var features = validation.Select(r => r.Features).ToList();
+        var labels = validation.Select(r => r.Label).ToArray();
+        var fold = validation.Select(r => r.PatientId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select((patient, i) => (patient, i % 2)).ToDictionary(p => p.patient, p => p.Item2, StringComparer.Ordinal);
+        var margins = model.Margins(features);
+        var choice = CalibrationChoice.Choose(margins, model.Predict(features), labels, [.. validation.Select(r => fold[r.PatientId])], parameters.Seed);
+        if (choice.Chosen == CalibrationChoice.PlattValidation)
+        {
+            model = model.WithPlattFittedTo(margins, labels);
+        }
+
+        return choice;
+    }
+
+    private IReadOnlyList<UtilityAt> Utilities(IReadOnlyList<TrainingRow> split, float[] probabilities, double bestOnValidation) =>
+        [
+            new(EvaluationPlots.ServingThresholdNames[0], thresholds.Medium, ChallengeUtility.Normalised(split, probabilities, thresholds.Medium)),
+            new(EvaluationPlots.ServingThresholdNames[1], thresholds.High, ChallengeUtility.Normalised(split, probabilities, thresholds.High)),
+            new(UtilityThresholdName, bestOnValidation, ChallengeUtility.Normalised(split, probabilities, bestOnValidation)),
+        ];
+
+    /// <summary>The parameters the model was trained with, and what the run chose on validation: trees kept, calibration, tuning, utility threshold.</summary>
+    private static SortedDictionary<string, string> RecordedParameters(TrainerParameters chosen, BoostedTreeModel model, CalibrationChoice calibration,
+        IReadOnlyList<string> trials, double utilityThreshold)
+    {
+        var recorded = new SortedDictionary<string, string>(chosen.ToDictionary().ToDictionary(), StringComparer.Ordinal)
+        {
+            ["trees_kept"] = model.Trees.ToString(CultureInfo.InvariantCulture),
+            ["calibration"] = calibration.Chosen,
+            ["calibration_reason"] = calibration.Reason,
+            ["calibration_candidates"] = string.Join("; ", calibration.Candidates.Select(c =>
+                string.Create(CultureInfo.InvariantCulture, $"{c.Name} brier={c.Brier:0.00000} ece={c.Ece:0.0000}{(c.Exportable ? "" : " (no ONNX export)")}"))),
+            [UtilityThresholdParameter] = utilityThreshold.ToString(CultureInfo.InvariantCulture),
+        };
+        if (trials.Count > 0)
+        {
+            recorded["tuning"] = $"{trials.Count} candidates, picked by validation AUROC: {chosen.Describe()}";
+            recorded["tuning_trials"] = string.Join("; ", trials);
+        }
+
+        return recorded;
     }
 
     /// <summary>Scores rows with the exported graph in ONNX Runtime and with ML.NET; refuses an export that disagrees.</summary>
@@ -231,6 +315,7 @@ public sealed class TrainingJob(
             ["training_seconds"] = Math.Round(result.TrainingTime.TotalSeconds, 3),
             ["onnx_max_abs_diff"] = result.OnnxMaxDifference,
             ["rows"] = result.Metadata.TrainingData.Rows,
+            ["trees_kept"] = double.Parse(result.Metadata.Parameters["trees_kept"], CultureInfo.InvariantCulture),
         };
         foreach (var (split, m) in result.Metadata.Metrics)
         {
@@ -243,6 +328,10 @@ public sealed class TrainingJob(
                 (flat[$"{split}.auroc_lower"], flat[$"{split}.auroc_upper"]) = (interval.Lower, interval.Upper);
             }
             flat[$"{split}.rows"] = m.Rows;
+            if (result.Utilities?.GetValueOrDefault(split)?.FirstOrDefault(u => u.Name == UtilityThresholdName) is { } utility && !double.IsNaN(utility.Utility))
+            {
+                flat[$"{split}.utility"] = utility.Utility;
+            }
         }
 
         return flat;

@@ -10,6 +10,7 @@
 # RabbitMQ with the AMQP 1.0 plugin on 127.0.0.1:${RABBITMQ_PORT:-5682}, run from .servers/ as the current user.
 # Also installs docker-compose (Debian's v1; no Docker engine needed) for the tests that validate deploy/docker-compose.yml,
 # and promtool (Debian's prometheus package; its server is not started) for the tests that check deploy/prometheus/.
+# And libgomp1 (OpenMP runtime) for the trainer's LightGBM.
 # Exits non-zero when a server cannot be started or a tool cannot be installed.
 # `bash scripts/servers.sh stop` stops the servers this script started (on the same ports); a failed test run leaves
 # them running, holding their ports, until then.
@@ -282,6 +283,19 @@ install_promtool() {
   echo "promtool: installed $(promtool --version 2>&1 | head -n 1)"
 }
 
+# Not a server: the trainer's LightGBM (--algorithm lightgbm, and its tests) loads OpenMP's runtime (libgomp.so.1), which
+# Debian ships as libgomp1; a library, not a command, so dpkg says whether it is there.
+install_libgomp() {
+  local dir="$PWD/.servers/libgomp"
+  if dpkg -s libgomp1 > /dev/null 2>&1; then
+    return 0
+  fi
+  mkdir -p "$dir"
+  echo "libgomp1: not installed; installing libgomp1 (log: $dir/install.log)"
+  apt_install libgomp1 "$dir/install.log" || return 1
+  echo "libgomp1: installed $(dpkg-query -W -f='${Version}' libgomp1)"
+}
+
 # Stops what start_* started on these ports: the processes named in their pid files, PostgreSQL through pg_ctl.
 stop_servers() {
   local redis_port=${REDIS_PORT:-6379} s3_port=${S3_PORT:-4569} pg_port=${POSTGRES_PORT:-55432}
@@ -318,3 +332,4 @@ start_kafka_mock
 start_rabbitmq
 install_docker_compose
 install_promtool
+install_libgomp

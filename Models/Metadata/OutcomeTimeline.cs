@@ -24,6 +24,10 @@ public sealed class OutcomeTimeline
     /// <summary>Patients with at least one matching event.</summary>
     public int PatientsWithEvent => _onsets.Count;
 
+    /// <summary>The first matching onset of <paramref name="patientId"/> (t_sepsis for the challenge's utility); null when none.</summary>
+    public DateTimeOffset? FirstOnset(string patientId) =>
+        _onsets.TryGetValue(patientId, out var onsets) ? new DateTimeOffset(onsets[0], TimeSpan.Zero) : null;
+
     /// <summary>
     /// The label of <paramref name="patientId"/> at <paramref name="t"/>: true when a matching onset lies in
     /// (t, t + horizon]; null when the hour is censored (a matching onset at or before t, with censoring on).

@@ -67,7 +67,7 @@ public sealed class LakeTrainingRows : ITrainingRows
                 features[i] = (float)row.Features[i];
             }
 
-            yield return new TrainingRow(row.PatientId, row.Timestamp, features, label);
+            yield return new TrainingRow(row.PatientId, row.Timestamp, features, label, _outcomes.FirstOnset(row.PatientId));
         }
     }
 }

@@ -47,7 +47,7 @@ public sealed class ReplayedHistories(string source, IReadOnlyDictionary<string,
                     features[i] = (float)vector.Values[i];
                 }
 
-                yield return new TrainingRow(patientId, t, features, positive);
+                yield return new TrainingRow(patientId, t, features, positive, _outcomes.FirstOnset(patientId));
             }
 
             await Task.Yield();

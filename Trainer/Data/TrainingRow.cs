@@ -8,4 +8,5 @@ namespace ClinicalTrials.Trainer.Data;
 /// <param name="Timestamp">The evaluation time t (UTC).</param>
 /// <param name="Features">Values in <see cref="ITrainingRows.FeatureNames"/> order; NaN = missing.</param>
 /// <param name="Label">A matching onset in (t, t + horizon] (<see cref="Models.Metadata.OutcomeTimeline"/>).</param>
-public sealed record TrainingRow(string PatientId, DateTimeOffset Timestamp, float[] Features, bool Label);
+/// <param name="Onset">The patient's first matching onset, whenever it is (null for none): the challenge's utility measures alerts from it.</param>
+public sealed record TrainingRow(string PatientId, DateTimeOffset Timestamp, float[] Features, bool Label, DateTimeOffset? Onset = null);

@@ -10,6 +10,12 @@ namespace ClinicalTrials.Trainer.Training;
 /// <param name="LearningRate">Shrinkage.</param>
 /// <param name="MaximumBins">Histogram bins per feature (fewer is faster on wide data).</param>
 /// <param name="Threads">Training threads; null = ML.NET's choice (the core count).</param>
+/// <param name="Algorithm">FastTree or LightGBM.</param>
+/// <param name="EarlyStoppingRounds">
+/// Boosting stops once the validation loss has not improved for this many trees (the ensemble keeps its best count);
+/// <see cref="Trees"/> is then the most it may grow.
+/// </param>
+/// <param name="Tuning">With <c>--tune</c>: the grid searched on the validation patients; null = train once with these values.</param>
 /// <param name="WithheldFeatures">
 /// Catalogue features the model does not learn from (still in its input); null = <see cref="IdentityAndTimeFeatures"/>.
 /// </param>
@@ -21,7 +27,10 @@ public sealed record TrainerParameters(
     double LearningRate = 0.1,
     int MaximumBins = 64,
     int? Threads = null,
-    IReadOnlyList<string>? WithheldFeatures = null)
+    IReadOnlyList<string>? WithheldFeatures = null,
+    TreeAlgorithm Algorithm = TreeAlgorithm.FastTree,
+    int EarlyStoppingRounds = 20,
+    TuningGrid? Tuning = null)
 {
     /// <summary>
     /// Withheld by default: features that let the trees recognise a patient (body size, constant for a patient and
@@ -36,7 +45,8 @@ public sealed record TrainerParameters(
 
     public IReadOnlyDictionary<string, string> ToDictionary() => new SortedDictionary<string, string>(StringComparer.Ordinal)
     {
-        ["algorithm"] = "ML.NET FastTree (gradient-boosted trees, Platt-calibrated)",
+        ["algorithm"] = AlgorithmName(Algorithm),
+        ["early_stopping_rounds"] = EarlyStoppingRounds.ToString(CultureInfo.InvariantCulture),
         ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
         ["trees"] = Trees.ToString(CultureInfo.InvariantCulture),
         ["leaves"] = Leaves.ToString(CultureInfo.InvariantCulture),
@@ -46,5 +56,18 @@ public sealed record TrainerParameters(
         ["threads"] = Threads?.ToString(CultureInfo.InvariantCulture) ?? "auto",
         ["split"] = "70/15/15 by patient",
         ["withheld_features"] = Withheld.Count == 0 ? "none" : string.Join(",", Withheld),
+        ["tuning"] = Tuning?.ToString() ?? "off",
+    };
+
+    /// <summary>The values a tuning trial varies, for progress and the record.</summary>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"trees<={Trees} leaves={Leaves} learning_rate={LearningRate} min_leaf={MinimumExamplesPerLeaf}");
+
+    /// <summary>The algorithm's name on the command line and in the metadata.</summary>
+    public static string AlgorithmName(TreeAlgorithm algorithm) => algorithm switch
+    {
+        TreeAlgorithm.FastTree => "fasttree",
+        TreeAlgorithm.LightGbm => "lightgbm",
+        _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown algorithm."),
     };
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Generator;
@@ -22,13 +23,9 @@ internal static class SyntheticHistories
     public static IReadOnlyDictionary<string, IReadOnlyList<ClinicalMessage>> Create(int seed, int patients, int messages, int days, double shift = 0,
         double eventRate = 1)
     {
-        var trial = new SyntheticTrial(seed, patients, sites: 5, invalidShare: 0, shift, eventRate);
-        var step = TimeSpan.FromDays(days) / messages;
         var byPatient = new Dictionary<string, List<ClinicalMessage>>(StringComparer.Ordinal);
-        for (var i = 0; i < messages; i++)
+        foreach (var (json, at) in Messages(seed, patients, messages, days, shift, eventRate))
         {
-            var at = Start + step * i;
-            var json = trial.Next(at, out _);
             var parsed = ClinicalMessageParser.Parse(Encoding.UTF8.GetBytes(json.ToJsonString()), at.AddSeconds(1));
             var message = parsed.Message ?? throw new InvalidOperationException(
                 $"The generator made an invalid message with invalidShare 0: {string.Join("; ", parsed.Violations.Select(v => v.Message))}");
@@ -41,5 +38,17 @@ internal static class SyntheticHistories
         }
 
         return byPatient.ToDictionary(p => p.Key, p => (IReadOnlyList<ClinicalMessage>)p.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>The same trial as <see cref="Create"/>, as the wire messages it sends and when they are sent.</summary>
+    public static IEnumerable<(JsonObject Json, DateTimeOffset At)> Messages(int seed, int patients, int messages, int days, double shift = 0, double eventRate = 1)
+    {
+        var trial = new SyntheticTrial(seed, patients, sites: 5, invalidShare: 0, shift, eventRate);
+        var step = TimeSpan.FromDays(days) / messages;
+        for (var i = 0; i < messages; i++)
+        {
+            var at = Start + step * i;
+            yield return (trial.Next(at, out _), at);
+        }
     }
 }

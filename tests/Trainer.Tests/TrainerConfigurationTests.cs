@@ -1,5 +1,6 @@
 using ClinicalTrials.Lake.Storage;
 using ClinicalTrials.Models.Scoring;
+using ClinicalTrials.Trainer.Training;
 using Microsoft.Extensions.Configuration;
 
 namespace ClinicalTrials.Trainer.Tests;
@@ -107,6 +108,35 @@ public sealed class TrainerConfigurationTests
 
         Assert.Equal(2, exit);
         Assert.StartsWith("Unrecognized argument '--tress'", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_options_choose_the_algorithm_early_stopping_and_tuning()
+    {
+        var defaults = TrainerCommandLine.TrainParameters(TrainerCommandLine.Create().Parse(["train"]));
+        var chosen = TrainerCommandLine.TrainParameters(TrainerCommandLine.Create()
+            .Parse(["train", "--algorithm", "lightgbm", "--early-stopping-rounds", "7", "--tune", "--trees", "50"]));
+
+        Assert.Equal((TreeAlgorithm.FastTree, 20, null, 100), (defaults.Algorithm, defaults.EarlyStoppingRounds, defaults.Tuning, defaults.Trees));
+        Assert.Equal((TreeAlgorithm.LightGbm, 7, TuningGrid.Default, 50), (chosen.Algorithm, chosen.EarlyStoppingRounds, chosen.Tuning, chosen.Trees));
+        Assert.Equal(12, chosen.Tuning!.Candidates(chosen).Count);
+        Assert.All(chosen.Tuning.Candidates(chosen), c => Assert.Equal((TreeAlgorithm.LightGbm, 7, null), (c.Algorithm, c.EarlyStoppingRounds, c.Tuning)));
+    }
+
+    [Fact]
+    public async Task An_unknown_algorithm_is_refused_naming_the_choices()
+    {
+        using var data = new DataDirectory();
+        var error = new StringWriter();
+
+        var exit = await TrainerCommandLine.Create()
+            .Parse(["train", "--data-dir", data.Path, "--algorithm", "xgboost"])
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Error = error }, TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("xgboost", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("fasttree", error.ToString(), StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(data.Path));
     }
 
     private static IConfiguration Settings(params (string Key, string Value)[] settings) =>

@@ -113,6 +113,64 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
     }
 
     [Fact]
+    public async Task A_lightgbm_run_records_its_algorithm_and_its_onnx_export_scores_like_the_trained_model()
+    {
+        using var data = new DataDirectory();
+        var (result, tracking) = await TrainAsync(trial.Rows, data.Path, "v-lightgbm", Parameters with { Algorithm = TreeAlgorithm.LightGbm });
+
+        Assert.Equal("lightgbm", result.Metadata.Parameters["algorithm"]);
+        Assert.True(result.OnnxMaxDifference <= 1e-5, $"ONNX differs from ML.NET by {result.OnnxMaxDifference}.");
+        using var model = OnnxModel.Load(result.Metadata, result.Onnx);
+        var sample = (await ReadAsync(trial.Rows)).Where((_, i) => i % 53 == 0).ToList();
+        var scores = model.Score([.. sample.SelectMany(r => r.Features)], sample.Count);
+        Assert.True(scores.Distinct().Count() > 5, "the exported model should not be constant");
+        Assert.Equal("lightgbm", Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken)).Parameters["algorithm"]);
+    }
+
+    [Fact]
+    public async Task Early_stopping_calibration_and_the_utility_threshold_are_chosen_on_validation_and_recorded()
+    {
+        using var data = new DataDirectory();
+        var (result, tracking) = await TrainAsync(trial.Rows, data.Path, "v-choices");
+
+        var parameters = result.Metadata.Parameters;
+        Assert.InRange(int.Parse(parameters["trees_kept"], System.Globalization.CultureInfo.InvariantCulture), 1, Parameters.Trees);
+        Assert.Contains(parameters["calibration"], new[] { CalibrationChoice.PlattTrain, CalibrationChoice.PlattValidation });
+        Assert.Contains("isotonic-validation brier=", parameters["calibration_candidates"], StringComparison.Ordinal);
+        Assert.Contains("ML.NET cannot export it to ONNX", parameters["calibration_reason"], StringComparison.Ordinal);
+        Assert.InRange(double.Parse(parameters[TrainingJob.UtilityThresholdParameter], System.Globalization.CultureInfo.InvariantCulture), 0.005, 0.995);
+        Assert.Equal("off", parameters["tuning"]);
+        var run = Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken));
+        Assert.Equal(parameters["calibration"], run.Parameters["calibration"]);
+        Assert.Equal(double.Parse(parameters["trees_kept"], System.Globalization.CultureInfo.InvariantCulture), run.Metrics["trees_kept"]);
+        var utilities = result.Utilities!["test"];
+        Assert.Equal(["MEDIUM", "HIGH", TrainingJob.UtilityThresholdName], utilities.Select(u => u.Name));
+        Assert.Equal(utilities[2].Utility, run.Metrics["test.utility"], 12);
+        var report = await File.ReadAllTextAsync(Path.Combine(result.Folder, ModelArtifacts.Report), TestContext.Current.CancellationToken);
+        Assert.Contains("PhysioNet/CinC Challenge 2019 utility", report, StringComparison.Ordinal);
+        Assert.Contains($"- calibration_reason: {parameters["calibration_reason"]}", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tuning_tries_every_candidate_and_keeps_the_best_validation_auroc()
+    {
+        using var data = new DataDirectory();
+        var grid = new TuningGrid([30], [4, 15], [0.1], [10]);
+        var (result, _) = await TrainAsync(trial.Rows, data.Path, "v-tuned", Parameters with { Tuning = grid });
+
+        var parameters = result.Metadata.Parameters;
+        var trials = parameters["tuning_trials"].Split("; ");
+        Assert.Equal(2, trials.Length);
+        var aurocs = trials.Select(t => double.Parse(t[(t.IndexOf("validation_auroc=", StringComparison.Ordinal) + "validation_auroc=".Length)..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var best = trials[aurocs.IndexOf(aurocs.Max())];
+        Assert.StartsWith($"trees<=30 leaves={parameters["leaves"]} ", best, StringComparison.Ordinal);
+        Assert.Equal($"2 candidates, picked by validation AUROC: {new TrainerParameters(Trees: 30, Leaves: int.Parse(parameters["leaves"], System.Globalization.CultureInfo.InvariantCulture), MinimumExamplesPerLeaf: 10).Describe()}",
+            parameters["tuning"]);
+        // The model kept is the winner itself, not a retrained one: its validation AUROC is the winner's (before calibration, which keeps the order).
+        Assert.Equal(aurocs.Max(), result.Metadata.Metrics["validation"].Auroc, 3);
+    }
+
+    [Fact]
     public async Task An_empty_range_is_a_clear_error_and_a_failed_run()
     {
         using var data = new DataDirectory();
@@ -176,10 +234,11 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         Assert.Contains($"expects feature '{renamed[3]}' at position 3", reordered.Message, StringComparison.Ordinal);
     }
 
-    private static async Task<(TrainingResult Result, ITrackingStore Tracking)> TrainAsync(ITrainingRows rows, string dataDirectory, string version)
+    private static async Task<(TrainingResult Result, ITrackingStore Tracking)> TrainAsync(ITrainingRows rows, string dataDirectory, string version,
+        TrainerParameters? parameters = null)
     {
         var tracking = new SqliteTrackingStore(Path.Combine(dataDirectory, TrackingStore.SqliteFileName));
-        var job = new TrainingJob(rows, dataDirectory, Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(dataDirectory)), tracking);
+        var job = new TrainingJob(rows, dataDirectory, parameters ?? Parameters, new RiskThresholds(), new StorageRegistrar(new LocalLakeStorage(dataDirectory)), tracking);
         var result = await job.RunAsync(SyntheticHistories.FirstDay, SyntheticHistories.LastDay(TrialRowsFixture.Days), version, TestContext.Current.CancellationToken);
         return (result, tracking);
     }

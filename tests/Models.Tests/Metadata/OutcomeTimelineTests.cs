@@ -29,6 +29,18 @@ public sealed class OutcomeTimelineTests
     }
 
     [Fact]
+    public void The_first_onset_is_the_earliest_matching_one_and_null_without_one()
+    {
+        var any = new OutcomeTimeline(new LabelDefinition("any", 6, CensorAfterFirstEvent: true), Events);
+        var sepsis = new OutcomeTimeline(new LabelDefinition("SEPSIS", 6, CensorAfterFirstEvent: true), Events);
+
+        Assert.Equal(Onset.AddHours(-30), any.FirstOnset("PTAAAAAAAA"));
+        Assert.Equal(Onset, sepsis.FirstOnset("PTAAAAAAAA"));
+        Assert.Null(sepsis.FirstOnset("PTBBBBBBBB"));
+        Assert.Null(any.FirstOnset("PTCCCCCCCC"));
+    }
+
+    [Fact]
     public void With_censoring_hours_at_or_after_the_first_matching_onset_are_left_out()
     {
         var any24 = new OutcomeTimeline(new LabelDefinition("any", 24, CensorAfterFirstEvent: true), Events);
