@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ClinicalTrials.Api.Predictions;
 using ClinicalTrials.Api.Security;
+using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Interfaces;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
@@ -9,7 +10,10 @@ using ClinicalTrials.Grains.Pipeline;
 using ClinicalTrials.Lake.Jobs;
 using ClinicalTrials.Lake.Storage;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using ClinicalTrials.Streams.Kafka;
+using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -17,14 +21,16 @@ namespace ClinicalTrials.Api.Doctor;
 
 /// <summary>
 /// Walks the pipeline level by level, as an operator would at 3 a.m. (or a new user the first time): infrastructure
-/// (data directory, lake storage, Redis, PostgreSQL), ingestion (journal, messages arriving, bronze), processing
+/// (data directory, lake storage, Redis, PostgreSQL), ingestion (journal, the Kafka and AMQP brokers when configured,
+/// messages arriving, bronze), processing
 /// (silver), features (offline, online), serving (model, prediction log), observability (<c>/metrics</c>). Each check
 /// says pass, warn or fail with the figure it found and, unless it passed, what to do. A server that is not configured
 /// passes as "not configured": the embedded profile needs none.
 /// </summary>
 public sealed class PipelineDoctor(
     IConfiguration configuration, PipelineJobs jobs, IIngestJournal journal, OnlineFeatureStore onlineStore,
-    PredictionLog predictionLog, IGrainFactory grains, Microsoft.AspNetCore.Hosting.Server.IServer server, JwtSigningKey signingKey, TimeProvider time)
+    PredictionLog predictionLog, IGrainFactory grains, Microsoft.AspNetCore.Hosting.Server.IServer server, JwtSigningKey signingKey, TimeProvider time,
+    IOptionsMonitor<KafkaStreamOptions> kafkaOptions, AmqpIngress? amqp = null)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
     private static readonly HttpClient Http = new() { Timeout = Patience };
@@ -39,6 +45,8 @@ public sealed class PipelineDoctor(
             await RedisAsync(),
             await PostgresAsync(cancellationToken),
             await JournalAsync(),
+            await KafkaAsync(cancellationToken),
+            Amqp(),
             await MessagesAsync(),
             Bronze(layers),
             JobLayer("processing", "silver", "bronze-to-silver", layers),
@@ -115,6 +123,43 @@ public sealed class PipelineDoctor(
             return new("infrastructure", "lake_storage", CheckStatus.Fail, $"{storage.Description}: {(e as LakeStorageUnavailableException)?.InnerException?.Message ?? "no answer"}",
                 "S3 does not answer: start it, or check Storage:S3:ServiceUrl, Bucket, AccessKey and SecretKey. Ingestion goes on; bronze copies, silver, features and models wait for it.");
         }
+    }
+
+    private async Task<DoctorCheck> KafkaAsync(CancellationToken cancellationToken)
+    {
+        var options = kafkaOptions.Get(BrokerIngress.KafkaProvider);
+        if (string.IsNullOrWhiteSpace(options.BootstrapServers))
+        {
+            return new("ingestion", "kafka", CheckStatus.Pass, "not configured (Brokers:Kafka:BootstrapServers)");
+        }
+
+        try
+        {
+            var partitions = await Task.Run(() => KafkaGroupLag.Query(options, Patience / 2), cancellationToken);
+            return new("ingestion", "kafka", CheckStatus.Pass,
+                $"{options.BootstrapServers}: group {options.GroupId}, {partitions.Sum(p => p.Lag)} records not yet stored over {partitions.Count} partitions of {string.Join(", ", options.Topics)}");
+        }
+        catch (KafkaException e)
+        {
+            return new("ingestion", "kafka", CheckStatus.Fail, $"{options.BootstrapServers}: {e.Error.Reason}",
+                "The Kafka cluster does not answer: start it, or fix Brokers:Kafka:BootstrapServers. Records wait in their topics and are read when it returns.");
+        }
+    }
+
+    private DoctorCheck Amqp()
+    {
+        if (amqp is null)
+        {
+            return new("ingestion", "amqp", CheckStatus.Pass, "not configured (Brokers:Amqp:Address)");
+        }
+
+        return amqp.State switch
+        {
+            { Connected: true, Since: var since } => new("ingestion", "amqp", CheckStatus.Pass, $"connected since {since:u}"),
+            { Since: null } => new("ingestion", "amqp", CheckStatus.Warn, "connecting", "The first connection to the broker has not completed yet; look again in a few seconds."),
+            var state => new("ingestion", "amqp", CheckStatus.Fail, $"not connected since {state.Since:u}: {FirstLine(state.LastError ?? "closed")}",
+                "The AMQP broker refuses or dropped the connection: start it, or fix Brokers:Amqp:Address (user, password, host, port) and the queues. Messages wait in their queues; the silo reconnects every few seconds."),
+        };
     }
 
     private async Task<DoctorCheck> RedisAsync()

@@ -32,6 +32,10 @@ public sealed partial class AmqpIngress(
     ILogger<AmqpIngress> logger) : BackgroundService
 {
     private readonly AmqpIngressOptions _options = options.Value;
+    private AmqpConnectionState _state = new(false, null, null);
+
+    /// <summary>Whether this silo is connected to the broker now, since when, and why the last connection ended.</summary>
+    public AmqpConnectionState State => Volatile.Read(ref _state);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -49,6 +53,7 @@ public sealed partial class AmqpIngress(
                 // Whatever broke the connection (refused, dropped, a link refused mid-attach), the silo stays up and
                 // connects again; what was not settled goes back to the queue.
                 LogConnectionFailed(logger, address.Host, address.Port, $"{e.GetType().Name}: {e.Message}");
+                Volatile.Write(ref _state, new AmqpConnectionState(false, clock.GetUtcNow(), $"{e.GetType().Name}: {e.Message}"));
             }
 
             try
@@ -91,13 +96,16 @@ public sealed partial class AmqpIngress(
             }
 
             LogConnected(logger, address.Host, address.Port, string.Join(", ", queues));
+            Volatile.Write(ref _state, new AmqpConnectionState(true, clock.GetUtcNow(), null));
             while (true)
             {
                 var ready = deliveries.Reader.WaitToReadAsync(stoppingToken).AsTask();
                 if (await Task.WhenAny(ready, closed.Task) == closed.Task)
                 {
                     var error = await closed.Task;
-                    LogConnectionClosed(logger, address.Host, address.Port, error is null ? "closed" : $"{error.Condition}: {error.Description}");
+                    var reason = error is null ? "closed" : $"{error.Condition}: {error.Description}";
+                    LogConnectionClosed(logger, address.Host, address.Port, reason);
+                    Volatile.Write(ref _state, new AmqpConnectionState(false, clock.GetUtcNow(), reason));
                     return;
                 }
 
@@ -241,3 +249,6 @@ public sealed partial class AmqpIngress(
     [LoggerMessage(LogLevel.Debug, "AMQP ingress: a settlement did not reach the broker ({Reason}); the message is delivered again")]
     private static partial void LogSettleFailed(ILogger logger, string reason);
 }
+
+/// <summary>The AMQP ingress's connection: up or not, since when (null before the first attempt ended), and why the last one ended.</summary>
+public sealed record AmqpConnectionState(bool Connected, DateTimeOffset? Since, string? LastError);

@@ -26,7 +26,8 @@ public static class BrokerIngressExtensions
             silo.Services.AddOptions<AmqpIngressOptions>().BindConfiguration(AmqpIngressOptions.Section)
                 .Validate(o => o.Problem() is null, "Brokers:Amqp: Address amqp:// or amqps://; Credit, MaxBatch, MaxBatchesInFlight positive; no empty queue name.")
                 .ValidateOnStart();
-            silo.Services.AddHostedService<AmqpIngress>();
+            silo.Services.AddSingleton<AmqpIngress>();
+            silo.Services.AddHostedService(services => services.GetRequiredService<AmqpIngress>());
         }
 
         return silo;

@@ -16,7 +16,7 @@ public sealed class DoctorTests(ServingAppFixture fixture) : IClassFixture<Servi
         Assert.All(checks, c => Assert.True(c.Value.Status == "pass", $"{c.Key}: {c.Value.Status} {c.Value.Figure}"));
         Assert.Equal("pass", report.GetProperty("status").GetString());
         Assert.Equal(
-            ["data_directory", "lake_storage", "redis", "postgres", "journal", "messages", "bronze", "silver", "offline_features", "online_store", "model", "prediction_log", "metrics"],
+            ["data_directory", "lake_storage", "redis", "postgres", "journal", "kafka", "amqp", "messages", "bronze", "silver", "offline_features", "online_store", "model", "prediction_log", "metrics"],
             checks.Keys);
         Assert.Contains(ServingAppFixture.ModelVersion, checks["model"].Figure, StringComparison.Ordinal);
         if (Environment.GetEnvironmentVariable(TestRedis.Variable) is { Length: > 0 })
@@ -30,16 +30,17 @@ public sealed class DoctorTests(ServingAppFixture fixture) : IClassFixture<Servi
 
         var (exitCode, output) = await SiloProcess.RunToExitAsync(cancellation, "doctor", "--urls", fixture.App.Http.BaseAddress!.ToString().TrimEnd('/'));
         Assert.True(exitCode == 0, output);
-        Assert.Contains("PASS: 13 checks, 0 failed", output, StringComparison.Ordinal);
+        Assert.Contains("PASS: 15 checks, 0 failed", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task S3_and_Redis_stopped_and_no_model_are_each_named_and_the_command_exits_1()
+    public async Task S3_Redis_and_the_AMQP_broker_stopped_and_no_model_are_each_named_and_the_command_exits_1()
     {
         var cancellation = TestContext.Current.CancellationToken;
         using var data = new DataDirectory();
         var closedS3 = $"http://127.0.0.1:{FreePorts.Next()}";
         var closedRedis = $"127.0.0.1:{FreePorts.Next()}";
+        var closedAmqp = $"amqp://guest:guest@127.0.0.1:{FreePorts.Next()}";
         await using var app = await ClinicalApp.StartAsync(data.Path, new Dictionary<string, string>
         {
             ["Pipeline:ScheduleEnabled"] = "false",
@@ -49,13 +50,17 @@ public sealed class DoctorTests(ServingAppFixture fixture) : IClassFixture<Servi
             ["Storage:S3:AccessKey"] = "test",
             ["Storage:S3:SecretKey"] = "test",
             ["ConnectionStrings:Redis"] = closedRedis,
+            ["Brokers:Amqp:Address"] = closedAmqp,
         });
 
-        var report = await (await app.Http.GetAsync("/api/pipeline/doctor", cancellation)).ExpectAsync(200);
+        // The AMQP ingress says "connecting" until its first attempt has been refused.
+        var report = await Eventually.UntilAsync(async () => await (await app.Http.GetAsync("/api/pipeline/doctor", cancellation)).ExpectAsync(200),
+            r => Checks(r)["amqp"].Status != "warn", TimeSpan.FromSeconds(30), "the AMQP ingress's first connection attempt to end");
 
         var checks = Checks(report);
         Assert.Equal("fail", report.GetProperty("status").GetString());
-        Assert.Equal(["lake_storage", "redis", "silver", "offline_features", "model"], checks.Where(c => c.Value.Status == "fail").Select(c => c.Key));
+        Assert.Equal(["lake_storage", "redis", "amqp", "silver", "offline_features", "model"], checks.Where(c => c.Value.Status == "fail").Select(c => c.Key));
+        Assert.Contains("Brokers:Amqp:Address", checks["amqp"].Hint, StringComparison.Ordinal);
         Assert.Contains("S3", checks["lake_storage"].Hint, StringComparison.Ordinal);
         Assert.Contains(closedRedis, checks["redis"].Figure, StringComparison.Ordinal);
         Assert.Contains("Train", checks["model"].Hint, StringComparison.Ordinal);
