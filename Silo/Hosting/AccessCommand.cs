@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using ClinicalTrials.Api;
 using ClinicalTrials.Api.Security;
@@ -12,119 +11,124 @@ namespace ClinicalTrials.Silo.Hosting;
 /// (a staff bearer token signed with the silo's key) and <c>audit verify|export</c>. A key or token is printed alone on
 /// standard output, so <c>KEY=$(… keys create …)</c> keeps it; everything else goes to standard error.
 /// </summary>
-public static class AccessCommand
+internal sealed class AccessCommand
 {
-    public const string Usage = """
-        usage:
-          keys create --name NAME --role ROLE [--site SITE001] [--ingest-only true]
-          keys list | keys rotate KEY_ID | keys revoke KEY_ID
-          token --subject WHO --role ROLE[,ROLE…] [--site SITE001] [--hours 8]
-          audit verify | audit export [--from 2026-01-01] [--to 2026-02-01]
-        """;
+    private static readonly JsonSerializerOptions Indented = new(ApiJson.Options) { WriteIndented = true };
 
-    public static bool Handles(string[] args) => args is ["keys" or "token" or "audit", ..];
+    private readonly string _dataDirectory;
+    private readonly SecurityOptions _security;
+    private readonly AuditTrail _audit;
+    private readonly ApiKeyStore _keys;
+    private readonly string _actor = $"cli:{Environment.UserName}";
+    private readonly string _source = $"cli@{Environment.MachineName}";
 
-    public static async Task<int> RunAsync(string[] args)
+    private AccessCommand(string dataDirectory, SecurityOptions security, AccessDatabase database)
     {
-        var (command, settings) = args switch
-        {
-            ["keys", "rotate" or "revoke", var id, ..] when !id.StartsWith('-') => ($"keys {args[1]}", args[3..]),
-            ["keys" or "audit", var verb, ..] when !verb.StartsWith('-') => ($"{args[0]} {verb}", args[2..]),
-            ["token", ..] => ("token", args[1..]),
-            _ => ("", args),
-        };
+        _dataDirectory = dataDirectory;
+        _security = security;
+        _audit = new AuditTrail(database, TimeProvider.System);
+        _keys = new ApiKeyStore(database, _audit, TimeProvider.System);
+    }
+
+    /// <param name="settings">Configuration keys from the command line (<c>--Section:Key=value</c>).</param>
+    public static AccessCommand Open(string[] settings)
+    {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = settings, ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddCommandLine(settings, new Dictionary<string, string>
-        {
-            ["--data-dir"] = $"{JournalOptions.Section}:{nameof(JournalOptions.DataDirectory)}",
-        });
         var configuration = builder.Configuration;
         var dataDirectory = configuration.GetSection(JournalOptions.Section).Get<JournalOptions>()?.DataDirectory ?? new JournalOptions().DataDirectory;
-        var security = configuration.GetSection(SecurityOptions.Section).Get<SecurityOptions>() ?? new SecurityOptions();
-        var database = AccessDatabase.From(configuration, dataDirectory);
-        var audit = new AuditTrail(database, TimeProvider.System);
-        var keys = new ApiKeyStore(database, audit, TimeProvider.System);
-        var actor = $"cli:{Environment.UserName}";
-        var source = $"cli@{Environment.MachineName}";
-        var json = new JsonSerializerOptions(ApiJson.Options) { WriteIndented = true };
+        return new AccessCommand(dataDirectory, configuration.GetSection(SecurityOptions.Section).Get<SecurityOptions>() ?? new SecurityOptions(),
+            AccessDatabase.From(configuration, dataDirectory));
+    }
 
-        switch (command)
+    public async Task<int> CreateKeyAsync(ApiKeyRequest request)
+    {
+        if (request.Problems() is { Count: > 0 } errors)
         {
-            case "keys create":
-                var request = new ApiKeyRequest(configuration["name"], configuration["role"], configuration["site"],
-                    bool.TryParse(configuration["ingest-only"], out var ingestOnly) && ingestOnly);
-                if (request.Problems() is { Count: > 0 } errors)
-                {
-                    await Console.Error.WriteLineAsync(string.Join(Environment.NewLine, errors.Select(e => $"--{e.Key.Replace('_', '-')}: {e.Value[0]}")));
-                    return 2;
-                }
+            await Console.Error.WriteLineAsync(string.Join(Environment.NewLine, errors.Select(e => $"--{e.Key.Replace('_', '-')}: {e.Value[0]}")));
+            return SiloCommandLine.UsageError;
+        }
 
-                var created = await keys.CreateAsync(request, actor, source);
-                await Console.Error.WriteLineAsync($"Created key {created.Info.KeyId} ({created.Info.Role}{(created.Info.SiteId is { } s ? $", site {s}" : "")}" +
-                    $"{(created.Info.IngestOnly ? ", ingest only" : "")}). It is shown this once:");
-                Console.WriteLine(created.Key);
+        var created = await _keys.CreateAsync(request, _actor, _source);
+        await Console.Error.WriteLineAsync($"Created key {created.Info.KeyId} ({created.Info.Role}{(created.Info.SiteId is { } s ? $", site {s}" : "")}" +
+            $"{(created.Info.IngestOnly ? ", ingest only" : "")}). It is shown this once:");
+        Console.WriteLine(created.Key);
+        return 0;
+    }
+
+    public async Task<int> ListKeysAsync()
+    {
+        Console.WriteLine(JsonSerializer.Serialize(await _keys.ListAsync(), Indented));
+        return 0;
+    }
+
+    public async Task<int> RotateKeyAsync(string keyId)
+    {
+        if (await _keys.RotateAsync(keyId, _actor, _source) is not { } rotated)
+        {
+            await Console.Error.WriteLineAsync($"No key {keyId} that is not revoked.");
+            return 1;
+        }
+
+        await Console.Error.WriteLineAsync($"Key {keyId} has a new secret (the old one no longer works). It is shown this once:");
+        Console.WriteLine(rotated.Key);
+        return 0;
+    }
+
+    public async Task<int> RevokeKeyAsync(string keyId)
+    {
+        if (await _keys.RevokeAsync(keyId, _actor, _source) is null)
+        {
+            await Console.Error.WriteLineAsync($"No key {keyId}.");
+            return 1;
+        }
+
+        await Console.Error.WriteLineAsync($"Key {keyId} is revoked.");
+        return 0;
+    }
+
+    /// <param name="subject">Who the token is for.</param>
+    /// <param name="roles">Comma-separated roles.</param>
+    /// <param name="site">The one site the token may read, or null.</param>
+    /// <param name="hours">How long the token is valid.</param>
+    public async Task<int> MintTokenAsync(string? subject, string? roles, string? site, double hours)
+    {
+        var roleList = (roles ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (string.IsNullOrWhiteSpace(subject) || roleList.Length == 0 || roleList.Any(r => !Roles.All.Contains(r)) || hours is <= 0 or > 24 * 31)
+        {
+            await Console.Error.WriteLineAsync($"token: --subject and --role ({string.Join(", ", Roles.All)}) are required; --hours in (0, 744].");
+            return SiloCommandLine.UsageError;
+        }
+
+        var signingKey = new JwtSigningKey(_security.Jwt, _dataDirectory);
+        Console.WriteLine(signingKey.Mint(subject, roleList, site, TimeSpan.FromHours(hours), DateTimeOffset.UtcNow));
+        return 0;
+    }
+
+    public async Task<int> VerifyAuditAsync()
+    {
+        var verification = await _audit.VerifyAsync();
+        Console.WriteLine(JsonSerializer.Serialize(verification, Indented));
+        return verification.Valid ? 0 : 1;
+    }
+
+    /// <summary>The records from <paramref name="from"/> to <paramref name="to"/> as JSON lines, page by page.</summary>
+    public async Task<int> ExportAuditAsync(DateTimeOffset? from, DateTimeOffset? to)
+    {
+        long after = 0;
+        while (true)
+        {
+            var page = await _audit.QueryAsync(new AuditQuery(from, to, null, null, null, after, SecurityApi.MaxAuditPage));
+            foreach (var record in page)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(record, ApiJson.Options));
+            }
+
+            if (page.Count < SecurityApi.MaxAuditPage)
+            {
                 return 0;
-            case "keys list":
-                Console.WriteLine(JsonSerializer.Serialize(await keys.ListAsync(), json));
-                return 0;
-            case "keys rotate":
-                if (await keys.RotateAsync(args[2], actor, source) is not { } rotated)
-                {
-                    await Console.Error.WriteLineAsync($"No key {args[2]} that is not revoked.");
-                    return 1;
-                }
+            }
 
-                await Console.Error.WriteLineAsync($"Key {args[2]} has a new secret (the old one no longer works). It is shown this once:");
-                Console.WriteLine(rotated.Key);
-                return 0;
-            case "keys revoke":
-                if (await keys.RevokeAsync(args[2], actor, source) is null)
-                {
-                    await Console.Error.WriteLineAsync($"No key {args[2]}.");
-                    return 1;
-                }
-
-                await Console.Error.WriteLineAsync($"Key {args[2]} is revoked.");
-                return 0;
-            case "token":
-                var roles = (configuration["role"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var hours = double.TryParse(configuration["hours"] ?? "8", NumberStyles.Float, CultureInfo.InvariantCulture, out var h) ? h : -1;
-                if (string.IsNullOrWhiteSpace(configuration["subject"]) || roles.Length == 0 || roles.Any(r => !Roles.All.Contains(r)) || hours is <= 0 or > 24 * 31)
-                {
-                    await Console.Error.WriteLineAsync($"token: --subject and --role ({string.Join(", ", Roles.All)}) are required; --hours in (0, 744].");
-                    return 2;
-                }
-
-                var signingKey = new JwtSigningKey(security.Jwt, dataDirectory);
-                Console.WriteLine(signingKey.Mint(configuration["subject"]!, roles, configuration["site"], TimeSpan.FromHours(hours), DateTimeOffset.UtcNow));
-                return 0;
-            case "audit verify":
-                var verification = await audit.VerifyAsync();
-                Console.WriteLine(JsonSerializer.Serialize(verification, json));
-                return verification.Valid ? 0 : 1;
-            case "audit export":
-                DateTimeOffset? Time(string key) => configuration[key] is { } text
-                    ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal) : null;
-                long after = 0;
-                while (true)
-                {
-                    var page = await audit.QueryAsync(new AuditQuery(Time("from"), Time("to"), null, null, null, after, SecurityApi.MaxAuditPage));
-                    foreach (var record in page)
-                    {
-                        Console.WriteLine(JsonSerializer.Serialize(record, ApiJson.Options));
-                    }
-
-                    if (page.Count < SecurityApi.MaxAuditPage)
-                    {
-                        return 0;
-                    }
-
-                    after = page[^1].Seq;
-                }
-
-            default:
-                await Console.Error.WriteLineAsync(Usage);
-                return 2;
+            after = page[^1].Seq;
         }
     }
 }

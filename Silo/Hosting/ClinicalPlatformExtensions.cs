@@ -12,7 +12,8 @@ namespace ClinicalTrials.Silo.Hosting;
 
 public static class ClinicalPlatformExtensions
 {
-    private const string DefaultUrls = "http://localhost:8080";
+    /// <summary>Where HTTP listens when no setting says (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, Kestrel endpoints).</summary>
+    public const string DefaultUrls = "http://localhost:8080";
 
     /// <summary>
     /// The whole platform in one process: an Orleans silo with the grains, the ingest journal and the HTTP gateway. In
@@ -20,12 +21,8 @@ public static class ClinicalPlatformExtensions
     /// <c>Cluster:Mode=Postgres</c> the silo joins a cluster on PostgreSQL (docs/cluster.md). With
     /// <c>ConnectionStrings:Redis</c> set it also keeps every patient's features in Redis (the online store).
     /// </summary>
-    public static WebApplicationBuilder AddClinicalPlatform(this WebApplicationBuilder builder, string[] args)
+    public static WebApplicationBuilder AddClinicalPlatform(this WebApplicationBuilder builder)
     {
-        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
-        {
-            ["--data-dir"] = $"{JournalOptions.Section}:{nameof(JournalOptions.DataDirectory)}",
-        });
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {
             builder.WebHost.UseUrls(DefaultUrls);

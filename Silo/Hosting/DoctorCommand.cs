@@ -6,27 +6,22 @@ using ClinicalTrials.Api.Doctor;
 namespace ClinicalTrials.Silo.Hosting;
 
 /// <summary>
-/// <c>dotnet run --project Silo -- doctor [--urls URL]</c>: asks the running silo at URL (the address it was started with,
-/// <c>--urls</c> or <c>ASPNETCORE_URLS</c>; default http://localhost:8080) to walk its pipeline
+/// <c>ClinicalTrials.Silo doctor [--urls URL] [--api-key KEY]</c>: asks the running silo at URL (the address it was
+/// started with, <c>--urls</c> or <c>ASPNETCORE_URLS</c>; default http://localhost:8080) to walk its pipeline
 /// (<see cref="PipelineDoctor"/>), prints each check with its figure and hint and each layer's counts, and exits 1 when a
 /// check failed (or no silo answers), else 0.
 /// </summary>
-public static class DoctorCommand
+internal static class DoctorCommand
 {
-    private const string DefaultUrl = "http://localhost:8080";
-
-    public static bool Handles(string[] args) => args is ["doctor", ..];
-
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(SiloEndpoint silo)
     {
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args[1..]).Build();
-        var url = PipelineDoctor.LocalBase((configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl).Split(';')[0]);
+        var url = silo.BaseUrl;
         var json = new JsonSerializerOptions();
         ApiJson.Configure(json);
         DoctorReport? report;
         try
         {
-            using var http = SiloHttpClient.Create(configuration, TimeSpan.FromMinutes(1));
+            using var http = silo.CreateClient(TimeSpan.FromMinutes(1));
 
             report = await http.GetFromJsonAsync<DoctorReport>($"{url}/api/pipeline/doctor", json);
         }

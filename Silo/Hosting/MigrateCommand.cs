@@ -10,11 +10,10 @@ namespace ClinicalTrials.Silo.Hosting;
 /// </summary>
 public static class MigrateCommand
 {
-    public static bool Handles(string[] args) => args is ["migrate", ..];
-
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="settings">Configuration keys from the command line (<c>--ConnectionStrings:Postgres=…</c>).</param>
+    public static async Task<int> RunAsync(string[] settings)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args[1..], ContentRootPath = AppContext.BaseDirectory });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = settings, ContentRootPath = AppContext.BaseDirectory });
         try
         {
             await using var database = NpgsqlDataSource.Create(ClusterProfile.ConnectionString(builder.Configuration));

@@ -148,12 +148,15 @@ public sealed class SdtmImportTests(ClinicalAppFixture app) : IClassFixture<Clin
     }
 
     [Fact]
-    public async Task The_import_command_without_a_site_answers_with_its_usage()
+    public async Task The_import_command_without_a_site_names_the_option_and_its_help()
     {
-        var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken, "import", "sdtm", TestDataDirectory);
+        var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken,
+            "import", "sdtm", TestDataDirectory, "--study-phase", "Phase II");
 
         Assert.Equal(2, exitCode);
-        Assert.Contains("usage: import sdtm DIR --site-id", output, StringComparison.Ordinal);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("'--site-id' is required", line, StringComparison.Ordinal);
+        Assert.Contains("import sdtm --help", line, StringComparison.Ordinal);
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Api.Tests.Hosting;
 
 namespace ClinicalTrials.Api.Tests;
@@ -46,7 +47,22 @@ public sealed class SiloSettingsTests
     }
 
     [Fact]
-    public async Task Help_prints_the_usage_and_an_unknown_option_is_refused_without_starting()
+    public async Task Run_is_the_same_as_no_command()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        using var data = new DataDirectory();
+        await using var silo = await SiloProcess.StartAsync(["run"], data.Path, cancellation);
+        using var http = silo.CreateClient();
+
+        using var response = await http.PostAsync("/api/clinical/data", Json(Vitals(NewPatientId(), NewSiteId(), 72)), cancellation);
+
+        // Listening on --urls, with the settings' admin key, keeping its state under --data-dir.
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        await Eventually.UntilAsync(() => File.Exists(Path.Combine(data.Path, AccessDatabase.SqliteFileName)), TimeSpan.FromSeconds(10), "the access database is under --data-dir");
+    }
+
+    [Fact]
+    public async Task Help_lists_the_commands_and_an_unknown_option_is_refused_without_starting()
     {
         var cancellation = TestContext.Current.CancellationToken;
 
@@ -54,9 +70,26 @@ public sealed class SiloSettingsTests
         var unknown = await SiloProcess.RunToExitAsync(cancellation, "--dta-dir", "/tmp/x", "--urls", $"http://127.0.0.1:{FreePorts.Next()}");
 
         Assert.Equal(0, help.ExitCode);
-        Assert.Contains("usage:", help.Output, StringComparison.Ordinal);
-        Assert.Contains("migrate", help.Output, StringComparison.Ordinal);
+        Assert.Contains("Usage:", help.Output, StringComparison.Ordinal);
+        foreach (var command in new[] { "run", "migrate", "run-job", "import", "export", "doctor", "keys", "token", "audit" })
+        {
+            Assert.Contains($"\n  {command} ", help.Output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        }
+
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("Unknown argument '--dta-dir'", Assert.Single(unknown.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--from", "run-job", "offline-features", "--from", "notadate")]
+    [InlineData("--hours", "token", "--subject", "alice", "--role", "admin", "--hours", "eight")]
+    [InlineData("'--Cluster:Mode=Postgres'", "doctor", "--Cluster:Mode=Postgres")] // doctor reads no configuration
+    [InlineData("'--Orleans:SiloPort'", "--Orleans:SiloPort")] // a setting without its value
+    public async Task A_malformed_command_line_is_refused_with_one_line_naming_the_option(string named, params string[] arguments)
+    {
+        var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken, arguments);
+
+        Assert.True(exitCode == 2, $"exit code {exitCode}:\n{output}");
+        Assert.Contains(named, Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 }

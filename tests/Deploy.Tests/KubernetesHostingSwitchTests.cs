@@ -43,7 +43,7 @@ public sealed class KubernetesHostingSwitchTests
         var args = new[] { $"--{KubernetesHostingSwitch.SettingKey}={setting}" };
         var builder = WebApplication.CreateBuilder(args);
 
-        builder.AddClinicalPlatform(args);
+        builder.AddClinicalPlatform();
 
         Assert.Equal(added, builder.Services.Any(s => s.ImplementationType == typeof(KubernetesClusterAgent)));
     }

@@ -55,11 +55,18 @@ internal sealed class SiloProcess : IAsyncDisposable
     /// <param name="dataDirectory">The silo's data directory.</param>
     /// <param name="cancellationToken">Stops waiting for the silo to become healthy.</param>
     /// <param name="settings">Further configuration as command-line settings (<c>--Cluster:Mode=Postgres</c>).</param>
-    public static async Task<SiloProcess> StartAsync(string dataDirectory, CancellationToken cancellationToken, params string[] settings)
+    public static Task<SiloProcess> StartAsync(string dataDirectory, CancellationToken cancellationToken, params string[] settings) =>
+        StartAsync([], dataDirectory, cancellationToken, settings);
+
+    /// <param name="command">What comes before the options: nothing, or <c>run</c>, which is the same.</param>
+    /// <param name="dataDirectory">The silo's data directory.</param>
+    /// <param name="cancellationToken">Stops waiting for the silo to become healthy.</param>
+    /// <param name="settings">Further configuration as command-line settings (<c>--Cluster:Mode=Postgres</c>).</param>
+    public static async Task<SiloProcess> StartAsync(string[] command, string dataDirectory, CancellationToken cancellationToken, params string[] settings)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var silo = Start([.. SiloArguments(dataDirectory, settings), ..PortArguments()]);
+            var silo = Start([Dll(), .. command, .. SiloArguments(dataDirectory, settings), .. PortArguments()]);
             if (await silo.WaitUntilHealthyAsync(cancellationToken))
             {
                 return silo;
@@ -103,7 +110,7 @@ internal sealed class SiloProcess : IAsyncDisposable
     }
 
     private static string[] SiloArguments(string dataDirectory, string[] settings) =>
-        [Dll(), "--data-dir", dataDirectory, $"--{TestCredentials.Setting}={TestCredentials.AdminKey}", .. settings];
+        ["--data-dir", dataDirectory, $"--{TestCredentials.Setting}={TestCredentials.AdminKey}", .. settings];
 
     private static string[] PortArguments() =>
     [
