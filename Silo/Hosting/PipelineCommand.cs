@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ClinicalTrials.Api;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Jobs;
@@ -37,8 +38,10 @@ public static class PipelineCommand
         builder.Services.AddOptions<JournalOptions>().BindConfiguration(JournalOptions.Section);
         using var host = builder.Build();
         var dataDirectory = host.Services.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory;
+        // The retention job prunes the audit trail too, as in the silo.
         var lake = new LakeContext(dataDirectory, host.Services.GetRequiredService<IOptions<StorageOptions>>().Value.Create(dataDirectory),
-            host.Services.GetRequiredService<IOptions<PipelineOptions>>().Value, TimeProvider.System);
+            host.Services.GetRequiredService<IOptions<PipelineOptions>>().Value, TimeProvider.System,
+            auditTrail: new AuditTrail(AccessDatabase.From(builder.Configuration, dataDirectory), TimeProvider.System));
         var jobs = new PipelineJobs(lake);
         if (!jobs.Exists(job))
         {
