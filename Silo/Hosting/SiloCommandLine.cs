@@ -180,9 +180,10 @@ public static class SiloCommandLine
 
     /// <summary>
     /// The configuration arguments among <paramref name="tokens"/> (those no option matched): <c>--Section:Key=value</c>,
-    /// <c>--Section:Key value</c>, the host's own settings, and a section's empty entry (<c>--Journal=</c>: hosting tools
-    /// such as WebApplicationFactory hand over a whole configuration, sections included); or a problem naming the first
-    /// token that is none of these.
+    /// <c>--Section:Key value</c>, the host's own settings, and <c>--Key=value</c> for a top-level key (a key has no
+    /// dash: <c>--OTEL_EXPORTER_OTLP_ENDPOINT=…</c>, or a section's empty entry <c>--Journal=</c>, which hosting tools
+    /// such as WebApplicationFactory hand over with a whole configuration); or a problem naming the first token that is
+    /// none of these, so a mistyped option (<c>--dta-dir=…</c>) is refused rather than taken for a setting.
     /// </summary>
     internal static (IReadOnlyList<string> Settings, string? Problem) Settings(IReadOnlyList<string> tokens)
     {
@@ -192,7 +193,8 @@ public static class SiloCommandLine
             var token = tokens[i];
             var name = token.Split('=', 2)[0];
             if (!name.StartsWith("--", StringComparison.Ordinal)
-                || !(name.Contains(':', StringComparison.Ordinal) || HostSettings.Contains(name[2..], StringComparer.OrdinalIgnoreCase) || token == $"{name}="))
+                || !(name.Contains(':', StringComparison.Ordinal) || HostSettings.Contains(name[2..], StringComparer.OrdinalIgnoreCase)
+                    || (token.Contains('=', StringComparison.Ordinal) && !name[2..].Contains('-', StringComparison.Ordinal))))
             {
                 return ([], $"Unknown argument '{token}': settings are --Section:Key=value (as in appsettings.json).");
             }
