@@ -8,6 +8,7 @@ using ClinicalTrials.Models.Scoring;
 using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
 using ClinicalTrials.Models.Monitoring;
+using ClinicalTrials.Models.Reporting;
 using ClinicalTrials.Trainer.Registration;
 using ClinicalTrials.Trainer.Reporting;
 using ClinicalTrials.Trainer.Training;
