@@ -32,8 +32,11 @@ public sealed partial class ModelMonitor(
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
 
-    /// <summary>Runs to the end and records the run, failed or not; returns its record.</summary>
-    public async Task<MonitoringRunRecord> RunAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs to the end and records the run, failed or not; returns its record. <paramref name="retrainOnAlerts"/> acts on
+    /// the report's alerts before it is recorded, and says what it did (null: nothing), so the record says it too.
+    /// </summary>
+    public async Task<MonitoringRunRecord> RunAsync(Func<MonitoringReport, Task<AlertRetraining?>> retrainOnAlerts, CancellationToken cancellationToken = default)
     {
         var startedAt = clock.GetUtcNow();
         var runId = $"{startedAt:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -43,6 +46,7 @@ public sealed partial class ModelMonitor(
         {
             var (report, histograms) = await MeasureAsync(runId, startedAt, cancellationToken);
             report = report with { Delivery = await webhook.DeliverAsync(report, cancellationToken) };
+            report = report with { Retraining = await retrainOnAlerts(report) };
             documents = await DocumentsAsync(report, histograms, cancellationToken);
             record = new MonitoringRunRecord(runId, startedAt, clock.GetUtcNow(), Succeeded, report.ToJson(), null);
             metrics.Monitored(report);

@@ -6,7 +6,7 @@ using ClinicalTrials.Models.Tracking;
 namespace ClinicalTrials.Models.Reporting;
 
 /// <summary>
-/// A monitoring run's Markdown report: the window and the labelling, the alerts, then
+/// A monitoring run's Markdown report: the window and the labelling, the alerts and what they did about retraining, then
 /// per model version its performance with the AUROC's interval (or why there is no verdict), per site, per risk level, the
 /// reliability table and the most drifted features with PSI and KS.
 /// </summary>
@@ -36,6 +36,12 @@ public static class MonitoringMarkdown
         foreach (var alert in report.Alerts)
         {
             Line($"- **{alert.Kind}** of model `{alert.ModelVersion}`: {alert.Message}");
+        }
+
+        if (report.Retraining is { } retraining)
+        {
+            text.AppendLine();
+            Line($"Retraining ({retraining.Trigger}): {retraining.Outcome}{(retraining.Detail is { } detail ? $"; {detail}" : "")}.");
         }
 
         if (report.Delivery is { } delivery)
