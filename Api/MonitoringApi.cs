@@ -26,6 +26,18 @@ public static class MonitoringApi
             .ProducesProblem(StatusCodes.Status404NotFound);
         monitoring.MapGet("/runs", ListRunsAsync).WithName("ListMonitoringRuns")
             .WithSummary("Monitoring runs, newest first, with status, error and their alerts.");
+        monitoring.MapGet("/runs/{runId}/report.md", (ITrackingStore store, string runId, CancellationToken cancellationToken) =>
+                DocumentAsync(store, runId, MonitoringDocuments.Markdown, "text/markdown; charset=utf-8", cancellationToken))
+            .WithName("MonitoringRunMarkdown")
+            .WithSummary("A monitoring run's Markdown report: metrics with confidence intervals, alerts, top drifting features, reliability table.")
+            .Produces<string>(StatusCodes.Status200OK, "text/markdown")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        monitoring.MapGet("/runs/{runId}/report.png", (ITrackingStore store, string runId, CancellationToken cancellationToken) =>
+                DocumentAsync(store, runId, MonitoringDocuments.Png, "image/png", cancellationToken))
+            .WithName("MonitoringRunFigure")
+            .WithSummary("A monitoring run's PNG: per model version AUROC over the runs, the reliability diagram and the top drifting features' histograms.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         monitoring.MapPost("/run", RunAsync).WithName("RunMonitoring")
             .WithSummary("Labels the prediction log and measures every serving model version now; answers with the run when it ends.");
         monitoring.MapGet("/outcomes", OutcomesAsync).WithName("ListOutcomes")
@@ -53,6 +65,14 @@ public static class MonitoringApi
         var runs = await store.ListMonitoringRunsAsync(limit ?? 50, cancellationToken);
         return TypedResults.Ok<IReadOnlyList<MonitoringRunResponse>>([.. runs.Select(MonitoringRunResponse.From)]);
     }
+
+    /// <summary>A stored document of a run; 404 for an unknown run, or a failed one (it has no report).</summary>
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> DocumentAsync(
+        ITrackingStore store, string runId, string name, string contentType, CancellationToken cancellationToken) =>
+        await store.ReadMonitoringDocumentAsync(runId, name, cancellationToken) is { } content
+            ? TypedResults.File(content, contentType)
+            : TypedResults.Problem($"Monitoring run '{runId}' has no {name}: there is no such run, or it failed (GET /api/monitoring/runs lists them).",
+                statusCode: StatusCodes.Status404NotFound, title: "No monitoring report");
 
     private static async Task<Ok<MonitoringRunResponse>> RunAsync(IGrainFactory grains, ITrackingStore store, CancellationToken cancellationToken)
     {

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace ClinicalTrials.Grains.Interfaces;
 
 /// <summary>
@@ -18,6 +20,13 @@ public interface IRetrainingGrain : IGrainWithStringKey
     [Alias("retrain")]
     [ResponseTimeout("04:00:00")]
     Task<ModelDecision> RetrainAsync(ModelTrigger trigger);
+
+    /// <summary>
+    /// When the last retraining (of any trigger, whatever its outcome) started; null before the first. Answered while a
+    /// retraining runs, so that a monitoring run can apply the cooldown without waiting for it.
+    /// </summary>
+    [Alias("last-started"), AlwaysInterleave]
+    Task<DateTimeOffset?> LastStartedAsync();
 }
 
 /// <summary>Who or what asked for a registry change.</summary>

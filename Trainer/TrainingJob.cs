@@ -9,6 +9,7 @@ using ClinicalTrials.Models.Tracking;
 using ClinicalTrials.Trainer.Data;
 using ClinicalTrials.Trainer.Evaluation;
 using ClinicalTrials.Models.Monitoring;
+using ClinicalTrials.Models.Reporting;
 using ClinicalTrials.Trainer.Registration;
 using ClinicalTrials.Trainer.Reporting;
 using ClinicalTrials.Trainer.Training;

@@ -100,6 +100,8 @@ public static class EndpointAccess
         ["POST /api/pipeline/jobs/{name}/run"] = new(Models, "job.run"),
         ["GET /api/monitoring/"] = new(Models),
         ["GET /api/monitoring/runs"] = new(Models),
+        ["GET /api/monitoring/runs/{runId}/report.md"] = new(Models),
+        ["GET /api/monitoring/runs/{runId}/report.png"] = new(Models),
         ["POST /api/monitoring/run"] = new(Models, "monitoring.run"),
 
         // Key changes are audited with their before and after by ApiKeyStore, in the change's own transaction.

@@ -1,9 +1,11 @@
+using System.Text;
 using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Telemetry;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Monitoring;
+using ClinicalTrials.Models.Reporting;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,8 +15,9 @@ namespace ClinicalTrials.Grains.Monitoring;
 /// <summary>
 /// One monitoring run, start to end: label the logged predictions of the look-back with the adverse events silver holds
 /// (<see cref="OutcomeLabels"/>), then stream each model version's predictions of the window through a
-/// <see cref="ModelWindow"/>, apply the alert policy and record the report in the tracking database. The log is read as
-/// a stream, never loaded whole. Called by <see cref="ModelMonitorGrain"/>, which keeps runs from overlapping.
+/// <see cref="ModelWindow"/>, apply the alert policy and record the report, with its Markdown and PNG renderings, in the
+/// tracking database. The log is read as a stream, never loaded whole. Called by <see cref="ModelMonitorGrain"/>, which
+/// keeps runs from overlapping.
 /// </summary>
 public sealed partial class ModelMonitor(
     ITrackingStore store, ModelStore models, LakeContext lake, AlertWebhook webhook, IOptions<MonitoringOptions> options,
@@ -23,19 +26,28 @@ public sealed partial class ModelMonitor(
     /// <summary>Labels written per transaction.</summary>
     private const int WriteBatch = 2000;
 
+    /// <summary>Stored runs the AUROC over time is drawn from: 30 days of the default 6-hourly runs.</summary>
+    private const int HistoryRuns = 120;
+
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
 
-    /// <summary>Runs to the end and records the run, failed or not; returns its record.</summary>
-    public async Task<MonitoringRunRecord> RunAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs to the end and records the run, failed or not; returns its record. <paramref name="retrainOnAlerts"/> acts on
+    /// the report's alerts before it is recorded, and says what it did (null: nothing), so the record says it too.
+    /// </summary>
+    public async Task<MonitoringRunRecord> RunAsync(Func<MonitoringReport, Task<AlertRetraining?>> retrainOnAlerts, CancellationToken cancellationToken = default)
     {
         var startedAt = clock.GetUtcNow();
         var runId = $"{startedAt:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
         MonitoringRunRecord record;
+        IReadOnlyDictionary<string, byte[]> documents = new Dictionary<string, byte[]>();
         try
         {
-            var report = await MeasureAsync(runId, startedAt, cancellationToken);
+            var (report, histograms) = await MeasureAsync(runId, startedAt, cancellationToken);
             report = report with { Delivery = await webhook.DeliverAsync(report, cancellationToken) };
+            report = report with { Retraining = await retrainOnAlerts(report) };
+            documents = await DocumentsAsync(report, histograms, cancellationToken);
             record = new MonitoringRunRecord(runId, startedAt, clock.GetUtcNow(), Succeeded, report.ToJson(), null);
             metrics.Monitored(report);
             foreach (var alert in report.Alerts)
@@ -51,11 +63,29 @@ public sealed partial class ModelMonitor(
             LogFailed(logger, runId, e);
         }
 
-        await store.RecordMonitoringRunAsync(record, cancellationToken);
+        await store.RecordMonitoringRunAsync(record, documents, cancellationToken);
         return record;
     }
 
-    private async Task<MonitoringReport> MeasureAsync(string runId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The run's Markdown report and PNG figure (<see cref="MonitoringDocuments"/>); the figure's AUROC over time reads
+    /// the verdicts of the last <see cref="HistoryRuns"/> stored runs.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, byte[]>> DocumentsAsync(
+        MonitoringReport report, IReadOnlyDictionary<string, IReadOnlyList<DriftHistogram>> histograms, CancellationToken cancellationToken)
+    {
+        var earlier = (await store.ListMonitoringRunsAsync(HistoryRuns, cancellationToken))
+            .Where(r => r.Report is not null && r.RunId != report.RunId).Select(r => MonitoringReport.FromJson(r.Report!));
+        var history = MonitoringPlots.AurocHistory(earlier.Append(report));
+        return new Dictionary<string, byte[]>
+        {
+            [MonitoringDocuments.Markdown] = Encoding.UTF8.GetBytes(MonitoringMarkdown.Write(report)),
+            [MonitoringDocuments.Png] = MonitoringPlots.Figure(report, history, histograms, options.Value.MinAuroc),
+        };
+    }
+
+    private async Task<(MonitoringReport Report, IReadOnlyDictionary<string, IReadOnlyList<DriftHistogram>> Histograms)> MeasureAsync(
+        string runId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var metadata = new Dictionary<string, ModelMetadata?>(StringComparer.Ordinal);
@@ -63,6 +93,7 @@ public sealed partial class ModelMonitor(
         var from = now - settings.Window;
         var sites = await SilverPatientSites.ReadAsync(lake.Storage, cancellationToken);
         var reports = new List<ModelWindowReport>();
+        var histograms = new Dictionary<string, IReadOnlyList<DriftHistogram>>(StringComparer.Ordinal);
         foreach (var version in await store.ReadModelVersionsAsync(from, now, cancellationToken))
         {
             var window = new ModelWindow(version, (await MetadataAsync(version, metadata))?.Reference, patient => sites.GetValueOrDefault(patient));
@@ -72,9 +103,10 @@ public sealed partial class ModelMonitor(
             }
 
             reports.Add(window.Report(settings.Policy));
+            histograms[version] = window.TopFeatureHistograms(MonitoringPlots.TopFeatures);
         }
 
-        return new MonitoringReport(runId, now, from, now, labelling, reports, [.. reports.SelectMany(settings.Policy.Alerts)]);
+        return (new MonitoringReport(runId, now, from, now, labelling, reports, [.. reports.SelectMany(settings.Policy.Alerts)]), histograms);
     }
 
     /// <summary>

@@ -15,9 +15,10 @@ public static class RetrainingExtensions
     public static ISiloBuilder AddModelRetraining(this ISiloBuilder silo)
     {
         silo.Services.AddOptions<RetrainingOptions>().BindConfiguration(RetrainingOptions.Section)
-            .Validate(o => o.Problem() is null, "Retraining settings are invalid: see RetrainingOptions.Problem (Period >= 1 min, TrainingDays >= 1, trainer sizes, MinAurocGain in [-1, 1], MaxBrierIncrease in [0, 1], OnAlerts kinds).")
+            .Validate(o => o.Problem() is null, "Retraining settings are invalid: see RetrainingOptions.Problem (Period >= 1 min, Cooldown >= 0, TrainingDays >= 1, trainer sizes, MinAurocGain in [-1, 1], MaxBrierIncrease in [0, 1], OnAlerts kinds).")
             .ValidateOnStart();
         silo.Services.AddSingleton<ModelRetraining>();
+        silo.Services.AddSingleton<RetrainingCooldown>();
         silo.AddStartupTask(async (services, _) =>
         {
             if (services.GetRequiredService<IOptions<RetrainingOptions>>().Value.ScheduleEnabled)

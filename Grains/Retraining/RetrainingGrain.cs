@@ -8,12 +8,15 @@ namespace ClinicalTrials.Grains.Retraining;
 
 /// <summary>
 /// Runs <see cref="ModelRetraining"/> on its reminder, on an alert and on demand; not reentrant, so retrainings never
-/// overlap (a second request waits for the first and then runs). The work runs off the grain scheduler.
+/// overlap (a second request waits for the first and then runs). The work runs off the grain scheduler. Keeps when the
+/// last retraining started, for the alerts' cooldown (<see cref="RetrainingCooldown"/>).
 /// </summary>
 public sealed class RetrainingGrain(
     [PersistentState("retraining-schedule", StorageNames.Clinical)] IPersistentState<PipelineScheduleState> state,
+    [PersistentState("retraining", StorageNames.Clinical)] IPersistentState<RetrainingState> last,
     ModelRetraining retraining,
     IOptions<RetrainingOptions> options,
+    TimeProvider clock,
     ILogger<RetrainingGrain> logger)
     : Grain, IRetrainingGrain, IRemindable
 {
@@ -29,7 +32,15 @@ public sealed class RetrainingGrain(
         }
     }
 
-    public Task<ModelDecision> RetrainAsync(ModelTrigger trigger) => Task.Run(() => retraining.RunAsync(trigger));
+    public async Task<ModelDecision> RetrainAsync(ModelTrigger trigger)
+    {
+        // Stored before the work: the cooldown counts from the start, and a retraining that fails still counts.
+        last.State.LastStartedAt = clock.GetUtcNow();
+        await last.WriteStateAsync();
+        return await Task.Run(() => retraining.RunAsync(trigger));
+    }
+
+    public Task<DateTimeOffset?> LastStartedAsync() => Task.FromResult(last.State.LastStartedAt);
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {

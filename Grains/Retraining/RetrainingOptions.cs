@@ -22,6 +22,9 @@ public sealed class RetrainingOptions
     /// </summary>
     public string OnAlerts { get; set; } = "auroc";
 
+    /// <summary>After a retraining starts, how long alerts start no other (<see cref="RetrainingCooldown"/>); 0: no cooldown.</summary>
+    public TimeSpan Cooldown { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Days of offline features the challenger is trained on, ending today (UTC).</summary>
     public int TrainingDays { get; set; } = 90;
 
@@ -58,6 +61,7 @@ public sealed class RetrainingOptions
     /// <summary>Null when usable; otherwise what is wrong.</summary>
     public string? Problem() =>
         Period < TimeSpan.FromMinutes(1) ? "Retraining:Period must be at least one minute."
+        : Cooldown < TimeSpan.Zero ? "Retraining:Cooldown must not be negative."
         : TrainingDays < 1 ? "Retraining:TrainingDays must be at least 1."
         : Trees < 1 || Leaves < 2 || MinExamplesPerLeaf < 1 ? "Retraining:Trees must be at least 1, Leaves at least 2 and MinExamplesPerLeaf at least 1."
         : MinAurocGain is < -1 or > 1 || !double.IsFinite(MinAurocGain) ? "Retraining:MinAurocGain must lie in [-1, 1]."

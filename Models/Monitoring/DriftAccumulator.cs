@@ -56,10 +56,16 @@ public sealed class DriftAccumulator
     }
 
     /// <summary>Drift per variable, the largest PSI first (ties by name).</summary>
-    public IReadOnlyList<VariableDrift> Results() =>
-        [.. _references.Select((reference, f) => Drift(reference, _counts[f], _missing[f]))
-            .OrderByDescending(d => double.IsNaN(d.Psi) ? double.NegativeInfinity : d.Psi)
-            .ThenBy(d => d.Name, StringComparer.Ordinal)];
+    public IReadOnlyList<VariableDrift> Results() => [.. Ranked().Select(r => r.Drift)];
+
+    /// <summary>The served counts beside the reference's for the <paramref name="count"/> variables of largest PSI, in <see cref="Results"/>' order.</summary>
+    public IReadOnlyList<DriftHistogram> TopHistograms(int count) =>
+        [.. Ranked().Take(count).Select(r => new DriftHistogram(r.Drift, _references[r.Index], [.. _counts[r.Index]], _missing[r.Index]))];
+
+    private IEnumerable<(VariableDrift Drift, int Index)> Ranked() =>
+        _references.Select((reference, f) => (Drift: Drift(reference, _counts[f], _missing[f]), Index: f))
+            .OrderByDescending(r => double.IsNaN(r.Drift.Psi) ? double.NegativeInfinity : r.Drift.Psi)
+            .ThenBy(r => r.Drift.Name, StringComparer.Ordinal);
 
     private static VariableDrift Drift(ReferenceDistribution reference, long[] counts, long missing)
     {
@@ -106,3 +112,10 @@ public sealed class DriftAccumulator
 /// <param name="MissingShare">Share of served rows where the value was missing.</param>
 /// <param name="ReferenceMissingShare">The same share in the training data.</param>
 public sealed record VariableDrift(string Name, long Rows, double Psi, double Ks, double KsPValue, double MissingShare, double ReferenceMissingShare);
+
+/// <summary>One variable's served values binned at its reference's edges, for drawing beside the reference.</summary>
+/// <param name="Drift">Its drift.</param>
+/// <param name="Reference">The training reference (edges, rows per bin, missing rows).</param>
+/// <param name="Counts">Served non-missing values per reference bin.</param>
+/// <param name="Missing">Served missing values.</param>
+public sealed record DriftHistogram(VariableDrift Drift, ReferenceDistribution Reference, IReadOnlyList<long> Counts, long Missing);

@@ -82,6 +82,9 @@ public sealed class ModelWindow
         }
     }
 
+    /// <summary>The <paramref name="count"/> most drifted features' histograms against their reference; none without a reference.</summary>
+    public IReadOnlyList<DriftHistogram> TopFeatureHistograms(int count) => _features?.TopHistograms(count) ?? [];
+
     public ModelWindowReport Report(MonitoringPolicy policy) => new(
         _modelVersion,
         _predictions,

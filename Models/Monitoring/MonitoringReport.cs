@@ -16,6 +16,7 @@ namespace ClinicalTrials.Models.Monitoring;
 /// <param name="Models">Each model version that made predictions in the window.</param>
 /// <param name="Alerts">What the policy raised.</param>
 /// <param name="Delivery">How the alerts reached the configured webhook; null when nothing was posted.</param>
+/// <param name="Retraining">What the alerts did about retraining; null when none asked for one.</param>
 public sealed record MonitoringReport(
     string RunId,
     DateTimeOffset StartedAt,
@@ -24,7 +25,8 @@ public sealed record MonitoringReport(
     LabellingSummary Labelling,
     IReadOnlyList<ModelWindowReport> Models,
     IReadOnlyList<MonitoringAlert> Alerts,
-    AlertDelivery? Delivery = null)
+    AlertDelivery? Delivery = null,
+    AlertRetraining? Retraining = null)
 {
     /// <summary>The stored form: the model files' JSON (snake_case).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, ModelJson.Options);
@@ -178,3 +180,13 @@ public sealed record MonitoringPolicy(int MinLabelled, int MinPerClass, double M
 /// <param name="LastStatus">The HTTP status of the last answer, if one came.</param>
 /// <param name="Error">Why the last attempt failed, when it did.</param>
 public sealed record AlertDelivery(string Target, bool Delivered, int Attempts, int? LastStatus, string? Error);
+
+/// <summary>What a run's alerts of the production model did about retraining.</summary>
+/// <param name="Outcome"><see cref="Started"/>, or <see cref="SkippedByCooldown"/> when the last retraining started too recently.</param>
+/// <param name="Trigger">The alerts that asked for it, as the retraining's trigger names them.</param>
+/// <param name="Detail">For a skip: when the last retraining started and when alerts may start one again.</param>
+public sealed record AlertRetraining(string Outcome, string Trigger, string? Detail)
+{
+    public const string Started = "started";
+    public const string SkippedByCooldown = "skipped_cooldown";
+}

@@ -41,8 +41,15 @@ public interface ITrackingStore : IAsyncDisposable
     /// <summary>One model version's predictions made in [<paramref name="from"/>, <paramref name="to"/>) with their labels, streamed.</summary>
     IAsyncEnumerable<MonitoredPrediction> ReadWindowAsync(string modelVersion, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
 
-    /// <summary>Records a monitoring run (a run id recorded again replaces the earlier row).</summary>
-    Task RecordMonitoringRunAsync(MonitoringRunRecord run, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Records a monitoring run and its documents by name (<see cref="MonitoringDocuments"/>) in one transaction; a run id
+    /// recorded again replaces the earlier row and documents.
+    /// </summary>
+    Task RecordMonitoringRunAsync(MonitoringRunRecord run, IReadOnlyDictionary<string, byte[]> documents, CancellationToken cancellationToken = default);
+
+    /// <summary>A document of a monitoring run; null when the run has no document of that name (or there is no such run).</summary>
+    /// <exception cref="TrackingStoreUnavailableException">The database cannot be reached or has no tables yet.</exception>
+    Task<byte[]?> ReadMonitoringDocumentAsync(string runId, string name, CancellationToken cancellationToken = default);
 
     /// <summary>The latest monitoring runs, newest first.</summary>
     /// <exception cref="TrackingStoreUnavailableException">The database cannot be reached or has no tables yet.</exception>

@@ -77,6 +77,11 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
                 report TEXT,
                 error TEXT);
             CREATE INDEX IF NOT EXISTS ix_monitoring_runs_started ON monitoring_runs (started_at);
+            CREATE TABLE IF NOT EXISTS monitoring_run_documents (
+                run_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                content BLOB NOT NULL,
+                PRIMARY KEY (run_id, name));
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
         await UpgradeJsonFeaturesAsync(connection, cancellationToken);
@@ -335,13 +340,16 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         }
     }
 
-    public async Task RecordMonitoringRunAsync(MonitoringRunRecord run, CancellationToken cancellationToken = default)
+    public async Task RecordMonitoringRunAsync(MonitoringRunRecord run, IReadOnlyDictionary<string, byte[]> documents, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT OR REPLACE INTO monitoring_runs (run_id, started_at, finished_at, status, report, error)
-            VALUES ($id, $started, $finished, $status, $report, $error)
+            VALUES ($id, $started, $finished, $status, $report, $error);
+            DELETE FROM monitoring_run_documents WHERE run_id = $id;
             """;
         command.Parameters.AddWithValue("$id", run.RunId);
         command.Parameters.AddWithValue("$started", Format(run.StartedAt));
@@ -350,6 +358,29 @@ public sealed class SqliteTrackingStore(string path) : ITrackingStore
         command.Parameters.AddWithValue("$report", (object?)run.Report ?? DBNull.Value);
         command.Parameters.AddWithValue("$error", (object?)run.Error ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
+
+        command.CommandText = "INSERT INTO monitoring_run_documents (run_id, name, content) VALUES ($id, $name, $content)";
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$id", run.RunId);
+        var name = command.Parameters.Add("$name", SqliteType.Text);
+        var content = command.Parameters.Add("$content", SqliteType.Blob);
+        foreach (var document in documents)
+        {
+            (name.Value, content.Value) = (document.Key, document.Value);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<byte[]?> ReadMonitoringDocumentAsync(string runId, string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT content FROM monitoring_run_documents WHERE run_id = $id AND name = $name";
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
     public async Task<IReadOnlyList<MonitoringRunRecord>> ListMonitoringRunsAsync(int limit, CancellationToken cancellationToken = default)

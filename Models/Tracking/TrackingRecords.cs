@@ -74,3 +74,14 @@ public sealed record MonitoredPrediction(string PatientId, double PredictionScor
 
 /// <summary>One monitoring run: when, how it ended, and its report (JSON, see <c>MonitoringReport</c>).</summary>
 public sealed record MonitoringRunRecord(string RunId, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, string Status, string? Report, string? Error);
+
+/// <summary>
+/// The documents stored with a monitoring run beside its record, by name: the Markdown report and its PNG figure,
+/// served at <c>/api/monitoring/runs/{id}/{name}</c>.
+/// </summary>
+public static class MonitoringDocuments
+{
+    public const string Markdown = "report.md";
+
+    public const string Png = "report.png";
+}

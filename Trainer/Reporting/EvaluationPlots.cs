@@ -1,5 +1,6 @@
 using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Monitoring;
+using ClinicalTrials.Models.Reporting;
 
 namespace ClinicalTrials.Trainer.Reporting;
 

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Tests.Hosting;
+using ClinicalTrials.Models.Monitoring;
+using ClinicalTrials.Models.Reporting;
 using ClinicalTrials.Models.Tracking;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -10,7 +12,7 @@ namespace ClinicalTrials.Api.Tests;
 /// <summary>
 /// Ground truth and the monitoring job through the real silo: adverse events reported through ingest label the earlier
 /// predictions of their patient once silver has them, a late report changes a label and keeps its history, and a run's
-/// report is served and exported as gauges; on SQLite and on PostgreSQL.
+/// report is served, exported as gauges and rendered as Markdown and PNG stored with the run; on SQLite and on PostgreSQL.
 /// </summary>
 public sealed class MonitoringApiTests(ClinicalAppFixture app) : IClassFixture<ClinicalAppFixture>
 {
@@ -114,6 +116,54 @@ public sealed class MonitoringApiTests(ClinicalAppFixture app) : IClassFixture<C
         Assert.True(metrics.Has("clinical_model_score_psi"));
         Assert.True(metrics.Has("clinical_model_feature_psi_max"));
         Assert.True(metrics.Sum("clinical_model_monitoring_alerts", ("model_version", TestModels.ModelA), ("kind", "score_psi")) >= 1);
+
+        // Each run's report, stored beside it: the Markdown with its alerts and no verdict on two labels, and its figure.
+        var runId = second.GetProperty("run_id").GetString()!;
+        var markdown = await MarkdownAsync(app.Http, runId);
+        Assert.Contains($"# Monitoring run {runId}", markdown, StringComparison.Ordinal);
+        Assert.All(alerts, a => Assert.Contains(a.GetProperty("message").GetString()!, markdown, StringComparison.Ordinal));
+        Assert.Contains($"No verdict: {model.GetProperty("performance").GetProperty("reason").GetString()}", markdown, StringComparison.Ordinal);
+        await AssertFigureAsync(app.Http, runId, latest.GetProperty("models").GetArrayLength());
+        await (await app.Http.GetAsync("/api/monitoring/runs/20000101-000000-00000000/report.md", ct)).ExpectAsync(404);
+        await (await app.Http.GetAsync("/api/monitoring/runs/20000101-000000-00000000/report.png", ct)).ExpectAsync(404);
+
+        // 240 recent predictions, labelled here (too recent for the labelling to change them): a verdict, whose AUROC and
+        // interval the Markdown report gives.
+        var labelled = Enumerable.Range(0, 240).Select(i => (Prediction: At(NewPatientId(), DateTimeOffset.UtcNow.AddHours(-2)) with
+            { PredictionScore = (i % 2 == 0 ? 0.3 : 0.1) + 0.6 * i / 240.0 }, Positive: i % 2 == 0)).ToList();
+        await store.WritePredictionsAsync([.. labelled.Select(l => l.Prediction)], ct);
+        await store.WriteOutcomesAsync([.. labelled.Select(l => new PredictionOutcome(l.Prediction.Id,
+            l.Positive ? OutcomeLabel.Positive : OutcomeLabel.Negative, null, DateTimeOffset.UtcNow))], ct);
+        var third = await RunAsync(app.Http);
+        var performance = third.GetProperty("report").GetProperty("models").EnumerateArray()
+            .Single(m => m.GetProperty("model_version").GetString() == TestModels.ModelA).GetProperty("performance");
+        Assert.Equal("evaluated", performance.GetProperty("verdict").GetString());
+        string F(string name) => performance.GetProperty(name).GetDouble().ToString("0.0000", CultureInfo.InvariantCulture);
+        var thirdId = third.GetProperty("run_id").GetString()!;
+        Assert.Contains($"| all sites | 242 | {performance.GetProperty("positives").GetInt64()} | {F("auroc")} | {F("auroc_lower")}-{F("auroc_upper")} |",
+            await MarkdownAsync(app.Http, thirdId), StringComparison.Ordinal);
+        await AssertFigureAsync(app.Http, thirdId, third.GetProperty("report").GetProperty("models").GetArrayLength());
+    }
+
+    private static async Task<string> MarkdownAsync(HttpClient http, string runId)
+    {
+        using var response = await http.GetAsync($"/api/monitoring/runs/{runId}/report.md", TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/markdown", response.Content.Headers.ContentType?.MediaType);
+        return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>A PNG (its signature) of the figure's size for the run's model versions, with more than a blank canvas in it.</summary>
+    private static async Task AssertFigureAsync(HttpClient http, string runId, int models)
+    {
+        using var response = await http.GetAsync($"/api/monitoring/runs/{runId}/report.png", TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+        var png = await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+        Assert.Equal(MonitoringPlots.Size(models), (bitmap.Width, bitmap.Height));
+        Assert.True(bitmap.Pixels.Distinct().Count() > 20, "the figure is (nearly) blank");
     }
 
     [Theory]

@@ -16,7 +16,7 @@ public sealed class OpenApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
 
     /// <summary>
     /// Statuses the tests observe from each endpoint (IngestApiTests, BatchApiTests, QueryApiTests, PatientListTests,
-    /// PredictionApiTests, ModelRegistryTests, RetrainingTests, FhirApiTests, SdtmImportTests, PipelineApiTests, EndpointAccessTests,
+    /// PredictionApiTests, ModelRegistryTests, RetrainingTests, MonitoringApiTests, FhirApiTests, SdtmImportTests, PipelineApiTests, EndpointAccessTests,
     /// DurabilityTests); the document must list each.
     /// </summary>
     public static TheoryData<string, string, int[]> Observed() => new()
@@ -35,6 +35,8 @@ public sealed class OpenApiTests(ClinicalAppFixture app) : IClassFixture<Clinica
         { "get", "/api/models/decisions", [200, 400, 401, 403] },
         { "get", "/api/models/{version}", [200, 400, 401, 403, 404] },
         { "get", "/api/models/{version}/artifacts/{name}", [200, 400, 401, 403, 404] },
+        { "get", "/api/monitoring/runs/{runId}/report.md", [200, 401, 403, 404] },
+        { "get", "/api/monitoring/runs/{runId}/report.png", [200, 401, 403, 404] },
         { "post", "/fhir/Bundle", [200, 400, 401, 403, 413, 503] },
         { "get", "/fhir/Patient/{patientId}/$everything", [200, 401, 403, 404] },
         { "post", "/api/import/sdtm", [200, 400, 401, 403, 413] },

@@ -13,15 +13,17 @@ namespace ClinicalTrials.Api.Tests;
 /// features, compares both models on the same rows (the held-out split here: no prediction is labelled yet) and promotes
 /// or keeps it in staging as the configured policy says; every decision, and the promotions and rollbacks by hand with
 /// their caller, is listed at <c>GET /api/models/decisions</c>. The scheduled and the alert-started retraining are
-/// started by calling the reminder's tick and a monitoring run, not by waiting for a clock.
+/// started by calling the reminder's tick and a monitoring run, not by waiting for a clock; an alert within the cooldown
+/// after a retraining starts none, and says so in the monitoring run's record.
 /// </summary>
 public sealed class RetrainingTests
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     /// <summary>A small trainer, and evidence minimums the trial's held-out split (a few patients) can meet.</summary>
-    private static Dictionary<string, string> Settings(double minAurocGain, double maxBrierIncrease) => new()
+    private static Dictionary<string, string> Settings(double minAurocGain, double maxBrierIncrease, string cooldown = "1.00:00:00") => new()
     {
+        ["Retraining:Cooldown"] = cooldown,
         ["Retraining:Trees"] = "20",
         ["Retraining:Leaves"] = "15",
         ["Retraining:MinExamplesPerLeaf"] = "10",
@@ -39,7 +41,7 @@ public sealed class RetrainingTests
         using var data = new DataDirectory();
         // No challenger can gain a whole 1.0 of AUROC: the policy refuses it whatever it learnt.
         await using var app = await ClinicalApp.StartAsync(data.Path, Settings(minAurocGain: 1, maxBrierIncrease: 1));
-        await ChampionAndLakeAsync(app, data.Path);
+        var trial = await ChampionAndLakeAsync(app, data.Path);
 
         var decision = await (await app.Http.PostAsync("/api/models/retrain", null, Cancellation)).ExpectAsync(200);
 
@@ -73,14 +75,39 @@ public sealed class RetrainingTests
         Assert.Equal(TestModels.ModelA, decisions[3].GetProperty("version").GetString());
         Assert.Single((await (await app.Http.GetAsync("/api/models/decisions?limit=1", Cancellation)).ExpectAsync(200)).EnumerateArray());
         await (await app.Http.GetAsync("/api/models/decisions?limit=0", Cancellation)).ExpectAsync(400);
+
+        // A score PSI alert of the production model (four predictions of one patient have one score), which these settings
+        // retrain on; but the retraining by hand above started within Retraining:Cooldown (24 h): none is started, the
+        // run's record and report say so, and no decision is recorded for it.
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(TestModels.ModelA, (await (await app.Http.PredictAsync(trial.PatientIds[1])).ExpectAsync(200)).GetProperty("model_version").GetString());
+        }
+
+        var run = await (await app.Http.PostAsync("/api/monitoring/run", null, Cancellation)).ExpectAsync(200);
+        var runId = run.GetProperty("run_id").GetString();
+        var skipped = run.GetProperty("report").GetProperty("retraining");
+        Assert.Equal("skipped_cooldown", skipped.GetProperty("outcome").GetString());
+        Assert.Equal($"score_psi alert of model {TestModels.ModelA} in monitoring run {runId}", skipped.GetProperty("trigger").GetString());
+        Assert.Contains("Retraining:Cooldown", skipped.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var recorded = (await (await app.Http.GetAsync("/api/monitoring/runs?limit=1", Cancellation)).ExpectAsync(200))[0];
+        Assert.Equal("skipped_cooldown", recorded.GetProperty("report").GetProperty("retraining").GetProperty("outcome").GetString());
+        Assert.Contains("skipped_cooldown", await app.Http.GetStringAsync($"/api/monitoring/runs/{runId}/report.md", Cancellation), StringComparison.Ordinal);
+        Assert.Equal(4, (await (await app.Http.GetAsync("/api/models/decisions", Cancellation)).ExpectAsync(200)).GetArrayLength());
+
+        // By hand, the cooldown does not apply.
+        var again = await (await app.Http.PostAsync("/api/models/retrain", null, Cancellation)).ExpectAsync(200);
+        Assert.Equal(("retrain", "kept_staging"), (again.GetProperty("action").GetString(), again.GetProperty("outcome").GetString()));
+        Assert.NotEqual(challenger, again.GetProperty("version").GetString());
     }
 
     [Fact]
     public async Task A_challenger_the_policy_accepts_is_promoted_and_the_schedule_and_an_alert_retrain_too()
     {
         using var data = new DataDirectory();
-        // Any challenger passes: the test is about the loop, the rules are PromotionPolicyTests'.
-        await using var app = await ClinicalApp.StartAsync(data.Path, Settings(minAurocGain: -1, maxBrierIncrease: 1));
+        // Any challenger passes: the test is about the loop, the rules are PromotionPolicyTests'. No cooldown, so the
+        // alert retrains right after the other two.
+        await using var app = await ClinicalApp.StartAsync(data.Path, Settings(minAurocGain: -1, maxBrierIncrease: 1, cooldown: "00:00:00"));
         var trial = await ChampionAndLakeAsync(app, data.Path);
 
         var decision = await (await app.Http.PostAsync("/api/models/retrain", null, Cancellation)).ExpectAsync(200);
@@ -114,6 +141,7 @@ public sealed class RetrainingTests
         var run = await (await app.Http.PostAsync("/api/monitoring/run", null, Cancellation)).ExpectAsync(200);
         Assert.Contains(run.GetProperty("report").GetProperty("alerts").EnumerateArray(),
             a => a.GetProperty("kind").GetString() == "score_psi" && a.GetProperty("model_version").GetString() == production);
+        Assert.Equal("started", run.GetProperty("report").GetProperty("retraining").GetProperty("outcome").GetString());
         var alerted = await DecisionByAsync(app, "alert");
         Assert.Equal($"score_psi alert of model {production} in monitoring run {run.GetProperty("run_id").GetString()}", Trigger(alerted).By);
         Assert.Equal(production, alerted.GetProperty("champion").GetString());

@@ -48,6 +48,7 @@ public sealed class RetrainingTriggerTests
     [InlineData("MaxBrierIncrease", "-0.1")]
     [InlineData("TrainingDays", "0")]
     [InlineData("Period", "00:00:30")]
+    [InlineData("Cooldown", "-00:00:01")]
     public void A_setting_out_of_range_is_named(string setting, string value)
     {
         var options = new RetrainingOptions();

@@ -1,8 +1,8 @@
 using ClinicalTrials.Models.Metadata;
 using ClinicalTrials.Models.Monitoring;
-using ClinicalTrials.Trainer.Reporting;
+using ClinicalTrials.Models.Reporting;
 
-namespace ClinicalTrials.Trainer.Tests;
+namespace ClinicalTrials.Models.Tests.Reporting;
 
 /// <summary>The numbers the report's pictures draw, on inputs worked by hand.</summary>
 public sealed class PlotsTests

@@ -1,8 +1,9 @@
 using System.Globalization;
 using ClinicalTrials.Models.Metadata;
+using ClinicalTrials.Models.Monitoring;
 using ScottPlot;
 
-namespace ClinicalTrials.Trainer.Reporting;
+namespace ClinicalTrials.Models.Reporting;
 
 /// <summary>The run's PNG charts (ScottPlot, rendered with SkiaSharp; no display needed).</summary>
 public static class Plots
@@ -37,23 +38,29 @@ public static class Plots
         return plot.GetImageBytes(900, 40 + 24 * Math.Max(ordered.Length, 10), ImageFormat.Png);
     }
 
+    /// <summary>The reliability diagram of each split (<see cref="Reliability"/>).</summary>
+    public static byte[] Calibration(LabelDefinition label, IReadOnlyDictionary<string, IReadOnlyList<CalibrationBin>> bins) =>
+        Reliability($"Calibration: {label.Description}", bins).GetImageBytes(UnitSquareWidth, UnitSquareHeight, ImageFormat.Png);
+
     /// <summary>
-    /// The reliability diagram: per split, each non-empty probability bin's mean prediction against the rate observed in
-    /// it, beside the diagonal of perfect calibration.
+    /// The reliability diagram: per series (a split, a monitoring window), each non-empty probability bin's mean
+    /// prediction against the rate observed in it, beside the diagonal of perfect calibration; the legend gives the ECE.
+    /// The one drawing of it, for the trainer's report and the monitoring run's.
     /// </summary>
-    public static byte[] Calibration(LabelDefinition label, IReadOnlyDictionary<string, IReadOnlyList<CalibrationBin>> bins)
+    public static Plot Reliability(string title, IReadOnlyDictionary<string, IReadOnlyList<CalibrationBin>> bins)
     {
         var plot = new Plot();
-        foreach (var (split, table) in bins)
+        foreach (var (series, table) in bins)
         {
             var points = ReliabilityPoints(table);
             var line = plot.Add.Scatter(points.Select(p => p.MeanPredicted).ToArray(), points.Select(p => p.ObservedRate).ToArray());
             line.MarkerSize = 8;
-            line.LegendText = $"{split} (ECE {Models.Monitoring.BinaryMetrics.ExpectedCalibrationError(table):0.000})";
+            line.LegendText = $"{series} (ECE {BinaryMetrics.ExpectedCalibrationError(table):0.000})";
         }
 
         Diagonal(plot, "perfectly calibrated");
-        return UnitSquarePng(plot, $"Calibration: {label.Description}", "Mean predicted probability (10 bins)", "Observed rate", Alignment.UpperLeft);
+        UnitSquare(plot, title, "Mean predicted probability (10 bins)", "Observed rate", Alignment.UpperLeft);
+        return plot;
     }
 
     /// <summary>The points of a reliability diagram: the bins that hold rows (an empty bin has no rate to show).</summary>
@@ -143,15 +150,23 @@ public static class Plots
         diagonal.LegendText = legend;
     }
 
+    private const int UnitSquareWidth = 800, UnitSquareHeight = 600;
+
     /// <summary>Finishes a chart of two rates (both axes 0 to 1) and renders it as an 800 x 600 PNG.</summary>
     private static byte[] UnitSquarePng(Plot plot, string title, string xLabel, string yLabel, Alignment legend)
+    {
+        UnitSquare(plot, title, xLabel, yLabel, legend);
+        return plot.GetImageBytes(UnitSquareWidth, UnitSquareHeight, ImageFormat.Png);
+    }
+
+    /// <summary>Titles a chart of two rates, sets both axes to 0 to 1 and places its legend.</summary>
+    private static void UnitSquare(Plot plot, string title, string xLabel, string yLabel, Alignment legend)
     {
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.Axes.SetLimits(0, 1, 0, 1);
         plot.ShowLegend(legend);
-        return plot.GetImageBytes(800, 600, ImageFormat.Png);
     }
 }
 
