@@ -11,7 +11,7 @@ namespace ClinicalTrials.Silo.Hosting;
 /// The silo program's commands and their options. With no command, or <c>run</c>, it runs the platform. The commands
 /// that read the silo's configuration (the platform, <c>migrate</c>, <c>run-job</c>, <c>keys</c>, <c>token</c>,
 /// <c>audit</c>) also take settings: any configuration key as <c>--Section:Key=value</c> or <c>--Section:Key value</c>
-/// (as in appsettings.json), and the generic host's own <c>--environment</c>, <c>--contentRoot</c> and
+/// (as in appsettings.json; a top-level key as <c>--Key=value</c>), and the generic host's own <c>--environment</c>, <c>--contentRoot</c> and
 /// <c>--applicationName</c>, which hosting tools (WebApplicationFactory among them) pass with the rest of their
 /// configuration. Anything else, or an option's value that does not parse, is refused before anything starts, with one
 /// line naming it and exit code 2, so a mistyped option is never taken for a setting that swallows the next argument.
