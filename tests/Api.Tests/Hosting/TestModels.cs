@@ -65,7 +65,11 @@ internal static class TestModels
         }
 
         var metadata = ModelJson.ReadMetadata(File.ReadAllBytes(Path.Combine(source, ModelArtifacts.Metadata))) with { Version = asVersion ?? model };
-        File.WriteAllBytes(Path.Combine(target, ModelArtifacts.Metadata), ModelJson.Write(change is null ? metadata : change(metadata)));
+        // Written whole, then renamed into place, as the model store writes it: the registry adopts a folder once its
+        // metadata is there, and a registry that read it half-written would skip the version for good.
+        var scratch = Path.Combine(target, $"{ModelArtifacts.Metadata}.tmp");
+        File.WriteAllBytes(scratch, ModelJson.Write(change is null ? metadata : change(metadata)));
+        File.Move(scratch, Path.Combine(target, ModelArtifacts.Metadata), overwrite: true);
     }
 
     private static async Task<Trial> CreateAsync()
