@@ -33,7 +33,7 @@ public static class EvaluateCommand
             string.Create(CultureInfo.InvariantCulture, $"{settings.Version}-{from:yyyyMMdd}-{to:yyyyMMdd}"));
         var evaluation = new ModelEvaluation(configuration!.Storage.Create(settings.RegistryDirectory ?? settings.DataDirectory),
             configuration.Storage.Create(settings.DataDirectory), configuration.Thresholds,
-            new Progress<TrainingProgress>(p => AnsiConsole.MarkupLine(Markup.Escape(p.Detail is null ? p.Step : $"{p.Step}: {p.Detail}"))));
+            new OrderedProgress<TrainingProgress>(p => AnsiConsole.MarkupLine(Markup.Escape(p.Detail is null ? p.Step : $"{p.Step}: {p.Detail}"))));
         EvaluationResult result;
         try
         {

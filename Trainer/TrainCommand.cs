@@ -74,7 +74,7 @@ public static class TrainCommand
                 .StartAsync(async context =>
                 {
                     var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
-                    var progress = new Progress<TrainingProgress>(p =>
+                    var progress = new OrderedProgress<TrainingProgress>(p =>
                     {
                         foreach (var earlier in tasks.Values.Where(t => !t.IsFinished && t.Description.Split(':')[0] != p.Step))
                         {
