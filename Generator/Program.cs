@@ -7,6 +7,7 @@ var apiKey = new Option<string?>("--api-key")
 {
     Description = "The credential sent to the gateway (Authorization: Bearer): an API key (ctk_…, e.g. $(cat data/admin.key)) or a staff token; default: $CLINICAL_API_KEY.",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CLINICAL_API_KEY"),
+    Recursive = true,
 };
 var count = new Option<int>("--count") { Description = "Messages to send.", DefaultValueFactory = _ => 100 };
 var interval = new Option<string>("--interval") { Description = "Seconds between messages, a value or a range such as 2-5 (0 = no pause).", DefaultValueFactory = _ => "2-5" };
@@ -95,11 +96,7 @@ root.SetAction(async (result, cancellationToken) =>
         return await new AmqpPublisher(settings, amqpAddress, result.GetValue(queue)!, result.GetValue(awaitIngest)).RunAsync(cancellationToken);
     }
 
-    using var http = new HttpClient { BaseAddress = settings.Url, Timeout = TimeSpan.FromSeconds(60) };
-    if (result.GetValue(apiKey) is { Length: > 0 } credential)
-    {
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
-    }
+    using var http = Gateway(settings.Url, result.GetValue(apiKey), TimeSpan.FromSeconds(60));
 
     if (result.GetValue(predict))
     {
@@ -139,7 +136,7 @@ physionet.SetAction(async (result, cancellationToken) =>
 
     var timeline = new PhysioNetTimeline(result.GetValue(site)!, result.GetValue(phase)!,
         new DateTimeOffset(result.GetValue(start).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), result.GetValue(spread));
-    using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(5) };
+    using var http = Gateway(address, result.GetValue(apiKey), TimeSpan.FromMinutes(5));
     var report = await new PhysioNetImport(http, timeline, result.GetValue(importBatch), result.GetValue(importConcurrency))
         .RunAsync(dir.FullName, new Progress<PhysioNetImportReport>(r => Console.Error.Write($"\r{r.Messages:N0} messages answered")), cancellationToken);
     Console.Error.WriteLine();
@@ -148,3 +145,15 @@ physionet.SetAction(async (result, cancellationToken) =>
 });
 root.Add(new Command("import", "Import clinical data sets in other formats.") { physionet });
 return await root.Parse(args).InvokeAsync();
+
+// The gateway's client, sending the credential (an API key or a staff token) when one is given.
+static HttpClient Gateway(Uri address, string? credential, TimeSpan timeout)
+{
+    var http = new HttpClient { BaseAddress = address, Timeout = timeout };
+    if (credential is { Length: > 0 })
+    {
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+    }
+
+    return http;
+}
