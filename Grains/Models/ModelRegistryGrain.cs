@@ -16,8 +16,11 @@ public sealed partial class ModelRegistryGrain(
     TimeProvider time,
     ILogger<ModelRegistryGrain> logger) : Grain, IModelRegistryGrain
 {
-    /// <summary>Versions found in the store that cannot be registered (or hashed); warned about once per activation.</summary>
-    private readonly HashSet<string> _skipped = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Versions found in the store that could not be registered (or hashed), warned about once per activation. They are
+    /// read again at every look at the store: a folder seen half-written, or repaired, is registered once it is complete.
+    /// </summary>
+    private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -156,37 +159,44 @@ public sealed partial class ModelRegistryGrain(
     /// <summary>
     /// Registers every complete folder in the model store the registry does not know yet (the trainer's direct path), and
     /// records the content hash of versions registered before hashes were. A folder that cannot be registered is skipped
-    /// with a warning naming the version and the reason: one bad folder must not take the registry down.
+    /// (with a warning naming the version and the reason, the first time) and tried again next time: one bad folder must
+    /// not take the registry down, nor keep a version out once its folder is complete.
     /// </summary>
     private async Task AdoptNewVersionsAsync()
     {
         var changed = false;
-        foreach (var version in (await store.ListVersionsAsync()).Where(v => Find(v) is null && !_skipped.Contains(v)))
+        foreach (var version in (await store.ListVersionsAsync()).Where(v => Find(v) is null))
         {
             try
             {
                 Add(await ReadAsync(version));
                 changed = true;
             }
-            catch (InvalidDataException e)
+            catch (InvalidDataException e) when (_warned.Add(version))
             {
-                _skipped.Add(version);
                 LogSkipped(logger, version, e.Message);
+            }
+            catch (InvalidDataException)
+            {
+                // Still incomplete: warned about already.
             }
         }
 
-        foreach (var legacy in state.State.Versions.Where(v => v.OnnxSha256 is null && !_skipped.Contains(v.Version)).ToList())
+        foreach (var legacy in state.State.Versions.Where(v => v.OnnxSha256 is null).ToList())
         {
             try
             {
                 Replace(legacy with { OnnxSha256 = ModelArtifacts.OnnxHash(await store.ReadOnnxAsync(legacy.Version)) });
                 changed = true;
             }
-            catch (InvalidDataException e)
+            catch (InvalidDataException e) when (_warned.Add(legacy.Version))
             {
                 // Without a hash the model host refuses to load it, which is right for a model whose file is gone.
-                _skipped.Add(legacy.Version);
                 LogNoHash(logger, legacy.Version, e.Message);
+            }
+            catch (InvalidDataException)
+            {
+                // Still without its file: warned about already.
             }
         }
 

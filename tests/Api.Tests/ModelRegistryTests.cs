@@ -147,7 +147,7 @@ public sealed class ModelRegistryTests
     }
 
     [Fact]
-    public async Task A_bad_version_in_the_store_is_skipped_and_the_registry_and_production_survive_a_restart()
+    public async Task A_bad_version_in_the_store_is_skipped_until_repaired_and_the_registry_and_production_survive_a_restart()
     {
         using var data = new DataDirectory();
         TestModels.Trial trial;
@@ -171,6 +171,14 @@ public sealed class ModelRegistryTests
         Assert.Equal([TestModels.ModelA], models.EnumerateArray().Select(m => m.GetProperty("version").GetString()));
         Assert.Equal(TestModels.ModelA, predicted.GetProperty("model_version").GetString());
         await (await app.Http.PromoteAsync("incomplete")).ExpectAsync(404);
+
+        // Completed after the registry skipped it (a copy that was still being written): adopted at the next look.
+        TestModels.CopyModel(trial, TestModels.ModelB, data.Path, "no-onnx");
+        var repaired = await (await app.Http.PromoteAsync("no-onnx")).ExpectAsync(200);
+        var listed = await (await app.Http.GetAsync("/api/models", TestContext.Current.CancellationToken)).ExpectAsync(200);
+
+        Assert.Equal("production", repaired.GetProperty("stage").GetString());
+        Assert.Equal([TestModels.ModelA, "no-onnx"], listed.EnumerateArray().Select(m => m.GetProperty("version").GetString()).Order(StringComparer.Ordinal));
     }
 
     [Fact]

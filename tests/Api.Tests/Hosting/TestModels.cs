@@ -66,7 +66,7 @@ internal static class TestModels
 
         var metadata = ModelJson.ReadMetadata(File.ReadAllBytes(Path.Combine(source, ModelArtifacts.Metadata))) with { Version = asVersion ?? model };
         // Written whole, then renamed into place, as the model store writes it: the registry adopts a folder once its
-        // metadata is there, and a registry that read it half-written would skip the version for good.
+        // metadata is there, and one read half-written would keep the version out until the registry looks again.
         var scratch = Path.Combine(target, $"{ModelArtifacts.Metadata}.tmp");
         File.WriteAllBytes(scratch, ModelJson.Write(change is null ? metadata : change(metadata)));
         File.Move(scratch, Path.Combine(target, ModelArtifacts.Metadata), overwrite: true);
