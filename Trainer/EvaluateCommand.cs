@@ -21,7 +21,7 @@ public static class EvaluateCommand
     {
         var to = settings.To ?? DateOnly.FromDateTime(DateTime.UtcNow);
         var from = settings.From ?? to.AddDays(-89);
-        var (arguments, argumentProblem) = TrainerConfiguration.Settings(settings.Settings ?? []);
+        var (arguments, argumentProblem) = SettingArguments.Split(settings.Settings ?? []);
         var (configuration, problem) = argumentProblem is null ? TrainerConfiguration.Bind(TrainerConfiguration.Read(arguments)) : (null, argumentProblem);
         if (problem is not null)
         {

@@ -52,35 +52,4 @@ public sealed record TrainerConfiguration(StorageOptions Storage, RiskThresholds
 
         return (new TrainerConfiguration(storage, thresholds, configuration.GetConnectionString("Postgres")), null);
     }
-
-    /// <summary>
-    /// Splits the command line's leftovers into configuration settings (<c>--Section:Key=value</c> or
-    /// <c>--Section:Key value</c>); anything else is a problem naming the argument.
-    /// </summary>
-    public static (IReadOnlyList<string> Settings, string? Problem) Settings(IReadOnlyList<string> arguments)
-    {
-        var settings = new List<string>();
-        for (var i = 0; i < arguments.Count; i++)
-        {
-            var argument = arguments[i];
-            var name = argument.Split('=', 2)[0];
-            if (!argument.StartsWith("--", StringComparison.Ordinal) || !name.Contains(':', StringComparison.Ordinal))
-            {
-                return ([], $"Unrecognized argument '{argument}': settings are --Section:Key=value (e.g. --Storage:Provider=S3); see --help.");
-            }
-
-            settings.Add(argument);
-            if (!argument.Contains('=', StringComparison.Ordinal))
-            {
-                if (i + 1 == arguments.Count)
-                {
-                    return ([], $"The setting {name[2..]} has no value.");
-                }
-
-                settings.Add(arguments[++i]);
-            }
-        }
-
-        return (settings, null);
-    }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using ClinicalTrials.Api.Security;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Trainer;
 
 namespace ClinicalTrials.Silo.Hosting;
 
@@ -20,8 +21,6 @@ public static class SiloCommandLine
 {
     /// <summary>The exit code of a command line the program refuses.</summary>
     public const int UsageError = 2;
-
-    private static readonly string[] HostSettings = ["environment", "contentRoot", "applicationName"];
 
     private static readonly string DataDirectoryKey = $"{JournalOptions.Section}:{nameof(JournalOptions.DataDirectory)}";
 
@@ -64,7 +63,7 @@ public static class SiloCommandLine
         // precedence over appsettings.json and the environment, as every other setting there does.
         string[] Configuration(ParseResult result) =>
         [
-            .. Settings(result.UnmatchedTokens).Settings,
+            .. SettingArguments.Split(result.UnmatchedTokens, host: true).Settings,
             .. result.GetValue(dataDir) is { } directory ? [$"--{DataDirectoryKey}={directory}"] : Array.Empty<string>(),
             .. result.GetValue(listen) is { } urls ? [$"--{WebHostDefaults.ServerUrlsKey}={urls}"] : Array.Empty<string>(),
         ];
@@ -178,42 +177,6 @@ public static class SiloCommandLine
         return root;
     }
 
-    /// <summary>
-    /// The configuration arguments among <paramref name="tokens"/> (those no option matched): <c>--Section:Key=value</c>,
-    /// <c>--Section:Key value</c>, the host's own settings, and <c>--Key=value</c> for a top-level key (a key has no
-    /// dash: <c>--OTEL_EXPORTER_OTLP_ENDPOINT=…</c>, or a section's empty entry <c>--Journal=</c>, which hosting tools
-    /// such as WebApplicationFactory hand over with a whole configuration); or a problem naming the first token that is
-    /// none of these, so a mistyped option (<c>--dta-dir=…</c>) is refused rather than taken for a setting.
-    /// </summary>
-    internal static (IReadOnlyList<string> Settings, string? Problem) Settings(IReadOnlyList<string> tokens)
-    {
-        var settings = new List<string>();
-        for (var i = 0; i < tokens.Count; i++)
-        {
-            var token = tokens[i];
-            var name = token.Split('=', 2)[0];
-            if (!name.StartsWith("--", StringComparison.Ordinal)
-                || !(name.Contains(':', StringComparison.Ordinal) || HostSettings.Contains(name[2..], StringComparer.OrdinalIgnoreCase)
-                    || (token.Contains('=', StringComparison.Ordinal) && !name[2..].Contains('-', StringComparison.Ordinal))))
-            {
-                return ([], $"Unknown argument '{token}': settings are --Section:Key=value (as in appsettings.json).");
-            }
-
-            settings.Add(token);
-            if (!token.Contains('=', StringComparison.Ordinal))
-            {
-                if (i + 1 == tokens.Count)
-                {
-                    return ([], $"The setting '{name}' has no value.");
-                }
-
-                settings.Add(tokens[++i]);
-            }
-        }
-
-        return (settings, null);
-    }
-
     private static string? Problem(ParseResult result)
     {
         var help = $"See: {CommandPath(result.CommandResult)} --help";
@@ -229,7 +192,7 @@ public static class SiloCommandLine
             return $"Unknown argument '{first}'. {help}";
         }
 
-        return Settings(result.UnmatchedTokens).Problem is { } problem ? $"{problem} {help}" : null;
+        return SettingArguments.Split(result.UnmatchedTokens, host: true).Problem is { } problem ? $"{problem} {help}" : null;
     }
 
     private static string CommandPath(CommandResult command) =>
