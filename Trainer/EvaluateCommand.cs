@@ -54,9 +54,10 @@ public static class EvaluateCommand
             Models.Monitoring.BinaryMetrics.ExpectedCalibrationError(m.Calibration).ToString("0.0000", CultureInfo.InvariantCulture));
         AnsiConsole.MarkupLine($"Model [green]{Markup.Escape(result.Model.Version)}[/]: {Markup.Escape(result.Model.LabelOrLegacy.Description)}.");
         AnsiConsole.Write(table);
-        foreach (var utility in result.Utilities)
+        foreach (var a in result.Alerting)
         {
-            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"Challenge utility at {utility.Name} ({utility.Threshold:0.000}): {utility.Utility:0.000}")));
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"At {a.Name} ({a.Threshold:0.000}): challenge utility {a.Utility:0.000}, {a.AlertsPerPatientDay:0.00} alerts per patient-day, {a.OnsetsFlagged} of {a.Onsets} onsets flagged in the {AlertingAt.FlagWindowHours:0} h before, median lead {a.MedianLeadHours:0.0} h")));
         }
 
         foreach (var warning in result.Warnings)

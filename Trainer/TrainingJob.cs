@@ -21,9 +21,9 @@ public sealed record TrainingProgress(string Step, double? Fraction, string? Det
 
 /// <summary>What a run produced.</summary>
 /// <remarks><c>AurocIntervals</c>: DeLong 95 % intervals by split, for splits holding both classes.
-/// <c>Utilities</c>: the challenge's utility by split at the serving thresholds and at the threshold best on validation.</remarks>
+/// <c>Alerting</c>: by split, the challenge's utility, alert burden and lead time at the serving thresholds and at the threshold best on validation.</remarks>
 public sealed record TrainingResult(string RunId, ModelMetadata Metadata, string Folder, byte[] Onnx, double OnnxMaxDifference, TimeSpan TrainingTime,
-    IReadOnlyDictionary<string, AurocInterval>? AurocIntervals = null, IReadOnlyDictionary<string, IReadOnlyList<UtilityAt>>? Utilities = null);
+    IReadOnlyDictionary<string, AurocInterval>? AurocIntervals = null, IReadOnlyDictionary<string, IReadOnlyList<AlertingAt>>? Alerting = null);
 
 /// <summary>
 /// One training run, start to finish: read the rows of a date range, split by patient, train, evaluate on validation and
@@ -153,7 +153,7 @@ public sealed class TrainingJob(
         var intervals = scored.Where(s => s.Value.Y.Contains(true) && s.Value.Y.Contains(false))
             .ToDictionary(s => s.Key, s => BinaryMetrics.AurocWithInterval(s.Value.P, s.Value.Y), StringComparer.Ordinal);
         var utilityThreshold = ChallengeUtility.BestThreshold(validation, scored["validation"].P);
-        var utilities = splits.ToDictionary(s => s.Key, s => Utilities(s.Value, scored[s.Key].P, utilityThreshold), StringComparer.Ordinal);
+        var alerting = splits.ToDictionary(s => s.Key, s => AlertingAt.AtThresholds(thresholds, utilityThreshold, s.Value, scored[s.Key].P), StringComparer.Ordinal);
         var reference = new TrainingReference(
             [.. rows.FeatureNames.Select((name, f) => ReferenceDistribution.FromSample(name, all.Select(r => r.Features[f])))],
             ReferenceDistribution.FromSample(ReferenceDistribution.ScoreName, scored["validation"].P.Concat(scored["test"].P)));
@@ -185,7 +185,7 @@ public sealed class TrainingJob(
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.Onnx), onnx, cancellationToken);
         await File.WriteAllBytesAsync(Path.Combine(folder, ModelArtifacts.ImportancePlot), Plots.FeatureImportance(top), cancellationToken);
         await EvaluationPlots.WriteAsync(folder, rows.Label, scored, metrics, "test", cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference, intervals, utilities), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report), ReportWriter.Markdown(metadata, top, onnxDifference, intervals, alerting), cancellationToken);
 
         // metadata.json last: the registry adopts a folder once it has one, so it must never see a half-written model.
         var metadataPath = Path.Combine(folder, ModelArtifacts.Metadata);
@@ -195,7 +195,7 @@ public sealed class TrainingJob(
         Report("Registering", null, registrar.Description);
         await registrar.RegisterAsync(version, folder, cancellationToken);
         Report("Done", 1, version);
-        return new TrainingResult(runId, metadata, folder, onnx, onnxDifference, trainingTime, intervals, utilities);
+        return new TrainingResult(runId, metadata, folder, onnx, onnxDifference, trainingTime, intervals, alerting);
     }
 
     /// <summary>
@@ -257,13 +257,6 @@ public sealed class TrainingJob(
 
         return choice;
     }
-
-    private IReadOnlyList<UtilityAt> Utilities(IReadOnlyList<TrainingRow> split, float[] probabilities, double bestOnValidation) =>
-        [
-            new(EvaluationPlots.ServingThresholdNames[0], thresholds.Medium, ChallengeUtility.Normalised(split, probabilities, thresholds.Medium)),
-            new(EvaluationPlots.ServingThresholdNames[1], thresholds.High, ChallengeUtility.Normalised(split, probabilities, thresholds.High)),
-            new(UtilityThresholdName, bestOnValidation, ChallengeUtility.Normalised(split, probabilities, bestOnValidation)),
-        ];
 
     /// <summary>The parameters the model was trained with, and what the run chose on validation: trees kept, calibration, tuning, utility threshold.</summary>
     private static SortedDictionary<string, string> RecordedParameters(TrainerParameters chosen, BoostedTreeModel model, CalibrationChoice calibration,
@@ -329,7 +322,7 @@ public sealed class TrainingJob(
                 (flat[$"{split}.auroc_lower"], flat[$"{split}.auroc_upper"]) = (interval.Lower, interval.Upper);
             }
             flat[$"{split}.rows"] = m.Rows;
-            if (result.Utilities?.GetValueOrDefault(split)?.FirstOrDefault(u => u.Name == UtilityThresholdName) is { } utility && !double.IsNaN(utility.Utility))
+            if (result.Alerting?.GetValueOrDefault(split)?.FirstOrDefault(u => u.Name == UtilityThresholdName) is { } utility && !double.IsNaN(utility.Utility))
             {
                 flat[$"{split}.utility"] = utility.Utility;
             }

@@ -19,7 +19,8 @@ public readonly record struct UtilityHour(string PatientId, DateTimeOffset Hour,
 /// </summary>
 public static class ChallengeUtility
 {
-    private const double EarlyHours = -12;
+    /// <summary>The earliest hour before onset an alert is rewarded (negative: before).</summary>
+    public const double EarlyHours = -12;
     private const double OptimalHours = -6;
     private const double LateHours = 3;
     private const double TruePositiveReward = 1;
@@ -90,9 +91,3 @@ public static class ChallengeUtility
     private static bool BestAlert(UtilityHour hour) =>
         hour.Onset is { } onset && (hour.Hour - onset).TotalHours is var t && t >= EarlyHours && t <= LateHours;
 }
-
-/// <summary>The challenge's utility at one alert threshold.</summary>
-/// <param name="Name">What the threshold is: <c>MEDIUM</c>, <c>HIGH</c> (serving) or the one of the best utility on validation.</param>
-/// <param name="Threshold">The probability at or above which an hour alerts.</param>
-/// <param name="Utility">The normalised utility; NaN when no onset is in reach.</param>
-public sealed record UtilityAt(string Name, double Threshold, double Utility);

@@ -14,10 +14,10 @@ namespace ClinicalTrials.Trainer.Evaluation;
 /// <param name="Model">The evaluated model's metadata.</param>
 /// <param name="Metrics">The metrics over every scored hour.</param>
 /// <param name="AurocInterval">DeLong 95 % interval; null when the hours hold one class only.</param>
-/// <param name="Utilities">The challenge's utility at the serving thresholds and at the model's own utility threshold.</param>
+/// <param name="Alerting">The challenge's utility, alert burden and lead time at the serving thresholds and at the model's own utility threshold.</param>
 /// <param name="Patients">Patients scored.</param>
 /// <param name="Warnings">What the reader must know, e.g. that the data overlaps the model's training data.</param>
-public sealed record EvaluationResult(string Folder, ModelMetadata Model, EvaluationMetrics Metrics, AurocInterval? AurocInterval, IReadOnlyList<UtilityAt> Utilities,
+public sealed record EvaluationResult(string Folder, ModelMetadata Model, EvaluationMetrics Metrics, AurocInterval? AurocInterval, IReadOnlyList<AlertingAt> Alerting,
     int Patients, IReadOnlyList<string> Warnings);
 
 /// <summary>
@@ -101,23 +101,25 @@ public sealed class ModelEvaluation(ILakeStorage registry, ILakeStorage data, Ri
             var y = scored.Select(r => r.Label).ToArray();
             var metrics = BinaryMetrics.Evaluate(p, y, [thresholds.Medium, thresholds.High]);
             var interval = y.Contains(true) && y.Contains(false) ? BinaryMetrics.AurocWithInterval(p, y) : null;
-            var utilities = Utilities(metadata, scored, p);
+            var bestUtility = metadata.Parameters.TryGetValue(TrainingJob.UtilityThresholdParameter, out var text)
+                && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var threshold) ? threshold : (double?)null;
+            var alerting = AlertingAt.AtThresholds(thresholds, bestUtility, scored, p);
             var warnings = Warnings(metadata, rows.Source, from, to);
             var patients = scored.Select(r => r.PatientId).Distinct(StringComparer.Ordinal).Count();
 
             Directory.CreateDirectory(folder);
             await EvaluationPlots.WriteAsync(folder, label, new Dictionary<string, (float[] P, bool[] Y)> { [Split] = (p, y) },
                 new Dictionary<string, EvaluationMetrics> { [Split] = metrics }, Split, cancellationToken);
-            await File.WriteAllBytesAsync(Path.Combine(folder, MetricsFile), ModelJson.Write(new { model = version, label, from, to, patients, metrics, auroc_interval = interval, utilities }), cancellationToken);
+            await File.WriteAllBytesAsync(Path.Combine(folder, MetricsFile), ModelJson.Write(new { model = version, label, from, to, patients, metrics, auroc_interval = interval, alerting }), cancellationToken);
             await File.WriteAllTextAsync(Path.Combine(folder, ModelArtifacts.Report),
-                ReportWriter.EvaluationMarkdown(metadata, rows.Source, from, to, patients, Split, metrics, interval, utilities, warnings), cancellationToken);
+                ReportWriter.EvaluationMarkdown(metadata, rows.Source, from, to, patients, Split, metrics, interval, alerting, warnings), cancellationToken);
             if (exportScores is not null)
             {
                 Report("Exporting scores", exportScores);
                 ScoreExport.Write(exportScores, scored, p);
             }
 
-            return new EvaluationResult(folder, metadata, metrics, interval, utilities, patients, warnings);
+            return new EvaluationResult(folder, metadata, metrics, interval, alerting, patients, warnings);
         }
     }
 
@@ -138,22 +140,6 @@ public sealed class ModelEvaluation(ILakeStorage registry, ILakeStorage data, Ri
         probabilities.AddRange(model.Score(flat, batch.Count));
         scored.AddRange(batch);
         batch.Clear();
-    }
-
-    private List<UtilityAt> Utilities(ModelMetadata metadata, IReadOnlyList<TrainingRow> rows, float[] p)
-    {
-        var utilities = new List<UtilityAt>
-        {
-            new(EvaluationPlots.ServingThresholdNames[0], thresholds.Medium, ChallengeUtility.Normalised(rows, p, thresholds.Medium)),
-            new(EvaluationPlots.ServingThresholdNames[1], thresholds.High, ChallengeUtility.Normalised(rows, p, thresholds.High)),
-        };
-        if (metadata.Parameters.TryGetValue(TrainingJob.UtilityThresholdParameter, out var text)
-            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var threshold))
-        {
-            utilities.Add(new UtilityAt(TrainingJob.UtilityThresholdName, threshold, ChallengeUtility.Normalised(rows, p, threshold)));
-        }
-
-        return utilities;
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace ClinicalTrials.Trainer.Reporting;
 public static class ReportWriter
 {
     public static string Markdown(ModelMetadata metadata, IReadOnlyList<(string Name, double Importance)> topFeatures, double onnxMaxDifference,
-        IReadOnlyDictionary<string, Models.Monitoring.AurocInterval> aurocIntervals, IReadOnlyDictionary<string, IReadOnlyList<UtilityAt>> utilities)
+        IReadOnlyDictionary<string, Models.Monitoring.AurocInterval> aurocIntervals, IReadOnlyDictionary<string, IReadOnlyList<AlertingAt>> alerting)
     {
         var text = new StringBuilder();
         var data = metadata.TrainingData;
@@ -39,7 +39,7 @@ public static class ReportWriter
         }
 
         text.AppendLine();
-        AppendMetrics(text, metadata.Metrics, aurocIntervals, utilities, "test");
+        AppendMetrics(text, metadata.Metrics, aurocIntervals, alerting, "test");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"ONNX export: largest difference from ML.NET's probability on the validation rows: {onnxMaxDifference:E2}.");
         text.AppendLine();
@@ -63,7 +63,7 @@ public static class ReportWriter
 
     /// <summary>The report of <c>evaluate</c>: which model, which data, and the metrics of the one split scored.</summary>
     public static string EvaluationMarkdown(ModelMetadata model, string source, DateOnly from, DateOnly to, int patients, string split, EvaluationMetrics metrics,
-        Models.Monitoring.AurocInterval? aurocInterval, IReadOnlyList<UtilityAt> utilities, IReadOnlyList<string> warnings)
+        Models.Monitoring.AurocInterval? aurocInterval, IReadOnlyList<AlertingAt> alerting, IReadOnlyList<string> warnings)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"# Evaluation of model {model.Version}: {model.ModelName}");
@@ -84,7 +84,7 @@ public static class ReportWriter
         text.AppendLine();
         AppendMetrics(text, new Dictionary<string, EvaluationMetrics> { [split] = metrics },
             aurocInterval is null ? new Dictionary<string, Models.Monitoring.AurocInterval>() : new() { [split] = aurocInterval },
-            new Dictionary<string, IReadOnlyList<UtilityAt>> { [split] = utilities }, split);
+            new Dictionary<string, IReadOnlyList<AlertingAt>> { [split] = alerting }, split);
         text.AppendLine();
         text.AppendLine("## Plots");
         text.AppendLine();
@@ -95,7 +95,7 @@ public static class ReportWriter
     }
 
     private static void AppendMetrics(StringBuilder text, IReadOnlyDictionary<string, EvaluationMetrics> bySplit, IReadOnlyDictionary<string, Models.Monitoring.AurocInterval> aurocIntervals,
-        IReadOnlyDictionary<string, IReadOnlyList<UtilityAt>> utilities, string calibrationSplit)
+        IReadOnlyDictionary<string, IReadOnlyList<AlertingAt>> alerting, string calibrationSplit)
     {
         text.AppendLine("## Metrics");
         text.AppendLine();
@@ -137,18 +137,24 @@ public static class ReportWriter
 
 
         text.AppendLine();
-        text.AppendLine("PhysioNet/CinC Challenge 2019 utility (1 = alerting exactly 12 h before to 3 h after onset, 0 = never alerting; an alert is a probability at or above the threshold):");
+        text.AppendLine("Alerting (an alert is an hour whose probability is at or above the threshold). Utility: the PhysioNet/CinC Challenge 2019 score "
+            + "(1 = alerting exactly 12 h before to 3 h after onset, 0 = never alerting). Burden: alerting hours per patient-day scored. "
+            + string.Create(CultureInfo.InvariantCulture, $"Flagged: patients with an onset and an alert in the {AlertingAt.FlagWindowHours:0} h before it; lead: hours from the first such alert to onset:"));
         text.AppendLine();
-        text.AppendLine("| split | threshold | utility |");
-        text.AppendLine("|---|---|---|");
-        foreach (var (split, list) in utilities)
+        text.AppendLine("| split | threshold | utility | alerts per patient-day | onsets flagged | median lead (h) |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        foreach (var (split, list) in alerting)
         {
-            foreach (var u in list)
+            foreach (var a in list)
             {
-                text.AppendLine(CultureInfo.InvariantCulture, $"| {split} | {u.Name} ({u.Threshold:0.000}) | {(double.IsNaN(u.Utility) ? "n/a (no onset in reach)" : u.Utility.ToString("0.000", CultureInfo.InvariantCulture))} |");
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {split} | {a.Name} ({a.Threshold:0.000}) | {Figure(a.Utility, "0.000", "n/a (no onset in reach)")} | {Figure(a.AlertsPerPatientDay, "0.00", "n/a")} | {a.OnsetsFlagged:N0} of {a.Onsets:N0} | {Figure(a.MedianLeadHours, "0.0", "n/a")} |");
             }
         }
     }
+
+    private static string Figure(double value, string format, string missing) =>
+        double.IsNaN(value) ? missing : value.ToString(format, CultureInfo.InvariantCulture);
 
     private static string Share(long part, long whole) => whole == 0 ? "n/a" : (100.0 * part / whole).ToString("0.0", CultureInfo.InvariantCulture) + " %";
 }

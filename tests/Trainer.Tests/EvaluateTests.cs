@@ -110,8 +110,15 @@ public sealed class EvaluateTests(EvaluatedStoreFixture store) : IClassFixture<E
         Assert.Equal(BinaryMetrics.Brier(p, y), metrics.GetProperty("brier").GetDouble(), 6);
         var report = await File.ReadAllTextAsync(Path.Combine(store.ReportFolder, ModelArtifacts.Report), TestContext.Current.CancellationToken);
         Assert.Contains("Predicts: adverse event within 6 h", report, StringComparison.Ordinal);
-        Assert.Contains("PhysioNet/CinC Challenge 2019 utility", report, StringComparison.Ordinal);
+        Assert.Contains("| split | threshold | utility | alerts per patient-day | onsets flagged | median lead (h) |", report, StringComparison.Ordinal);
         Assert.Contains(TrainingJob.UtilityThresholdName, report, StringComparison.Ordinal);
+        var alerting = json.RootElement.GetProperty("alerting").EnumerateArray().ToList();
+        Assert.Equal(3, alerting.Count);
+        foreach (var at in alerting)
+        {
+            var threshold = at.GetProperty("threshold").GetDouble();
+            Assert.Equal(24.0 * p.Count(s => s >= threshold) / p.Length, at.GetProperty("alerts_per_patient_day").GetDouble(), 9);
+        }
         Assert.DoesNotContain("Warning", report, StringComparison.Ordinal);
         foreach (var plot in new[] { ModelArtifacts.RocPlot, ModelArtifacts.CalibrationPlot, ModelArtifacts.PrecisionRecallPlot, ModelArtifacts.ConfusionPlot })
         {

@@ -143,11 +143,11 @@ public sealed class TrainingJobTests(TrialRowsFixture trial) : IClassFixture<Tri
         var run = Assert.Single(await tracking.ListRunsAsync(10, TestContext.Current.CancellationToken));
         Assert.Equal(parameters["calibration"], run.Parameters["calibration"]);
         Assert.Equal(double.Parse(parameters["trees_kept"], System.Globalization.CultureInfo.InvariantCulture), run.Metrics["trees_kept"]);
-        var utilities = result.Utilities!["test"];
+        var utilities = result.Alerting!["test"];
         Assert.Equal(["MEDIUM", "HIGH", TrainingJob.UtilityThresholdName], utilities.Select(u => u.Name));
         Assert.Equal(utilities[2].Utility, run.Metrics["test.utility"], 12);
         var report = await File.ReadAllTextAsync(Path.Combine(result.Folder, ModelArtifacts.Report), TestContext.Current.CancellationToken);
-        Assert.Contains("PhysioNet/CinC Challenge 2019 utility", report, StringComparison.Ordinal);
+        Assert.Contains("| split | threshold | utility | alerts per patient-day | onsets flagged | median lead (h) |", report, StringComparison.Ordinal);
         Assert.Contains($"- calibration_reason: {parameters["calibration_reason"]}", report, StringComparison.Ordinal);
     }
 
