@@ -23,9 +23,6 @@ public sealed partial class ModelMonitor(
     ITrackingStore store, ModelStore models, LakeContext lake, AlertWebhook webhook, IOptions<MonitoringOptions> options,
     ClinicalMetrics metrics, TimeProvider clock, ILogger<ModelMonitor> logger)
 {
-    /// <summary>Labels written per transaction.</summary>
-    private const int WriteBatch = 2000;
-
     /// <summary>Stored runs the AUROC over time is drawn from: 30 days of the default 6-hourly runs.</summary>
     private const int HistoryRuns = 120;
 
@@ -109,54 +106,15 @@ public sealed partial class ModelMonitor(
         return (new MonitoringReport(runId, now, from, now, labelling, reports, [.. reports.SelectMany(settings.Policy.Alerts)]), histograms);
     }
 
-    /// <summary>
-    /// Gives every prediction of the look-back the label the events now known say, writing only what changed (each change
-    /// also goes to the label's history). One timeline per label definition in use.
-    /// </summary>
+    /// <summary>Labels the predictions of the look-back with the adverse events silver holds now (<see cref="OutcomeLabels.LabelLogAsync"/>).</summary>
     private async Task<LabellingSummary> LabelAsync(
         DateTimeOffset now, MonitoringOptions settings, Dictionary<string, ModelMetadata?> metadata, CancellationToken cancellationToken)
     {
         var lookbackStart = now - settings.LabelLookback;
         var events = await SilverAdverseEvents.ReadAsync(lake.Storage, DateOnly.FromDateTime(lookbackStart.UtcDateTime), cancellationToken);
-        var timelines = new Dictionary<LabelDefinition, OutcomeTimeline>();
-        long examined = 0, labelled = 0, relabelled = 0, pending = 0;
-        var changes = new List<PredictionOutcome>(WriteBatch);
-        await foreach (var candidate in store.ReadLabelCandidatesAsync(lookbackStart, cancellationToken))
-        {
-            examined++;
-            var definition = (await MetadataAsync(candidate.ModelVersion, metadata))?.LabelOrLegacy ?? LabelDefinition.Legacy;
-            if (!timelines.TryGetValue(definition, out var outcomes))
-            {
-                timelines[definition] = outcomes = new OutcomeTimeline(definition, events);
-            }
-
-            if (OutcomeLabels.Label(outcomes, candidate.PatientId, candidate.PredictedAt, settings.LabelGrace, now) is not { } outcome)
-            {
-                pending++;
-                continue;
-            }
-
-            if (outcome.Label == candidate.Label && outcome.Onset == candidate.EventOnset)
-            {
-                continue;
-            }
-
-            labelled++;
-            relabelled += candidate.Label is null ? 0 : 1;
-            changes.Add(new PredictionOutcome(candidate.PredictionId, outcome.Label, outcome.Onset, now));
-            if (changes.Count == WriteBatch)
-            {
-                await store.WriteOutcomesAsync(changes, cancellationToken);
-                changes.Clear();
-            }
-        }
-
-        if (changes.Count > 0)
-        {
-            await store.WriteOutcomesAsync(changes, cancellationToken);
-        }
-
-        return new LabellingSummary(examined, labelled, relabelled, pending, events.Count);
+        return await OutcomeLabels.LabelLogAsync(store, events,
+            async version => (await MetadataAsync(version, metadata))?.LabelOrLegacy ?? LabelDefinition.Legacy,
+            lookbackStart, settings.LabelGrace, now, cancellationToken);
     }
 
     /// <summary>A version's metadata, read once per run; null (logged) when the model store no longer has a readable one.</summary>
