@@ -13,7 +13,8 @@
 # And libgomp1 (OpenMP runtime) for the trainer's LightGBM.
 # Exits non-zero when a server cannot be started or a tool cannot be installed.
 # `bash scripts/servers.sh stop` stops the servers this script started (on the same ports); a failed test run leaves
-# them running, holding their ports, until then.
+# them running, holding their ports, until then. `bash scripts/servers.sh postgres redis` starts only the servers named
+# (redis, s3rver, postgres, kafka, rabbitmq) and installs no tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -322,6 +323,20 @@ stop_servers() {
 
 if [ "${1:-}" = "stop" ]; then
   stop_servers
+  exit 0
+fi
+
+if [ $# -gt 0 ]; then
+  for server in "$@"; do
+    case $server in
+      redis) start_redis ;;
+      s3rver) start_s3rver ;;
+      postgres) start_postgres ;;
+      kafka) start_kafka_mock ;;
+      rabbitmq) start_rabbitmq ;;
+      *) echo "servers.sh: unknown server '$server': name redis, s3rver, postgres, kafka or rabbitmq, or 'stop'."; exit 2 ;;
+    esac
+  done
   exit 0
 fi
 

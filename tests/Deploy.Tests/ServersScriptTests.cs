@@ -40,23 +40,69 @@ public sealed class ServersScriptTests
         }
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_checkout_the_postgres_user_cannot_enter_keeps_the_cluster_under_var_tmp()
+    {
+        // A clone under a 0700 home or temp directory: the script alone, copied there, as it runs from such a clone.
+        var home = Directory.CreateTempSubdirectory("private-home-");
+        File.SetUnixFileMode(home.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var script = Path.Combine(home.FullName, "checkout", "scripts", "servers.sh");
+        Directory.CreateDirectory(Path.GetDirectoryName(script)!);
+        File.Copy(Repository.PathOf("scripts/servers.sh"), script);
+        var port = FreePorts.Next();
+        var environment = new Dictionary<string, string> { ["POSTGRES_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        try
+        {
+            var started = await RunScriptAsync(environment, script, "postgres");
+
+            Assert.Contains($"its data and log go to /var/tmp/clinicaltrials-postgres-{port}", started, StringComparison.Ordinal);
+            Assert.Contains($"postgres: started on 127.0.0.1:{port}", started, StringComparison.Ordinal);
+            Assert.True(Listening(port));
+            Assert.Contains("postgres: stopped", await RunScriptAsync(environment, script, "stop"), StringComparison.Ordinal);
+            Assert.False(Listening(port));
+        }
+        finally
+        {
+            await RunScriptAsync(environment, script, "stop");
+            RemoveServerFiles([port]);
+            home.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_server_name_is_refused_with_the_names_it_knows()
+    {
+        var start = new ProcessStartInfo("bash", [Repository.PathOf("scripts/servers.sh"), "postgresql"]) { RedirectStandardOutput = true };
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("unknown server 'postgresql': name redis, s3rver, postgres, kafka or rabbitmq", output, StringComparison.Ordinal);
+    }
+
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(6);
 
-    private static async Task<string> RunAsync(Dictionary<string, int> ports, string kafkaName, params string[] arguments)
+    private static Task<string> RunAsync(Dictionary<string, int> ports, string kafkaName, params string[] arguments) =>
+        RunScriptAsync(
+            ports.Select(p => KeyValuePair.Create(p.Key, p.Value.ToString(System.Globalization.CultureInfo.InvariantCulture))).Append(KeyValuePair.Create("KAFKA_MOCK_NAME", kafkaName)),
+            Repository.PathOf("scripts/servers.sh"), arguments);
+
+    /// <summary>Runs <paramref name="script"/> with <paramref name="environment"/> (ports, names); its output.</summary>
+    private static async Task<string> RunScriptAsync(IEnumerable<KeyValuePair<string, string>> environment, string script, params string[] arguments)
     {
         var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Repository.PathOf("scripts/servers.sh"));
+        start.ArgumentList.Add(script);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        foreach (var (name, port) in ports)
+        foreach (var (name, value) in environment)
         {
-            start.Environment[name] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            start.Environment[name] = value;
         }
-
-        start.Environment["KAFKA_MOCK_NAME"] = kafkaName;
 
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
