@@ -1,5 +1,6 @@
 using ClinicalTrials.Api.Security;
 using ClinicalTrials.Grains.Telemetry;
+using ClinicalTrials.Streams.Kafka;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -23,6 +24,7 @@ public static class TelemetryExtensions
     private static readonly string[] Meters =
     [
         ClinicalMetrics.MeterName,
+        KafkaConsumerLag.MeterName,
         "Microsoft.Orleans",
         "Microsoft.AspNetCore.Hosting",
         "Microsoft.AspNetCore.Server.Kestrel",

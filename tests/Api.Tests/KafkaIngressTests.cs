@@ -56,6 +56,10 @@ public sealed class KafkaIngressTests
 
             using var http = silo.CreateClient();
             await corpus.AssertStatusesAsync(http, ct);
+            // The lag the health endpoint gave is published to Prometheus too, per partition of the topic.
+            var scraped = await PrometheusText.ScrapeAsync(http);
+            Assert.True(scraped.Has("kafka_stream_consumer_lag"), scraped.Text);
+            Assert.Equal(0, scraped.Sum("kafka_stream_consumer_lag", ("topic", topic)));
         }
         finally
         {
