@@ -68,6 +68,7 @@ public static partial class ClinicalApi
 
     public static WebApplication MapClinicalApi(this WebApplication app)
     {
+        app.Use(app.Services.GetRequiredService<ShutdownDrain>().CloseConnectionsWhileDrainingAsync);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseHsts();

@@ -17,7 +17,7 @@ namespace ClinicalTrials.Api.Health;
 
 /// <summary>
 /// The platform's health checks, one per component. Those tagged <see cref="Ready"/> decide whether this silo can take
-/// data in (<c>/health/ready</c>): the journal takes writes and the silo has joined its cluster. The others only
+/// data in (<c>/health/ready</c>): the journal takes writes, the silo has joined its cluster and is not stopping. The others only
 /// describe (<c>/api/clinical/health</c>): none of them stops ingestion.
 /// </summary>
 public static class ClinicalHealthChecks
@@ -38,6 +38,7 @@ public static class ClinicalHealthChecks
         services.AddHealthChecks()
             .AddCheck<JournalHealthCheck>("journal", tags: [Ready])
             .AddCheck<GrainHealthCheck>("grains", tags: [Ready])
+            .AddCheck<ShutdownHealthCheck>("shutdown", tags: [Ready])
             .AddCheck<DiskHealthCheck>("disk")
             .AddCheck<OnlineStoreHealthCheck>("online_store")
             .AddCheck<ModelHealthCheck>("model")
@@ -108,6 +109,15 @@ public static class ClinicalHealthChecks
                 return HealthCheckResult.Unhealthy($"No grain answered: {e.Message}");
             }
         }
+    }
+
+    /// <summary>Unhealthy from the moment the silo began to stop, so a load balancer sends its new requests elsewhere.</summary>
+    private sealed class ShutdownHealthCheck(ShutdownDrain drain) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(drain.IsDraining
+                ? HealthCheckResult.Unhealthy($"This silo is stopping: it answers what it is sent for {drain.Period.TotalSeconds} s, then stops.")
+                : HealthCheckResult.Healthy("Not stopping."));
     }
 
     /// <summary>The free space of the filesystem the data directory is on (its own mount, not the root's).</summary>

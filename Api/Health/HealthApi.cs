@@ -11,8 +11,8 @@ namespace ClinicalTrials.Api.Health;
 
 /// <summary>
 /// The probes, all from the checks of <see cref="ClinicalHealthChecks"/>: <c>/health/live</c> (the process answers; runs
-/// no check), <c>/health/ready</c> (503 when this silo cannot take data in), and <c>GET /api/clinical/health</c>, every
-/// component's status and detail as JSON; 503 only when data cannot be taken in.
+/// no check), <c>/health/ready</c> (503 when this silo cannot take data in, or is stopping: <see cref="ShutdownDrain"/>),
+/// and <c>GET /api/clinical/health</c>, every component's status and detail as JSON; 503 exactly when ready is.
 /// </summary>
 public static class HealthApi
 {
@@ -25,7 +25,7 @@ public static class HealthApi
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(ClinicalHealthChecks.Ready) })
             .WithTags("Operations");
         app.MapGet("/api/clinical/health", GetHealthAsync).WithTags("Operations").WithName("GetHealth")
-            .WithSummary("Per-component health: journal, grains, disk, online_store, model, prediction_log, kafka.");
+            .WithSummary("Per-component health: journal, grains, shutdown, disk, online_store, model, prediction_log, kafka.");
     }
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(HealthCheckService checks, CancellationToken cancellationToken)

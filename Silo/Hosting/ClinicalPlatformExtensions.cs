@@ -1,4 +1,5 @@
 using ClinicalTrials.Api;
+using ClinicalTrials.Api.Health;
 using ClinicalTrials.Grains.Hosting;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Monitoring;
@@ -6,6 +7,7 @@ using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Grains.Retraining;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Storage;
+using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
 namespace ClinicalTrials.Silo.Hosting;
@@ -41,6 +43,15 @@ public static class ClinicalPlatformExtensions
             .ValidateOnStart();
         builder.Services.AddLakeOptions();
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section);
+        builder.Services.AddOptions<ClusterProfileOptions>().BindConfiguration(ClusterProfileOptions.Section)
+            .Validate<IOptions<HostOptions>>((o, host) => o.Drain >= TimeSpan.Zero && o.Drain < host.Value.ShutdownTimeout,
+                "Cluster:ShutdownDrain must be zero or more and shorter than the host's shutdown timeout (DOTNET_shutdownTimeoutSeconds, 30 s by default), which counts it.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(services => new ShutdownDrain(
+            services.GetRequiredService<IOptions<ClusterProfileOptions>>().Value.Drain,
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILogger<ShutdownDrain>>()));
+        builder.Services.AddHostedService(services => services.GetRequiredService<ShutdownDrain>());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddClinicalApi();
         builder.Services.AddSingleton<IChallengerTrainer, InProcessChallengerTrainer>();

@@ -33,6 +33,23 @@ public sealed class ClusterProfileOptions
     /// <summary>The service's name: grain state and reminders belong to it, across redeployments of the cluster.</summary>
     public string ServiceId { get; set; } = "clinicaltrials";
 
+    /// <summary>
+    /// How long a silo told to stop (SIGTERM) goes on answering after its <c>/health/ready</c> turned 503, so a load
+    /// balancer moves new requests and keep-alive connections to other silos before this one stops listening
+    /// (<see cref="Api.Health.ShutdownDrain"/>). Unset: <see cref="DefaultClusterDrain"/> in a cluster, none embedded
+    /// (one silo has nowhere to send its clients). It counts into the host's shutdown timeout, which must be longer.
+    /// </summary>
+    public TimeSpan? ShutdownDrain { get; set; }
+
+    /// <summary>
+    /// The cluster's drain: longer than a load balancer or Kubernetes takes to stop routing to a silo that turned
+    /// unready or is being deleted (a few seconds), far below the host's 30 s shutdown timeout.
+    /// </summary>
+    public static readonly TimeSpan DefaultClusterDrain = TimeSpan.FromSeconds(5);
+
+    /// <summary>The drain this silo applies: <see cref="ShutdownDrain"/>, or its profile's default.</summary>
+    public TimeSpan Drain => ShutdownDrain ?? (Mode == ClusterMode.Postgres ? DefaultClusterDrain : TimeSpan.Zero);
+
     public static ClusterProfileOptions From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<ClusterProfileOptions>() ?? new ClusterProfileOptions();
 }

@@ -178,10 +178,12 @@ public sealed class QueryApiTests(ClinicalAppFixture app) : IClassFixture<Clinic
 
         Assert.Equal("degraded", health.GetProperty("status").GetString());
         var components = health.GetProperty("components");
-        Assert.Equal(["disk", "grains", "journal", "kafka", "model", "model_monitoring", "online_store", "prediction_log"], components.EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["disk", "grains", "journal", "kafka", "model", "model_monitoring", "online_store", "prediction_log", "shutdown"],
+            components.EnumerateObject().Select(c => c.Name).Order());
         Assert.Equal("disabled", components.GetProperty("kafka").GetProperty("status").GetString());
         Assert.Equal("healthy", components.GetProperty("journal").GetProperty("status").GetString());
         Assert.Equal("healthy", components.GetProperty("grains").GetProperty("status").GetString());
+        Assert.Equal("healthy", components.GetProperty("shutdown").GetProperty("status").GetString());
         Assert.Equal("disabled", components.GetProperty("online_store").GetProperty("status").GetString());
         Assert.Equal("degraded", components.GetProperty("model").GetProperty("status").GetString());
         Assert.StartsWith("No model is in production", components.GetProperty("model").GetProperty("detail").GetString(), StringComparison.Ordinal);

@@ -80,6 +80,20 @@ public sealed class SiloSettingsTests
         Assert.Contains("Unknown argument '--dta-dir'", Assert.Single(unknown.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_shutdown_drain_the_shutdown_timeout_would_cut_short_is_refused_at_start()
+    {
+        using var data = new DataDirectory();
+
+        // The host's shutdown timeout (30 s by default) counts the drain: Kestrel and Orleans must still stop within it.
+        var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken,
+            "--data-dir", data.Path, "--urls", $"http://127.0.0.1:{FreePorts.Next()}", $"--Orleans:SiloPort={FreePorts.Next()}",
+            $"--Orleans:GatewayPort={FreePorts.Next()}", "--Cluster:ShutdownDrain=00:00:30");
+
+        Assert.True(exitCode != 0, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("Cluster:ShutdownDrain must be zero or more and shorter than the host's shutdown timeout", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--from", "run-job", "offline-features", "--from", "notadate")]
     [InlineData("--hours", "token", "--subject", "alice", "--role", "admin", "--hours", "eight")]

@@ -161,7 +161,16 @@ internal sealed class SiloProcess : IAsyncDisposable
     /// <summary>SIGTERM, as a service manager or Kubernetes stops the silo; returns its exit code once it has stopped.</summary>
     public async Task<int> StopAsync(CancellationToken cancellationToken)
     {
-        Assert.Equal(0, SendSignal(_process.Id, SigTerm));
+        Terminate();
+        return await ExitCodeAsync(cancellationToken);
+    }
+
+    /// <summary>Sends SIGTERM and returns at once: the silo begins its graceful stop.</summary>
+    public void Terminate() => Assert.Equal(0, SendSignal(_process.Id, SigTerm));
+
+    /// <summary>The exit code, once the process has exited.</summary>
+    public async Task<int> ExitCodeAsync(CancellationToken cancellationToken)
+    {
         await _process.WaitForExitAsync(cancellationToken);
         return _process.ExitCode;
     }
