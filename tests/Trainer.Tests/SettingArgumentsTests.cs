@@ -32,6 +32,9 @@ public sealed class SettingArgumentsTests
     [InlineData("--dta-dir=/tmp/x")]
     [InlineData("rn-job")]
     [InlineData("--OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")]
+    [InlineData("--url=http://127.0.0.1:9000")]
+    [InlineData("--datadir=/tmp/x")]
+    [InlineData("--Journal")]
     public void For_a_host_anything_else_is_a_problem_naming_it(params string[] tokens)
     {
         var (settings, problem) = SettingArguments.Split(tokens, host: true);
