@@ -134,7 +134,7 @@ public static class PredictionApi
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: $"Invalid {field}");
 
     private static ProblemHttpResult NoModel() => TypedResults.Problem(
-        "No model is in production: train one (dotnet run --project Trainer -- train) and promote it (POST /api/models/{version}/promote).",
+        "No model is in production: train one (dotnet run -c Release --project Trainer -- train --api-key KEY) and promote it (POST /api/models/{version}/promote).",
         statusCode: StatusCodes.Status503ServiceUnavailable, title: "No production model");
 }
 

@@ -235,7 +235,7 @@ public sealed class PipelineDoctor(
         if (accepted == 0)
         {
             return new("ingestion", "messages", CheckStatus.Warn, figure,
-                "No message accepted yet: send some (dotnet run --project Generator -- --url http://localhost:8080).");
+                "No message accepted yet: send some (dotnet run -c Release --project Generator -- --url http://localhost:8080 --api-key KEY).");
         }
 
         var lastCommit = journal.LastCommitAt;
@@ -312,7 +312,7 @@ public sealed class PipelineDoctor(
         if (production is null)
         {
             return new("serving", "model", CheckStatus.Fail, "no model in production: /predict answers 503",
-                "Train one (dotnet run --project Trainer -- train --api http://localhost:8080) and promote it (POST /api/models/{version}/promote).");
+                "Train one (dotnet run -c Release --project Trainer -- train --api http://localhost:8080 --api-key KEY) and promote it (POST /api/models/{version}/promote).");
         }
 
         return answer.ModelVersion == production.Version
