@@ -304,7 +304,7 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
 
             if (rejections.Count > 0)
             {
-                batch.BatchCommands.Add(InsertCommand(rejections, "ON CONFLICT (digest) DO NOTHING RETURNING digest, sequence"));
+                batch.BatchCommands.Add(InsertCommand(rejections, "ON CONFLICT (digest) WHERE digest IS NOT NULL DO NOTHING RETURNING digest, sequence"));
             }
 
             await using var reader = await batch.ExecuteReaderAsync();

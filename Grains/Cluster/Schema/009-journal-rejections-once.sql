@@ -1,7 +1,8 @@
 -- A rejection is stored once however often it is delivered, as an accepted message is: its key is the SHA-256 of its
 -- bytes as received (JournalEntry.RejectionKey), unique across all silos. A redelivery is answered duplicate.
 ALTER TABLE journal_messages ADD COLUMN digest bytea NULL;
-CREATE UNIQUE INDEX journal_messages_by_digest ON journal_messages (digest);
+-- Partial, so that an accepted row (no digest) costs this index nothing.
+CREATE UNIQUE INDEX journal_messages_by_digest ON journal_messages (digest) WHERE digest IS NOT NULL;
 
 -- A message_id is accepted once; its rejections (an invalid message, then the corrected one; or two different invalid
 -- bodies under one id) stay beside it as rows of their own rather than being replaced, so each stays in quarantine and
