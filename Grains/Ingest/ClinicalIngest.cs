@@ -22,6 +22,7 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
     {
         var results = new IngestResult[messages.Count];
         var rejected = new List<int>();
+        var repeatedRejections = new HashSet<int>();
         var byPatient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < messages.Count; i++)
         {
@@ -55,7 +56,7 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
         for (var i = 0; i < messages.Count; i++)
         {
             var parsed = messages[i].Parsed;
-            metrics.MessageReceived(results[i].Status, parsed);
+            metrics.MessageReceived(repeatedRejections.Contains(i) ? IngestStatus.Duplicate : results[i].Status, parsed);
             if (results[i].Status == IngestStatus.Rejected && logger.IsEnabled(LogLevel.Debug))
             {
                 LogRejected(logger, parsed.MessageId, parsed.SiteId, string.Join(", ", parsed.Violations.Select(v => $"{v.Field}:{v.Rule}").Distinct()));
@@ -104,7 +105,13 @@ public sealed partial class ClinicalIngest(IGrainFactory grains, IIngestJournal 
             {
                 var i = rejected[k];
                 var parsed = messages[i].Parsed;
+                // A rejection quarantined before (a redelivery, a resend) is answered as rejected again, so that a
+                // client learns why and a broker dead-letters it, but counted as a duplicate, as the journal counts it.
                 results[i] = new IngestResult(parsed.MessageId, IngestStatus.Rejected, appends[k].Location, parsed.Violations);
+                if (appends[k].Status == IngestStatus.Duplicate)
+                {
+                    repeatedRejections.Add(i);
+                }
             }
         }
 

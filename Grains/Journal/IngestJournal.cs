@@ -410,10 +410,10 @@ public sealed partial class IngestJournal : IIngestJournal, IJournalTail, IDispo
                 var partition = entry.Partition; // formatted from the entry's time on each read
                 var (location, offset) = _bronze.Next(partition, entry.Line.Length);
                 _faults.At(CommitStep.LedgerWrite);
-                // The row goes in first: the ledger decides whether the message_id is a duplicate (also of
-                // an entry earlier in this commit), and a duplicate's line is never written.
-                var sequence = entry.MessageId is null ? 0 : _ledger.Store(entry, location, offset, entry.Line.Length);
-                if (entry.IsAccepted && sequence == 0)
+                // The row goes in first: the ledger decides whether the message is a repeat (its message_id accepted,
+                // or the same bytes quarantined, also by an entry earlier in this commit), and a repeat's line is never written.
+                var sequence = _ledger.Store(entry, location, offset, entry.Line.Length);
+                if (sequence == 0)
                 {
                     changes.Add(site, type, "duplicate", 1);
                     results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, 0);

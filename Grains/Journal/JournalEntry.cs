@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using ClinicalTrials.Domain.Lake;
 using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
@@ -11,6 +12,10 @@ namespace ClinicalTrials.Grains.Journal;
 /// Identity fields are whatever could be read; a rejected body may have none. The bronze line is encoded when the
 /// entry is made, on the caller's thread, so the journal's single writer only copies bytes. An accepted entry's line
 /// records how it was accepted (<see cref="AcceptedUnder"/>), so replay reads it back the same whatever the rules become.
+/// <para>
+/// The journal stores a message once however often it is delivered: an accepted one by its message_id, a rejected
+/// one by its <see cref="RejectionKey"/> (the bytes as received). A repeat is answered <see cref="IngestStatus.Duplicate"/>.
+/// </para>
 /// </summary>
 public sealed record JournalEntry(
     Guid? MessageId,
@@ -31,6 +36,20 @@ public sealed record JournalEntry(
 
     /// <summary>What the ledger keeps and counts for the message: its violations, or the issues of its results.</summary>
     public IReadOnlyList<Violation> Reasons => IsAccepted ? ResultIssues : Violations;
+
+    private readonly byte[]? _rejectionKey;
+
+    /// <summary>
+    /// What makes a rejection the same one when it is delivered again (a broker's redelivery, a client's resend): the
+    /// SHA-256 of the bytes as received. Not the message_id: a message that is not JSON has none, and two different
+    /// invalid bodies sent with one id are two rejections. <see cref="Rejected"/> takes it before a body holding a
+    /// direct identifier is dropped; an entry made otherwise has that of <see cref="Raw"/>.
+    /// </summary>
+    public byte[] RejectionKey
+    {
+        get => _rejectionKey ?? SHA256.HashData(Raw.Span);
+        init => _rejectionKey = value;
+    }
 
     private EncodedLine _line = EncodedLine.Of(MessageId, ReceivedAt, Raw, Violations, AcceptedUnder);
 
@@ -74,7 +93,10 @@ public sealed record JournalEntry(
     /// <summary>A rejected message; one holding a direct identifier is kept without its body, so the identifier is stored nowhere.</summary>
     public static JournalEntry Rejected(ParseResult result, ReadOnlyMemory<byte> raw, DateTimeOffset receivedAt) => new(
         result.MessageId, receivedAt, result.PatientId, result.SiteId, result.PayloadType, null,
-        result.Violations.Any(v => v.Rule == Rules.DirectIdentifier) ? ReadOnlyMemory<byte>.Empty : raw, result.Violations, 0);
+        result.Violations.Any(v => v.Rule == Rules.DirectIdentifier) ? ReadOnlyMemory<byte>.Empty : raw, result.Violations, 0)
+    {
+        RejectionKey = SHA256.HashData(raw.Span),
+    };
 
     /// <summary>A bronze line with the values it was encoded from.</summary>
     private sealed class EncodedLine(
@@ -93,8 +115,8 @@ public sealed record JournalEntry(
 }
 
 /// <summary>
-/// What the journal did with one entry, and its ledger sequence (0 when no row was written: a duplicate, or a
-/// rejection without a message_id).
+/// What the journal did with one entry, and its ledger sequence (0 when no row was written: a duplicate, that is a
+/// message_id already accepted or a rejection already quarantined).
 /// </summary>
 public sealed record JournalAppend(IngestStatus Status, string? Location, long Sequence);
 

@@ -6,7 +6,8 @@ namespace ClinicalTrials.Grains.Journal;
 /// <summary>
 /// Which sequence blocks of the ledger may hold a message_id: one Bloom filter per block of 65,536 sequences, kept in
 /// memory by the journal's writer so that a new message_id is known to be new without a look-up in a unique index
-/// over every id (that index, keyed by random UUIDs, made each commit rewrite pages all over the ledger).
+/// over every id (that index, keyed by random UUIDs, made each commit rewrite pages all over the ledger). The ledger
+/// keeps a second one for the keys of its rejections (<see cref="JournalEntry.RejectionKey"/>), which are as random.
 /// <para>
 /// The filters of 64 consecutive blocks are stored bit-sliced: bit j of word p in a group says whether block
 /// 64·group + j has position p set, so one look-up reads <see cref="Probes"/> words per group of 64 blocks whatever

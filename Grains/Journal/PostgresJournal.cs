@@ -72,9 +72,16 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
 
     public async Task<MessageRecord?> FindAsync(Guid messageId)
     {
+        // Its accepted row, else its latest rejection: each through its own index (journal_messages_by_id is unique
+        // among accepted rows only).
         await using var command = _database.CreateCommand("""
-            SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations::text
-            FROM journal_messages WHERE message_id = $1
+            SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations FROM (
+                (SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations::text
+                 FROM journal_messages WHERE message_id = $1 AND status = 1)
+                UNION ALL
+                (SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations::text
+                 FROM journal_messages WHERE message_id = $1 AND status = 2 ORDER BY sequence DESC LIMIT 1)) found
+            ORDER BY status LIMIT 1
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = messageId });
         await using var row = await command.ExecuteReaderAsync();
@@ -283,30 +290,50 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        var stored = new Dictionary<Guid, long>();
-        if (plan.Keyed.Count > 0)
+        // The unique indexes decide, across all silos, which rows are new: an accepted message_id, a rejection's key.
+        var accepted = plan.Stored.Where(e => e.Entry.IsAccepted).ToList();
+        var rejections = plan.Stored.Where(e => !e.Entry.IsAccepted).ToList();
+        var acceptedSequences = new Dictionary<Guid, long>();
+        var rejectionSequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var batch = new NpgsqlBatch(connection, transaction))
         {
-            await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { InsertCommand(plan.Keyed, replaceRejected: true) } };
-            await using var reader = await batch.ExecuteReaderAsync();
-            stored = await ReadStoredAsync(reader);
-        }
+            if (accepted.Count > 0)
+            {
+                batch.BatchCommands.Add(InsertCommand(accepted, "ON CONFLICT (message_id) WHERE status = 1 DO NOTHING RETURNING message_id, sequence"));
+            }
 
-        // A rejection whose message_id an accepted row already holds is still kept (quarantined), without the id.
-        var keptWithoutId = plan.Keyed.Where(e => !e.Entry.IsAccepted && !stored.ContainsKey(e.Entry.MessageId!.Value)).ToList();
-        if (plan.WithoutId.Count + keptWithoutId.Count > 0)
-        {
-            await using var withoutId = new NpgsqlBatch(connection, transaction) { BatchCommands = { InsertCommand([.. plan.WithoutId, .. keptWithoutId], replaceRejected: false) } };
-            await withoutId.ExecuteNonQueryAsync();
+            if (rejections.Count > 0)
+            {
+                batch.BatchCommands.Add(InsertCommand(rejections, "ON CONFLICT (digest) WHERE digest IS NOT NULL DO NOTHING RETURNING digest, sequence"));
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync();
+            if (accepted.Count > 0)
+            {
+                while (await reader.ReadAsync())
+                {
+                    acceptedSequences[reader.GetGuid(0)] = reader.GetInt64(1);
+                }
+
+                await reader.NextResultAsync();
+            }
+
+            while (rejections.Count > 0 && await reader.ReadAsync())
+            {
+                rejectionSequences[Convert.ToHexString(reader.GetFieldValue<byte[]>(0))] = reader.GetInt64(1);
+            }
         }
 
         var changes = new CounterChanges();
         var results = group.Select(g => new JournalAppend[g.Entries.Count]).ToArray();
-        foreach (var (entry, g, i, kind) in plan.All)
+        foreach (var (entry, g, i, kind, rejectionKey) in plan.All)
         {
             var site = entry.SiteId ?? "unknown";
             var type = entry.PayloadType?.WireName() ?? "unknown";
-            var sequence = kind == PlanKind.Keyed && stored.TryGetValue(entry.MessageId!.Value, out var s) ? s : 0;
-            if (entry.IsAccepted && sequence == 0)
+            var sequence = kind != PlanKind.Stored ? 0
+                : entry.IsAccepted ? acceptedSequences.GetValueOrDefault(entry.MessageId!.Value)
+                : rejectionSequences.GetValueOrDefault(rejectionKey!);
+            if (sequence == 0)
             {
                 changes.Add(site, type, "duplicate", 1);
                 results[g][i] = new JournalAppend(IngestStatus.Duplicate, null, 0);
@@ -328,32 +355,20 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
     }
 
     /// <summary>
-    /// Inserts the rows in their order (their sequences follow it). With <paramref name="replaceRejected"/>, a row
-    /// whose message_id is held by a rejection replaces it, with a new sequence (a corrected message sent again, as in
-    /// the embedded ledger); an id held by an accepted row is left alone. Returns the message_id and sequence of each
-    /// row stored (<see cref="ReadStoredAsync"/>).
+    /// Inserts the rows in their order (their sequences follow it), those that <paramref name="onConflict"/> lets in;
+    /// it returns the key and sequence of each row inserted.
     /// </summary>
-    private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<PlannedEntry> rows, bool replaceRejected)
+    private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<PlannedEntry> rows, string onConflict)
     {
-        var onConflict = replaceRejected
-            ? """
-              ON CONFLICT (message_id) DO UPDATE SET sequence = nextval('journal_sequence'), status = excluded.status,
-                  patient_id = excluded.patient_id, site_id = excluded.site_id, payload_type = excluded.payload_type,
-                  received_at = excluded.received_at, event_time = excluded.event_time, location = excluded.location,
-                  violations = excluded.violations, line = excluded.line
-              WHERE m.status = 2
-              """
-            : "";
         var command = new NpgsqlBatchCommand($"""
-            INSERT INTO journal_messages AS m (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, violations, line)
-            SELECT id, status, patient, site, type, received, event, location, violations::jsonb, line
-            FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WITH ORDINALITY
-                AS u (id, status, patient, site, type, received, event, location, violations, line, ord)
+            INSERT INTO journal_messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, violations, line, digest)
+            SELECT id, status, patient, site, type, received, event, location, violations::jsonb, line, digest
+            FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY
+                AS u (id, status, patient, site, type, received, event, location, violations, line, digest, ord)
             ORDER BY ord
             {onConflict}
-            RETURNING message_id, sequence
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => replaceRejected ? r.Entry.MessageId : null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.MessageId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.IsAccepted ? StatusAccepted : StatusRejected).ToArray() });
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.PatientId)));
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.SiteId)));
@@ -363,22 +378,12 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.Partition)));
         command.Parameters.Add(Texts(rows.Select(r => r.Entry.Reasons.Count == 0 ? null : JsonSerializer.Serialize(r.Entry.Reasons))));
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Entry.Line).ToArray() });
-        return command;
-    }
-
-    /// <summary>The sequence of each message_id an <see cref="InsertCommand"/> stored.</summary>
-    private static async Task<Dictionary<Guid, long>> ReadStoredAsync(NpgsqlDataReader row)
-    {
-        var stored = new Dictionary<Guid, long>();
-        while (await row.ReadAsync())
+        command.Parameters.Add(new NpgsqlParameter
         {
-            if (!row.IsDBNull(0))
-            {
-                stored[row.GetGuid(0)] = row.GetInt64(1);
-            }
-        }
-
-        return stored;
+            Value = rows.Select(r => r.RejectionKey is null ? null : Convert.FromHexString(r.RejectionKey)).ToArray(),
+            NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea,
+        });
+        return command;
     }
 
     private static NpgsqlParameter Texts(IEnumerable<string?> values) =>
@@ -466,55 +471,35 @@ public sealed partial class PostgresJournal : IIngestJournal, IAsyncDisposable
 
     private sealed record PendingAppend(IReadOnlyList<JournalEntry> Entries, TaskCompletionSource<JournalAppend[]> Completion);
 
-    private enum PlanKind { Keyed, WithoutId, Duplicate }
+    private enum PlanKind { Stored, Duplicate }
 
-    private sealed record PlannedEntry(JournalEntry Entry, int Group, int Index, PlanKind Kind);
+    /// <summary>One entry of a group: which group and index it came from, and a rejection's key (hex).</summary>
+    private sealed record PlannedEntry(JournalEntry Entry, int Group, int Index, PlanKind Kind, string? RejectionKey);
 
     /// <summary>
-    /// Which row each entry of a group becomes, so that the group has the meaning of its entries applied one by one
-    /// (as the embedded ledger applies them): per message_id, the first accepted entry claims the id and later accepted
-    /// ones are duplicates; without an accepted one, the last rejection claims it (replacing earlier ones). Every other
-    /// rejection is kept, quarantined, without the id.
+    /// Which entries of a group may become rows, so that the group has the meaning of its entries applied one by one
+    /// (as the embedded ledger applies them): the first accepted entry of each message_id and the first rejection of
+    /// each key; a later one is a duplicate of it. Whether a row already holds the id or key the insert finds out.
     /// </summary>
     private sealed class CommitPlan
     {
         public List<PlannedEntry> All { get; } = [];
 
-        public List<PlannedEntry> Keyed => [.. All.Where(e => e.Kind == PlanKind.Keyed)];
-
-        public List<PlannedEntry> WithoutId => [.. All.Where(e => e.Kind == PlanKind.WithoutId)];
+        public List<PlannedEntry> Stored => [.. All.Where(e => e.Kind == PlanKind.Stored)];
 
         public static CommitPlan For(List<PendingAppend> group)
         {
             var plan = new CommitPlan();
-            var claims = new Dictionary<Guid, int>(); // message_id -> index in All of the entry claiming it
+            var acceptedIds = new HashSet<Guid>();
+            var rejectionKeys = new HashSet<string>(StringComparer.Ordinal);
             for (var g = 0; g < group.Count; g++)
             {
                 for (var i = 0; i < group[g].Entries.Count; i++)
                 {
                     var entry = group[g].Entries[i];
-                    var kind = PlanKind.WithoutId;
-                    if (entry.MessageId is { } id)
-                    {
-                        if (!claims.TryGetValue(id, out var claim))
-                        {
-                            kind = PlanKind.Keyed;
-                            claims[id] = plan.All.Count;
-                        }
-                        else if (plan.All[claim].Entry.IsAccepted)
-                        {
-                            kind = entry.IsAccepted ? PlanKind.Duplicate : PlanKind.WithoutId;
-                        }
-                        else
-                        {
-                            // The claim so far is a rejection: this entry replaces it, which stays kept without the id.
-                            plan.All[claim] = plan.All[claim] with { Kind = PlanKind.WithoutId };
-                            kind = PlanKind.Keyed;
-                            claims[id] = plan.All.Count;
-                        }
-                    }
-
-                    plan.All.Add(new PlannedEntry(entry, g, i, kind));
+                    var rejectionKey = entry.IsAccepted ? null : Convert.ToHexString(entry.RejectionKey);
+                    var first = rejectionKey is null ? acceptedIds.Add(entry.MessageId!.Value) : rejectionKeys.Add(rejectionKey);
+                    plan.All.Add(new PlannedEntry(entry, g, i, first ? PlanKind.Stored : PlanKind.Duplicate, rejectionKey));
                 }
             }
 

@@ -29,13 +29,15 @@ public sealed class HostileInputTests(ClinicalAppFixture app) : IClassFixture<Cl
         var watch = Stopwatch.StartNew();
 
         var first = await SendAllAsync(corpus, cancellation);
+        var between = await StatsAsync(cancellation);
         var second = await SendAllAsync(corpus, cancellation);
 
         var failures = new List<string>();
-        var told = new Counts();
+        var (told, toldFirst) = (new Counts(), new Counts());
         for (var i = 0; i < corpus.Count; i++)
         {
             CheckAnswer(corpus[i], first[i], i, "first", failures, told);
+            CheckAnswer(corpus[i], first[i], i, "first", [], toldFirst);
             CheckAnswer(corpus[i], second[i], i, "second", failures, told);
             foreach (var (index, id) in corpus[i].Good)
             {
@@ -47,8 +49,11 @@ public sealed class HostileInputTests(ClinicalAppFixture app) : IClassFixture<Cl
         var after = await StatsAsync(cancellation);
         Assert.True(failures.Count == 0, $"{failures.Count} failures, the first: {string.Join("\n", failures.Take(20))}");
         Assert.Equal(told.Accepted, after.Accepted - before.Accepted);
-        Assert.Equal(told.Rejected, after.Rejected - before.Rejected);
-        Assert.Equal(told.Duplicates, after.Duplicates - before.Duplicates);
+        // Every invalid body is answered 400 (or "rejected") each time, but quarantined and counted once: the same bytes
+        // again, in the second send or twice in the first, are counted as duplicates.
+        Assert.Equal(0, after.Rejected - between.Rejected);
+        Assert.InRange(between.Rejected - before.Rejected, 1, toldFirst.Rejected);
+        Assert.Equal(told.Rejected + told.Duplicates, after.Rejected - before.Rejected + after.Duplicates - before.Duplicates);
         Assert.True(corpus.Sum(r => r.Good.Count) > 1000, "The corpus must hold valid messages to check they are stored.");
         TestContext.Current.SendDiagnosticMessage($"{corpus.Count} requests sent twice in {watch.Elapsed.TotalSeconds:0.0} s: {told}.");
     }

@@ -135,7 +135,25 @@ public sealed class IngestTests(ClusterFixture fixture) : IClassFixture<ClusterF
     }
 
     [Fact]
-    public async Task Corrected_message_replaces_its_rejection()
+    public async Task The_same_invalid_body_sent_twice_is_answered_rejected_both_times_and_counted_once()
+    {
+        var site = NewSiteId();
+        var body = ImpossibleVitals(NewPatientId(), site, DateTimeOffset.UtcNow.AddMinutes(-5)).ToJsonString();
+
+        var first = Assert.Single(await _cluster.IngestAsync(body));
+        var again = Assert.Single(await _cluster.IngestAsync(body));
+
+        // The sender learns again why (a broker dead-letters it); the platform counts it once, the repeat as a duplicate.
+        Assert.Equal((IngestStatus.Rejected, IngestStatus.Rejected), (first.Status, again.Status));
+        Assert.Equal(first.Violations, again.Violations);
+        var summary = SiteSummary.From(site, await _cluster.Journal.CountersAsync(site));
+        Assert.Equal(1, summary.Rejected["vital_signs"]);
+        Assert.Equal(1, summary.Duplicates["vital_signs"]);
+        Assert.Equal(1, summary.RejectionReasons["vital_signs.heart_rate:range"]);
+    }
+
+    [Fact]
+    public async Task Corrected_message_is_accepted_and_found_in_place_of_its_rejection()
     {
         var (patient, site) = (NewPatientId(), NewSiteId());
         var id = Guid.NewGuid();

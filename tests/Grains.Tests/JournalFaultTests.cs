@@ -166,16 +166,15 @@ public sealed class JournalFaultTests : IDisposable
     }
 
     /// <summary>
-    /// A batch of new accepted and rejected entries, and now and then a repeat of an accepted one stored before (a
-    /// rejected one sent again is stored again, as a correction would be).
+    /// A batch of new accepted and rejected entries, and now and then a repeat of one sent before (accepted or rejected:
+    /// either is a duplicate once stored).
     /// </summary>
     private List<JournalEntry> Batch(int round, int batch, List<JournalEntry> sent)
     {
         var entries = Enumerable.Range(0, 1 + (round * 7 + batch * 3) % 9).Select(i => Entry(accepted: i % 5 != 4)).ToList();
-        var repeatable = sent.Where(entry => entry.IsAccepted).ToList();
-        if (repeatable.Count > 0 && batch % 2 == 0)
+        if (sent.Count > 0 && batch % 2 == 0)
         {
-            entries.Add(repeatable[(round * 31 + batch) % repeatable.Count]);
+            entries.Add(sent[(round * 31 + batch) % sent.Count]);
         }
 
         return entries;
@@ -184,7 +183,8 @@ public sealed class JournalFaultTests : IDisposable
     private JournalEntry Entry(bool accepted) => accepted
         ? JournalRecoveryTests.AcceptedEntry(NewPatientId(), _site)
         : new JournalEntry(Guid.NewGuid(), DateTimeOffset.UtcNow, NewPatientId(), _site, PayloadType.VitalSigns, null,
-            "{\"heart_rate\": 900}"u8.ToArray(), [new Violation("vital_signs.heart_rate", "range", "heart_rate must be at most 300")], 0);
+            System.Text.Encoding.UTF8.GetBytes($"{{\"heart_rate\": 900, \"n\": \"{Guid.NewGuid()}\"}}"),
+            [new Violation("vital_signs.heart_rate", "range", "heart_rate must be at most 300")], 0);
 
     private IngestJournal Open(JournalFaults faults) =>
         new(Options.Create(new JournalOptions { DataDirectory = _data.Path }), NullLogger<IngestJournal>.Instance, faults);

@@ -54,8 +54,10 @@ public sealed class JournalRecoveryTests : IDisposable
 
     private JournalEntry Accepted(int abnormalFlags = 0) => AcceptedEntry(NewPatientId(), _site, abnormalFlags);
 
+    /// <summary>A rejection with bytes of its own (the same bytes again would be the same rejection, delivered again).</summary>
     private JournalEntry Rejected() => new(
-        Guid.NewGuid(), DateTimeOffset.UtcNow, NewPatientId(), _site, PayloadType.VitalSigns, null, "{\"heart_rate\": 900}"u8.ToArray(),
+        Guid.NewGuid(), DateTimeOffset.UtcNow, NewPatientId(), _site, PayloadType.VitalSigns, null,
+        Encoding.UTF8.GetBytes($"{{\"heart_rate\": 900, \"n\": \"{Guid.NewGuid()}\"}}"),
         [new Violation("vital_signs.heart_rate", "range", "heart_rate must be at most 300")], 0);
 
     /// <summary>Every bronze and quarantine file with its length.</summary>
@@ -134,6 +136,32 @@ public sealed class JournalRecoveryTests : IDisposable
         Assert.Equal(3, Count(await journal.CountersAsync(_site), "accepted"));
         var replayed = await journal.ReadPatientAsync(last[0].PatientId!, 0);
         Assert.Equal(last[0].Raw.ToArray(), Assert.Single(replayed).Raw);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_rejection_without_message_id_is_counted_once_whether_its_line_was_lost_or_kept(bool lineLost)
+    {
+        Directory.CreateDirectory(Path.Combine(_data.Path, "image"));
+        var notJson = QuarantineOnceTests.Received(Encoding.UTF8.GetBytes($"not json {Guid.NewGuid()} {{"));
+        string image;
+        using (var live = Open(Path.Combine(_data.Path, "live")))
+        {
+            await live.AppendAsync([Accepted()]);
+            var linesBefore = LineFiles(Path.Combine(_data.Path, "live"));
+            await live.AppendAsync([notJson]);
+            image = CrashImage(lineLost ? linesBefore : null);
+        }
+
+        using var journal = Open(image);
+        Assert.Equal(lineLost ? 0 : 1, QuarantineOnceTests.Count(await journal.CountersAsync("unknown"), "rejected"));
+
+        // Redelivered, as the message was never acknowledged: quarantined again only if its line was lost.
+        var redelivered = Assert.Single(await journal.AppendAsync([notJson]));
+
+        Assert.Equal(lineLost ? IngestStatus.Rejected : IngestStatus.Duplicate, redelivered.Status);
+        Assert.Equal(1, QuarantineOnceTests.Count(await journal.CountersAsync("unknown"), "rejected"));
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public sealed class MessageIdDedupTests : IDisposable
                 [IngestStatus.Duplicate, IngestStatus.Duplicate, IngestStatus.Duplicate, IngestStatus.Accepted, IngestStatus.Duplicate],
                 again.Select(a => a.Status));
 
-            // The rejected id, sent again corrected, replaces the rejection with a new sequence.
+            // The rejected id, sent again corrected, is stored beside the rejection with a new sequence.
             var corrected = Assert.Single(await journal.AppendAsync([JournalRecoveryTests.AcceptedEntry(patient, site) with { MessageId = rejected.MessageId }]));
             Assert.Equal((IngestStatus.Accepted, 65540L), (corrected.Status, corrected.Sequence));
         }

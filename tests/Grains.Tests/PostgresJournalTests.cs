@@ -25,9 +25,10 @@ public sealed class PostgresJournalTests(MigratedPostgres fixture) : IClassFixtu
     private JournalEntry Accepted(string? patient = null, int abnormalFlags = 0) =>
         JournalRecoveryTests.AcceptedEntry(patient ?? NewPatientId(), _site, abnormalFlags);
 
+    /// <summary>A rejection with bytes of its own (the same bytes again would be the same rejection, delivered again).</summary>
     private JournalEntry Rejected(string? patient = null, bool withId = true) => new(
         withId ? Guid.NewGuid() : null, DateTimeOffset.UtcNow, patient ?? NewPatientId(), _site, PayloadType.VitalSigns, null,
-        "{\"heart_rate\": 900}"u8.ToArray(), [HeartRateRange], 0);
+        System.Text.Encoding.UTF8.GetBytes($"{{\"heart_rate\": 900, \"n\": \"{Guid.NewGuid()}\"}}"), [HeartRateRange], 0);
 
     private static long Count(CounterSnapshot counters, string outcome) =>
         counters.Counters.Where(c => c.Outcome == outcome).Sum(c => c.Count);
@@ -95,24 +96,84 @@ public sealed class PostgresJournalTests(MigratedPostgres fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task A_rejected_message_id_sent_again_corrected_replaces_the_rejection()
+    public async Task An_invalid_message_then_a_valid_one_with_its_message_id_stores_the_valid_one_and_the_invalid_one_stays_quarantined_once()
     {
         var postgres = await fixture.DatabaseAsync();
         await using var journal = Silo(postgres);
         var patient = NewPatientId();
-        var rejected = Rejected(patient);
-        var rejection = (await journal.AppendAsync([rejected]))[0];
+        var invalid = QuarantineOnceTests.Invalid(_site);
+        var valid = Accepted(patient) with { MessageId = invalid.MessageId };
+        var rejection = (await journal.AppendAsync([invalid]))[0];
 
-        var corrected = (await journal.AppendAsync([Accepted(patient) with { MessageId = rejected.MessageId }]))[0];
+        var corrected = (await journal.AppendAsync([valid]))[0];
+        // The broker redelivers both (the silo died before its offset was committed).
+        var redelivered = await journal.AppendAsync([invalid, valid]);
 
+        Assert.Equal(IngestStatus.Rejected, rejection.Status);
         Assert.Equal(IngestStatus.Accepted, corrected.Status);
         Assert.True(corrected.Sequence > rejection.Sequence);
-        Assert.Equal(IngestStatus.Accepted, (await journal.FindAsync(rejected.MessageId!.Value))!.Status);
-        Assert.Equal(1, await RowsWithIdAsync(postgres, rejected.MessageId!.Value));
+        Assert.Equal([IngestStatus.Duplicate, IngestStatus.Duplicate], redelivered.Select(a => a.Status));
+        Assert.Equal(IngestStatus.Accepted, (await journal.FindAsync(invalid.MessageId!.Value))!.Status);
         Assert.Equal([corrected.Sequence], (await journal.ReadPatientAsync(patient, 0)).Select(m => m.Sequence));
-        // Once accepted, the id stays accepted: a rejection of it again is kept (quarantined) without the id.
-        Assert.Equal(IngestStatus.Rejected, (await journal.AppendAsync([rejected]))[0].Status);
-        Assert.Equal(IngestStatus.Accepted, (await journal.FindAsync(rejected.MessageId!.Value))!.Status);
+        // The rejection stays in quarantine beside the accepted row.
+        Assert.Equal(["2", "1"], await postgres.RowsAsync($"SELECT status FROM journal_messages WHERE message_id = '{invalid.MessageId}' ORDER BY sequence"));
+        var counters = await journal.CountersAsync(_site);
+        Assert.Equal((1L, 1L, 2L), (Count(counters, "accepted"), Count(counters, "rejected"), Count(counters, "duplicate")));
+    }
+
+    [Fact]
+    public async Task The_same_invalid_message_delivered_again_is_quarantined_and_counted_once()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var journal = Silo(postgres);
+        var invalid = QuarantineOnceTests.Invalid(_site);
+        var first = (await journal.AppendAsync([invalid]))[0];
+
+        // Redelivered later (a new receipt time), and twice more in one commit.
+        var again = await journal.AppendAsync([invalid with { ReceivedAt = invalid.ReceivedAt.AddMinutes(3) }, invalid]);
+
+        Assert.Equal(IngestStatus.Rejected, first.Status);
+        Assert.Equal([(IngestStatus.Duplicate, 0L), (IngestStatus.Duplicate, 0L)], again.Select(a => (a.Status, a.Sequence)));
+        Assert.Equal(1, await RowsWithIdAsync(postgres, invalid.MessageId!.Value));
+        var counters = await journal.CountersAsync(_site);
+        Assert.Equal((1L, 2L), (Count(counters, "rejected"), Count(counters, "duplicate")));
+        Assert.Equal([new ReasonRow(_site, "vital_signs.heart_rate", "range", 1)], counters.Reasons);
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_json_delivered_to_two_silos_are_quarantined_and_counted_once()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var siloA = Silo(postgres);
+        await using var siloB = Silo(postgres);
+        var marker = Guid.NewGuid().ToString("N");
+        var notJson = System.Text.Encoding.UTF8.GetBytes($"not json {marker} {{");
+
+        var outcomes = await Task.WhenAll(
+            siloA.AppendAsync([QuarantineOnceTests.Received(notJson)]), siloB.AppendAsync([QuarantineOnceTests.Received(notJson)]));
+        var again = await siloA.AppendAsync([QuarantineOnceTests.Received(notJson)]);
+
+        Assert.Equal([IngestStatus.Duplicate, IngestStatus.Rejected], outcomes.Select(o => o[0].Status).Order());
+        Assert.Equal(IngestStatus.Duplicate, again[0].Status);
+        Assert.Equal(["1"], await postgres.RowsAsync($"SELECT count(*) FROM journal_messages WHERE position('{marker}' in convert_from(line, 'UTF8')) > 0"));
+    }
+
+    [Fact]
+    public async Task Two_different_invalid_bodies_with_one_message_id_are_two_rejections_and_the_id_shows_the_latest()
+    {
+        var postgres = await fixture.DatabaseAsync();
+        await using var journal = Silo(postgres);
+        var id = Guid.NewGuid();
+        var (first, second) = (QuarantineOnceTests.Invalid(_site, id, heartRate: 900), QuarantineOnceTests.Invalid(_site, id, heartRate: 950));
+
+        var appended = await journal.AppendAsync([first]);
+        var then = await journal.AppendAsync([second, first]);
+
+        Assert.Equal([IngestStatus.Rejected, IngestStatus.Rejected, IngestStatus.Duplicate], appended.Concat(then).Select(a => a.Status));
+        Assert.Equal(2, await RowsWithIdAsync(postgres, id));
+        Assert.Equal(2, Count(await journal.CountersAsync(_site), "rejected"));
+        var found = await journal.FindAsync(id);
+        Assert.Equal((IngestStatus.Rejected, Microseconds(second.ReceivedAt)), (found!.Status, found.ReceivedAt));
     }
 
     [Fact]

@@ -39,9 +39,10 @@ internal sealed class LedgerReader(string connectionString)
     }
 
     /// <summary>
-    /// Looks a message_id up in each sequence block, newest first. The blocks must be the outer loop (CROSS JOIN keeps
-    /// SQLite's planner from reordering it): with messages outside, SQLite scanned the whole table for a recent or
-    /// unknown id, 25 ms at 165,000 rows.
+    /// Looks a message_id up in each sequence block: its accepted row, else its latest rejection (a message_id may have
+    /// several rejections beside its accepted row). The blocks must be the outer loop (CROSS JOIN keeps SQLite's planner
+    /// from reordering it): with messages outside, SQLite scanned the whole table for a recent or unknown id, 25 ms at
+    /// 165,000 rows.
     /// </summary>
     internal static readonly string FindSql = $"""
         WITH RECURSIVE blocks (block) AS (
@@ -50,6 +51,7 @@ internal sealed class LedgerReader(string connectionString)
         SELECT status, patient_id, site_id, payload_type, received_at, event_time, location, violations
         FROM blocks CROSS JOIN messages
         WHERE (seq >> {MessageIdFilter.BlockShift}) = block AND message_id = $id AND seq <= $through
+        ORDER BY status = {LedgerSchema.StatusAccepted} DESC, seq DESC
         LIMIT 1
         """;
 

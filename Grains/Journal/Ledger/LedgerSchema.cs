@@ -21,6 +21,7 @@ internal static class LedgerSchema
         IndexBySequenceBlock,
         AddPatientDirectory,
         DropCommitGeneration,
+        KeyRejectionsByTheirBytes,
     ];
 
     public static int Version => Migrations.Length;
@@ -112,10 +113,14 @@ internal static class LedgerSchema
     /// Whether a message_id is new is decided by the filter, then this index (LedgerWriter.Store).
     /// </summary>
     private static void IndexBySequenceBlock(SqliteCommand command) => Run(command, $"""
-        CREATE INDEX IF NOT EXISTS messages_by_block_id ON messages (seq >> {MessageIdFilter.BlockShift}, message_id);
         DROP INDEX IF EXISTS messages_by_patient;
-        CREATE INDEX IF NOT EXISTS messages_by_block_patient ON messages (seq >> {MessageIdFilter.BlockShift}, patient_id, seq) WHERE status = 1;
+        {BlockIndexes};
         """);
+
+    private static readonly string BlockIndexes = $"""
+        CREATE INDEX IF NOT EXISTS messages_by_block_id ON messages (seq >> {MessageIdFilter.BlockShift}, message_id);
+        CREATE INDEX IF NOT EXISTS messages_by_block_patient ON messages (seq >> {MessageIdFilter.BlockShift}, patient_id, seq) WHERE status = 1
+        """;
 
     /// <summary>
     /// 5: which patients each site has accepted messages for, one row per pair, so that listing patients reads a table
@@ -136,6 +141,31 @@ internal static class LedgerSchema
     /// </summary>
     private static void DropCommitGeneration(SqliteCommand command) => Run(command, "DELETE FROM meta WHERE key = 'generation'");
 
+    /// <summary>
+    /// 7: a rejection is stored once, keyed by the SHA-256 of its bytes as received (<c>digest</c>, indexed by sequence
+    /// block like message_id); every rejection has a row, also one without a message_id, so that recovery takes its count
+    /// back with it. message_id becomes optional, which SQLite allows only by copying the table. Rejections stored
+    /// before have no digest: a redelivery of one is quarantined once more.
+    /// </summary>
+    private static void KeyRejectionsByTheirBytes(SqliteCommand command) => Run(command, $"""
+        CREATE TABLE messages_copy (
+            seq INTEGER PRIMARY KEY,
+            message_id BLOB,
+            status INTEGER NOT NULL,
+            patient_id TEXT, site_id TEXT, payload_type TEXT,
+            received_at INTEGER NOT NULL, event_time INTEGER,
+            location TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+            violations TEXT, flags INTEGER NOT NULL DEFAULT 0,
+            digest BLOB);
+        INSERT INTO messages_copy
+            SELECT seq, message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags, NULL
+            FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_copy RENAME TO messages;
+        {BlockIndexes};
+        CREATE INDEX messages_by_block_digest ON messages (seq >> {MessageIdFilter.BlockShift}, digest) WHERE digest IS NOT NULL;
+        """);
+
     /// <summary>Adds the pairs of the accepted rows after sequence <paramref name="after"/> (SQL) that the directory lacks.</summary>
     internal static string PatientsFrom(string after) => $"""
         INSERT OR IGNORE INTO patients (patient_id, site_id, first_seq)
@@ -144,6 +174,7 @@ internal static class LedgerSchema
             GROUP BY patient_id, site_id
         """;
 
+    /// <summary>The messages table as migrations 1 and 3 made it (migration 7 makes it anew).</summary>
     private static string MessagesTable(string name) => $"""
         CREATE TABLE IF NOT EXISTS {name} (
             seq INTEGER PRIMARY KEY,

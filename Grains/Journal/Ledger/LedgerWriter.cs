@@ -15,9 +15,10 @@ internal sealed class LedgerWriter : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _insert;
-    private readonly sqlite3_stmt _replace;
-    private readonly sqlite3_stmt _locate;
-    private readonly MessageIdFilter _ids;
+    private readonly sqlite3_stmt _locateAccepted;
+    private readonly sqlite3_stmt _locateRejection;
+    private readonly MessageIdFilter _acceptedIds;
+    private readonly MessageIdFilter _rejectionKeys;
     private readonly List<long> _candidateBlocks = [];
     private readonly SqliteCommand _count;
     private readonly SqliteCommand _reason;
@@ -32,26 +33,18 @@ internal sealed class LedgerWriter : IDisposable
         _connection = new SqliteConnection(ConnectionString);
         _connection.Open();
         LedgerSchema.Migrate(_connection);
-        _ids = LoadMessageIds();
+        (_acceptedIds, _rejectionKeys) = LoadKeys();
 
         _wal = new FileStream(path + "-wal", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
 
         _insert = PrepareStatement("""
-            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            INSERT INTO messages (message_id, status, patient_id, site_id, payload_type, received_at, event_time, location, offset, length, violations, flags, digest)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             RETURNING seq
             """);
-        // A rejected message_id may be sent again, corrected: the accepted copy replaces the rejection. It takes a new
-        // sequence, as a new row would: patient replays read rows after the snapshot's sequence, and the rejection's
-        // old sequence may already lie behind a snapshot that does not include the corrected message.
-        _replace = PrepareStatement("""
-            UPDATE messages SET seq = (SELECT max(seq) FROM messages) + 1,
-                message_id = ?1, status = ?2, patient_id = ?3, site_id = ?4, payload_type = ?5, received_at = ?6,
-                event_time = ?7, location = ?8, offset = ?9, length = ?10, violations = ?11, flags = ?12
-            WHERE seq = ?13
-            RETURNING seq
-            """);
-        _locate = PrepareStatement($"SELECT seq, status FROM messages WHERE (seq >> {MessageIdFilter.BlockShift}) = ?1 AND message_id = ?2");
+        _locateAccepted = PrepareStatement(
+            $"SELECT seq FROM messages WHERE (seq >> {MessageIdFilter.BlockShift}) = ?1 AND message_id = ?2 AND status = {LedgerSchema.StatusAccepted}");
+        _locateRejection = PrepareStatement(LocateRejectionSql);
         _count = Prepare("""
             INSERT INTO counters VALUES ($site, $type, $outcome, $n)
             ON CONFLICT DO UPDATE SET count = count + excluded.count
@@ -65,24 +58,40 @@ internal sealed class LedgerWriter : IDisposable
         _verifiedThrough = Prepare("UPDATE meta SET value = $seq WHERE key = 'verified_through'", "$seq");
     }
 
-    /// <summary>Reads every message_id of the ledger into a new filter.</summary>
-    private MessageIdFilter LoadMessageIds()
+    /// <summary>A rejection's row in one sequence block (?1) by its key (?2), through the partial index messages_by_block_digest.</summary>
+    internal static readonly string LocateRejectionSql = $"SELECT seq FROM messages WHERE (seq >> {MessageIdFilter.BlockShift}) = ?1 AND digest = ?2";
+
+    /// <summary>Reads the message_id of every accepted row and the key of every rejection into new filters.</summary>
+    private (MessageIdFilter AcceptedIds, MessageIdFilter RejectionKeys) LoadKeys()
     {
-        var filter = new MessageIdFilter();
-        var statement = PrepareStatement("SELECT seq, message_id FROM messages");
+        var (acceptedIds, rejectionKeys) = (new MessageIdFilter(), new MessageIdFilter());
+        var statement = PrepareStatement($"""
+            SELECT seq, message_id, digest FROM messages WHERE status = {LedgerSchema.StatusAccepted} OR digest IS NOT NULL
+            """);
         using (statement)
         {
             int step;
             while ((step = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
-                filter.Add(raw.sqlite3_column_int64(statement, 0), new Guid(raw.sqlite3_column_blob(statement, 1)));
+                var sequence = raw.sqlite3_column_int64(statement, 0);
+                if (raw.sqlite3_column_type(statement, 2) == raw.SQLITE_NULL)
+                {
+                    acceptedIds.Add(sequence, new Guid(raw.sqlite3_column_blob(statement, 1)));
+                }
+                else
+                {
+                    rejectionKeys.Add(sequence, FilterKey(raw.sqlite3_column_blob(statement, 2)));
+                }
             }
 
             Check(step);
         }
 
-        return filter;
+        return (acceptedIds, rejectionKeys);
     }
+
+    /// <summary>A rejection's key as its filter takes it: the first 16 of its 32 bytes, as random as a new message_id.</summary>
+    private static Guid FilterKey(ReadOnlySpan<byte> rejectionKey) => new(rejectionKey[..16]);
 
     /// <summary>For the readers beside the writer (<see cref="LedgerReader"/>).</summary>
     public string ConnectionString { get; }
@@ -109,27 +118,31 @@ internal sealed class LedgerWriter : IDisposable
     }
 
     /// <summary>
-    /// Writes the message's row; returns its sequence, or 0 when an accepted row already holds the message_id (looked up
-    /// only in the blocks the in-memory filter cannot rule out, so a new id costs no index look-up at all). Bound
-    /// and stepped through SQLite's own interface, inside the transaction <see cref="Begin"/> opened on the same
-    /// connection: Microsoft.Data.Sqlite would allocate a binder per parameter and a reader per execution, for every
-    /// message.
+    /// Writes the message's row; returns its sequence, or 0 when the message is a repeat: an accepted message whose
+    /// message_id an accepted row holds, or a rejection whose key (<see cref="JournalEntry.RejectionKey"/>) a rejected row
+    /// holds. Each is looked up only in the blocks its in-memory filter cannot rule out, so a new one costs no index
+    /// look-up at all. Rejections of a message_id stay beside its accepted row (and beside each other), so that a
+    /// redelivered rejection is still known after its message was corrected. Bound and stepped through SQLite's own
+    /// interface, inside the transaction <see cref="Begin"/> opened on the same connection: Microsoft.Data.Sqlite would
+    /// allocate a binder per parameter and a reader per execution, for every message.
     /// </summary>
     public long Store(JournalEntry entry, string location, long offset, int length)
     {
-        var messageId = entry.MessageId!.Value;
         Span<byte> id = stackalloc byte[16];
-        messageId.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
-        var existing = Locate(messageId, id);
-        if (existing is { IsAccepted: true })
+        entry.MessageId?.TryWriteBytes(id); // the byte order of Guid.ToByteArray, as rows written before
+        var rejectionKey = entry.IsAccepted ? null : entry.RejectionKey;
+        var repeat = rejectionKey is null
+            ? Holds(_acceptedIds, entry.MessageId!.Value, _locateAccepted, id)
+            : Holds(_rejectionKeys, FilterKey(rejectionKey), _locateRejection, rejectionKey);
+        if (repeat)
         {
             return 0;
         }
 
-        var statement = existing is null ? _insert : _replace;
+        var statement = _insert;
         try
         {
-            Check(raw.sqlite3_bind_blob(statement, 1, id));
+            Check(entry.MessageId is null ? raw.sqlite3_bind_null(statement, 1) : raw.sqlite3_bind_blob(statement, 1, id));
             Check(raw.sqlite3_bind_int64(statement, 2, entry.IsAccepted ? LedgerSchema.StatusAccepted : LedgerSchema.StatusRejected));
             BindText(statement, 3, entry.PatientId);
             BindText(statement, 4, entry.SiteId);
@@ -143,13 +156,17 @@ internal sealed class LedgerWriter : IDisposable
             Check(raw.sqlite3_bind_int64(statement, 10, length));
             BindText(statement, 11, entry.Reasons.Count == 0 ? null : JsonSerializer.Serialize(entry.Reasons));
             Check(raw.sqlite3_bind_int64(statement, 12, entry.AbnormalFlags));
-            if (existing is not null)
+            Check(rejectionKey is null ? raw.sqlite3_bind_null(statement, 13) : raw.sqlite3_bind_blob(statement, 13, rejectionKey));
+            var sequence = StepReturningSequence(statement);
+            if (rejectionKey is null)
             {
-                Check(raw.sqlite3_bind_int64(statement, 13, existing.Value.Sequence));
+                _acceptedIds.Add(sequence, entry.MessageId!.Value);
+            }
+            else
+            {
+                _rejectionKeys.Add(sequence, FilterKey(rejectionKey));
             }
 
-            var sequence = StepReturningSequence(statement);
-            _ids.Add(sequence, messageId);
             return sequence;
         }
         finally
@@ -159,42 +176,42 @@ internal sealed class LedgerWriter : IDisposable
     }
 
     /// <summary>
-    /// The row holding <paramref name="messageId"/> (stored as the bytes <paramref name="id"/>), looked up in the blocks
-    /// its filter cannot rule out.
+    /// Whether a row holds <paramref name="key"/> (<paramref name="filterKey"/> as <paramref name="filter"/> takes it),
+    /// looked up with <paramref name="locate"/> in the blocks the filter cannot rule out.
     /// </summary>
-    private (long Sequence, bool IsAccepted)? Locate(Guid messageId, ReadOnlySpan<byte> id)
+    private bool Holds(MessageIdFilter filter, Guid filterKey, sqlite3_stmt locate, ReadOnlySpan<byte> key)
     {
-        _ids.Candidates(messageId, _candidateBlocks);
+        filter.Candidates(filterKey, _candidateBlocks);
         if (_candidateBlocks.Count == 0)
         {
-            return null;
+            return false;
         }
 
         try
         {
-            Check(raw.sqlite3_bind_blob(_locate, 2, id));
+            Check(raw.sqlite3_bind_blob(locate, 2, key));
             foreach (var block in _candidateBlocks)
             {
-                Check(raw.sqlite3_bind_int64(_locate, 1, block));
-                var step = raw.sqlite3_step(_locate);
+                Check(raw.sqlite3_bind_int64(locate, 1, block));
+                var step = raw.sqlite3_step(locate);
                 if (step == raw.SQLITE_ROW)
                 {
-                    return (raw.sqlite3_column_int64(_locate, 0), raw.sqlite3_column_int64(_locate, 1) == LedgerSchema.StatusAccepted);
+                    return true;
                 }
 
                 Check(step);
-                raw.sqlite3_reset(_locate);
+                raw.sqlite3_reset(locate);
             }
 
-            return null;
+            return false;
         }
         finally
         {
-            raw.sqlite3_reset(_locate);
+            raw.sqlite3_reset(locate);
         }
     }
 
-    /// <summary>Steps an INSERT or UPDATE … RETURNING seq that writes one row; returns the row's sequence.</summary>
+    /// <summary>Steps an INSERT … RETURNING seq that writes one row; returns the row's sequence.</summary>
     private long StepReturningSequence(sqlite3_stmt statement)
     {
         var step = raw.sqlite3_step(statement);
@@ -313,8 +330,8 @@ internal sealed class LedgerWriter : IDisposable
     public void Dispose()
     {
         _insert.Dispose();
-        _replace.Dispose();
-        _locate.Dispose();
+        _locateAccepted.Dispose();
+        _locateRejection.Dispose();
         _count.Dispose();
         _reason.Dispose();
         _patient.Dispose();
