@@ -29,7 +29,8 @@ public static class SecurityExtensions
             .Validate(o => string.IsNullOrEmpty(o.BootstrapAdminKey) || ApiKeyStore.KeyIdOf(o.BootstrapAdminKey) is not null,
                 $"Security:BootstrapAdminKey must have the shape {ApiKeyStore.Prefix}{{12 hex digits}}_{{secret}}.")
             .Validate(o => o.RateLimit.IsValid, "Security:RateLimit: RequestsPerSecond must be 0 (off) or positive, with a Burst of at least 1.")
-            .Validate(o => o.Audit.CheckpointInterval > TimeSpan.Zero, "Security:Audit:CheckpointInterval must be positive.")
+            .Validate(o => o.Audit.CheckpointInterval > TimeSpan.Zero && o.Audit.CheckpointInterval <= AuditOptions.MaxCheckpointInterval,
+                $"Security:Audit:CheckpointInterval must be positive and at most {AuditOptions.MaxCheckpointInterval}: records after the last checkpoint have the chain's protection only.")
             .ValidateOnStart();
         services.AddSingleton(s => AccessDatabase.From(
             s.GetRequiredService<IConfiguration>(), s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory));

@@ -44,6 +44,8 @@ public sealed class JwtOptions
 /// <summary>The audit trail's signed checkpoints (docs/security.md, "Checkpoints").</summary>
 public sealed class AuditOptions
 {
+    public static readonly TimeSpan MaxCheckpointInterval = TimeSpan.FromDays(1);
+
     /// <summary>
     /// A PEM file holding the ECDSA P-256 private key that signs checkpoints; required in the cluster profile (every silo
     /// the same key). Unset in the embedded default, one is made in <c>audit-checkpoint.key</c> (mode 0600) in the data

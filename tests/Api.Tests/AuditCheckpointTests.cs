@@ -152,6 +152,34 @@ public sealed class AuditCheckpointTests(AccessFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task An_interval_whose_checkpoint_fails_is_logged_and_the_loop_signs_at_the_next()
+    {
+        using var copy = new DataDirectory();
+        await CopyAsync(copy.Path);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var ticks = new LoopLog();
+        var checkpoints = Checkpoints(copy.Path, Key, clock, ticks);
+        Assert.Empty(await ListAsync(checkpoints)); // the schema is made, once, before the table goes
+        await checkpoints.StartAsync(Cancellation);
+        try
+        {
+            await ticks.NextAsync();
+            await AccessDatabaseCopy.ExecuteAsync(copy.Path, "ALTER TABLE audit_checkpoint RENAME TO audit_checkpoint_away");
+            clock.Advance(Interval);
+            Assert.Contains("could not be written", await ticks.NextAsync(), StringComparison.Ordinal);
+
+            await AccessDatabaseCopy.ExecuteAsync(copy.Path, "ALTER TABLE audit_checkpoint_away RENAME TO audit_checkpoint");
+            clock.Advance(Interval);
+            Assert.StartsWith("Audit checkpoint at record", await ticks.NextAsync(), StringComparison.Ordinal);
+            Assert.Single(await ListAsync(checkpoints));
+        }
+        finally
+        {
+            await checkpoints.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task The_checkpoint_command_signs_the_head_and_verify_exits_1_on_a_forged_signature()
     {
         using var copy = new DataDirectory();
