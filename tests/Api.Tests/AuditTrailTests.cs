@@ -182,7 +182,8 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
         var before = await trail.VerifyAsync(CheckpointKey, Cancellation);
         var checkpoints = new AuditCheckpoints(AccessDatabase.Create(null, copy.Path), CheckpointKey, Options.Create(new SecurityOptions()), clock,
             NullLogger<AuditCheckpoints>.Instance);
-        Assert.Equal(before.HeadSeq, (await checkpoints.WriteAsync(Cancellation))?.Seq);
+        var checkpoint = await checkpoints.WriteAsync(Cancellation);
+        Assert.Equal(before.HeadSeq, checkpoint?.Seq);
         var lake = new LakeContext(copy.Path, new LocalLakeStorage(copy.Path), new PipelineOptions(), clock, auditTrail: trail);
 
         // Within the seven years nothing goes; the day after, every record made before then does.
@@ -193,8 +194,14 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
         Assert.Equal(before.Records, run.Details["deleted.audit_trail"]);
         var after = await trail.VerifyAsync(CheckpointKey, Cancellation);
         Assert.True(after.Valid, after.Problem);
-        // The checkpoint vouched for records that are gone; it goes with them.
+        // The checkpoint vouched for records that are gone; it goes with them, and put back it is found.
         Assert.Empty((await checkpoints.ListAsync(0, 10, Cancellation)).Checkpoints);
+        var restore = $"INSERT INTO audit_checkpoint VALUES ({checkpoint!.Seq}, '{checkpoint.Hash}', '{checkpoint.At}', '{checkpoint.KeyId}', '{checkpoint.Signature}')";
+        await AccessDatabaseCopy.ExecuteAsync(copy.Path, restore);
+        var restored = await trail.VerifyAsync(CheckpointKey, Cancellation);
+        Assert.Equal((false, checkpoint.Seq), (restored.Valid, restored.FirstBrokenSeq));
+        Assert.StartsWith($"checkpoint at record {checkpoint.Seq}: does not match the chain", restored.Problem, StringComparison.Ordinal);
+        await AccessDatabaseCopy.ExecuteAsync(copy.Path, "DELETE FROM audit_checkpoint");
         var deletion = Assert.Single(await trail.QueryAsync(new AuditQuery(null, null, null, null, null, 0, 10), Cancellation));
         Assert.Equal((before.HeadSeq + 1, AuditTrail.RetentionActor, "audit.retention"), (deletion.Seq, deletion.Actor, deletion.Action));
         Assert.Equal(before.HeadSeq, JsonDocument.Parse(deletion.Details!).RootElement.GetProperty("through_seq").GetInt64());
