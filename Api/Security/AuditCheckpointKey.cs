@@ -24,10 +24,10 @@ public sealed class AuditCheckpointKey
 
     private readonly ECDsa _key;
 
-    private AuditCheckpointKey(ECDsa key, string? createdAt)
+    private AuditCheckpointKey(ECDsa key, string? createdFile)
     {
         _key = key;
-        CreatedAt = createdAt;
+        CreatedFile = createdFile;
         var publicKey = key.ExportSubjectPublicKeyInfo();
         PublicKeyPem = PemEncoding.WriteString("PUBLIC KEY", publicKey);
         KeyId = Convert.ToHexStringLower(SHA256.HashData(publicKey))[..16];
@@ -39,8 +39,8 @@ public sealed class AuditCheckpointKey
     /// <summary>The public key as PEM (<c>-----BEGIN PUBLIC KEY-----</c>), what an auditor verifies with.</summary>
     public string PublicKeyPem { get; }
 
-    /// <summary>Where the key was made on this start (the embedded default's first start), or null when it existed.</summary>
-    public string? CreatedAt { get; }
+    /// <summary>The file the key was made in on this start (the embedded default's first), or null when it existed.</summary>
+    public string? CreatedFile { get; }
 
     /// <summary>
     /// The configured key, or in the embedded default (<paramref name="cluster"/> false) the data directory's, made on

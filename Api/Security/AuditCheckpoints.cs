@@ -88,7 +88,7 @@ public sealed partial class AuditCheckpoints(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (key.CreatedAt is { } created)
+        if (key.CreatedFile is { } created)
         {
             LogKeyCreated(logger, key.KeyId, created, Path.Combine(Path.GetDirectoryName(created)!, AuditCheckpointKey.PublicFileName));
         }

@@ -147,7 +147,7 @@ internal sealed class AccessCommand
         try
         {
             var key = AuditCheckpointKey.Open(_security.Audit, _dataDirectory, _database.IsPostgres);
-            if (key.CreatedAt is { } created)
+            if (key.CreatedFile is { } created)
             {
                 await Console.Error.WriteLineAsync($"Created the audit checkpoint key {key.KeyId} in {created} (mode 0600); its public key is beside it.");
             }
