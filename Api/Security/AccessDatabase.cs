@@ -7,7 +7,7 @@ using Npgsql;
 namespace ClinicalTrials.Api.Security;
 
 /// <summary>
-/// Where the API keys and the audit trail live (<see cref="From"/>): the cluster's PostgreSQL database, or in the
+/// Where the API keys and the audit trail (records, head, anchor, checkpoints) live (<see cref="From"/>): the cluster's PostgreSQL database, or in the
 /// embedded profile the SQLite file <c>access.db</c> in the data directory, written with full sync so a record is on
 /// disk before the action it records is acknowledged. The SQL is the subset both speak.
 /// </summary>
@@ -49,6 +49,12 @@ public sealed class AccessDatabase
             id INTEGER PRIMARY KEY,
             seq BIGINT NOT NULL,
             hash TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS audit_checkpoint (
+            seq BIGINT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            at TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            signature TEXT NOT NULL);
         """;
 
     private readonly string? _postgres;
@@ -79,8 +85,11 @@ public sealed class AccessDatabase
     /// <c>ConnectionStrings:Postgres</c> names a prediction log database (which the silo starts without; this it cannot).
     /// </summary>
     public static AccessDatabase From(IConfiguration configuration, string dataDirectory) =>
-        Create(string.Equals(configuration["Cluster:Mode"], "Postgres", StringComparison.OrdinalIgnoreCase)
-            ? configuration.GetConnectionString("Postgres") : null, dataDirectory);
+        Create(IsCluster(configuration) ? configuration.GetConnectionString("Postgres") : null, dataDirectory);
+
+    /// <summary>Whether the silo runs the cluster profile, whose silos share the access database.</summary>
+    public static bool IsCluster(IConfiguration configuration) =>
+        string.Equals(configuration["Cluster:Mode"], "Postgres", StringComparison.OrdinalIgnoreCase);
 
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 

@@ -32,8 +32,11 @@ public sealed record AuditRecord(
     }
 }
 
-/// <summary>The result of re-computing the chain: how many records are intact, the head, and the first problem found.</summary>
-public sealed record AuditVerification(bool Valid, long Records, long HeadSeq, string HeadHash, long? FirstBrokenSeq, string? Problem);
+/// <summary>
+/// The result of re-computing the chain and checking its checkpoints: how many records are intact, how many checkpoints
+/// were checked, the head, and the first problem found.
+/// </summary>
+public sealed record AuditVerification(bool Valid, long Records, long Checkpoints, long HeadSeq, string HeadHash, long? FirstBrokenSeq, string? Problem);
 
 /// <summary>Filters of the auditors' query; each is optional.</summary>
 public sealed record AuditQuery(DateTimeOffset? From, DateTimeOffset? To, string? Actor, string? Action, string? Resource, long AfterSeq, int Limit);
@@ -41,7 +44,8 @@ public sealed record AuditQuery(DateTimeOffset? From, DateTimeOffset? To, string
 /// <summary>
 /// The append-only, hash-chained audit trail (21 CFR Part 11 §11.10(e)). Each record carries the hash of the one
 /// before it, and the head (last sequence and hash) is kept beside the records, so <see cref="VerifyAsync"/> finds a
-/// record that was changed, removed, inserted or moved. Appends are group-committed by one writer: every caller waits
+/// record that was changed, removed, inserted or moved, and checks the signed checkpoints of <see cref="AuditCheckpoints"/>,
+/// which show a chain rewritten consistently after a record. Appends are group-committed by one writer: every caller waits
 /// until its record is committed (fsynced on SQLite), so an action is acknowledged only after its record is durable,
 /// and callers arriving together share one commit. Nothing updates a record; only the retention job deletes the oldest
 /// (<see cref="DeleteBeforeAsync"/>), leaving the hash of the last one deleted as the anchor the chain is verified from.
@@ -120,6 +124,10 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
 
         await using var delete = connection.Command(transaction, "DELETE FROM audit_trail WHERE seq <= @seq", ("@seq", anchor.Seq));
         var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+        // A checkpoint vouches for the records up to it; those are gone. The first checkpoint after the anchor covers the
+        // anchor and every record kept before it, so nothing the trail still holds loses its signature.
+        await using var checkpoints = connection.Command(transaction, "DELETE FROM audit_checkpoint WHERE seq <= @seq", ("@seq", anchor.Seq));
+        await checkpoints.ExecuteNonQueryAsync(cancellationToken);
         await using var keep = connection.Command(transaction, """
             INSERT INTO audit_anchor (id, seq, hash) VALUES (1, @seq, @hash)
             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
@@ -152,17 +160,31 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
         return records;
     }
 
-    /// <summary>Re-computes every record's hash and link in order, and compares the last with the stored head.</summary>
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Re-computes every record's hash and link in order, compares the last with the stored head, and checks each
+    /// checkpoint: signed by <paramref name="checkpointKey"/>, and naming the hash the chain has at its record.
+    /// </summary>
+    public async Task<AuditVerification> VerifyAsync(AuditCheckpointKey checkpointKey, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await database.BeginSnapshotAsync(connection, cancellationToken);
         var (headSeq, headHash) = await HeadAsync(connection, transaction, cancellationToken);
         var (anchorSeq, anchorHash) = await AnchorAsync(connection, transaction, cancellationToken);
+        var checkpoints = new Queue<AuditCheckpoint>(await AuditCheckpoints.ReadAllAsync(connection, transaction, cancellationToken));
+        long records = 0, checkedCheckpoints = 0;
+        AuditVerification Broken(long seq, string problem) => new(false, records, checkedCheckpoints, headSeq, headHash, seq, problem);
+
+        // The retention job deletes checkpoints with the records they vouch for: one at or before the anchor was put back.
+        if (checkpoints.TryPeek(out var early) && early.Seq <= anchorSeq)
+        {
+            return Broken(early.Seq,
+                $"checkpoint at record {early.Seq}: does not match the chain (it starts after record {anchorSeq}, where the retention job deleted the records before)");
+        }
+
         await using var command = connection.Command(transaction,
             "SELECT seq, at, actor, action, resource, outcome, source, details, prev_hash, hash FROM audit_trail ORDER BY seq");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        long expected = anchorSeq + 1, records = 0;
+        var expected = anchorSeq + 1;
         var prev = anchorHash;
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -176,7 +198,17 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
                         : null;
             if (problem is not null)
             {
-                return new AuditVerification(false, records, headSeq, headHash, Math.Min(r.Seq, expected), problem);
+                return Broken(Math.Min(r.Seq, expected), problem);
+            }
+
+            if (checkpoints.TryPeek(out var checkpoint) && checkpoint.Seq == r.Seq)
+            {
+                if (CheckpointProblem(checkpoints.Dequeue(), r.Hash, checkpointKey) is { } wrong)
+                {
+                    return Broken(r.Seq, wrong);
+                }
+
+                checkedCheckpoints++;
             }
 
             records++;
@@ -184,10 +216,15 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
             prev = r.Hash;
         }
 
-        return expected - 1 != headSeq || prev != headHash
-            ? new AuditVerification(false, records, headSeq, headHash, expected,
-                $"the chain ends at record {expected - 1} but the head names record {headSeq}: records at the end were removed or the head was changed")
-            : new AuditVerification(true, records, headSeq, headHash, null, null);
+        if (expected - 1 != headSeq || prev != headHash)
+        {
+            return Broken(expected,
+                $"the chain ends at record {expected - 1} but the head names record {headSeq}: records at the end were removed or the head was changed");
+        }
+
+        return checkpoints.TryPeek(out var beyond)
+            ? Broken(beyond.Seq, $"checkpoint at record {beyond.Seq}: does not match the chain (it ends at record {headSeq}): records it signed were removed")
+            : new AuditVerification(true, records, checkedCheckpoints, headSeq, headHash, null, null);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -225,8 +262,17 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
         return base.StopAsync(cancellationToken);
     }
 
+    /// <summary>Why <paramref name="checkpoint"/> does not vouch for a chain whose record at its sequence has <paramref name="chainHash"/>, or null.</summary>
+    private static string? CheckpointProblem(AuditCheckpoint checkpoint, string chainHash, AuditCheckpointKey key) =>
+        !checkpoint.IsSignedBy(key)
+            ? $"checkpoint at record {checkpoint.Seq}: signature invalid" +
+              (checkpoint.KeyId == key.KeyId ? "" : $" (it names key {checkpoint.KeyId}; the configured key is {key.KeyId})")
+            : checkpoint.Hash != chainHash
+                ? $"checkpoint at record {checkpoint.Seq}: does not match the chain (the record's hash differs from the one signed): records up to it were rewritten"
+                : null;
+
     /// <summary>The last record appended: its sequence and hash (0 and the genesis hash while the trail is empty).</summary>
-    private static Task<(long Seq, string Hash)> HeadAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+    internal static Task<(long Seq, string Hash)> HeadAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         ChainPointAsync(connection, transaction, "audit_head", cancellationToken);
 
     /// <summary>Where the stored chain starts: after the last record the retention job deleted, or at the beginning.</summary>

@@ -113,6 +113,7 @@ public static class EndpointAccess
         ["GET /api/audit/"] = new(Audit),
         ["GET /api/audit/verify"] = new(Audit, "audit.verify"),
         ["GET /api/audit/export"] = new(Audit, "audit.export"),
+        ["GET /api/audit/checkpoints"] = new(Audit),
     };
 
     /// <summary>The Orleans Dashboard's own endpoints (its page, scripts and data) all share one rule.</summary>

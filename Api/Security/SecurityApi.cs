@@ -26,8 +26,11 @@ public static class SecurityApi
         var audit = app.MapGroup("/api/audit").WithTags("Access");
         audit.MapGet("", QueryAuditAsync).WithName("GetAuditTrail")
             .WithSummary($"Audit records in order, filtered by from/to (ISO-8601 UTC), actor, action, resource; after= pages on (at most {MaxAuditPage} a page).");
-        audit.MapGet("/verify", (AuditTrail trail, CancellationToken cancellationToken) => trail.VerifyAsync(cancellationToken)).WithName("VerifyAuditTrail")
-            .WithSummary("Re-computes the hash chain: valid, or the first record changed, removed or moved.");
+        audit.MapGet("/verify", (AuditTrail trail, AuditCheckpointKey key, CancellationToken cancellationToken) => trail.VerifyAsync(key, cancellationToken))
+            .WithName("VerifyAuditTrail")
+            .WithSummary("Re-computes the hash chain and checks the signed checkpoints: valid, or the first record changed, removed or moved, or checkpoint that does not hold.");
+        audit.MapGet("/checkpoints", ListCheckpointsAsync).WithName("GetAuditCheckpoints")
+            .WithSummary($"The signed checkpoints in order (after= pages on, at most {MaxAuditPage} a page), with the key id and the public key (PEM) that verifies them.");
         audit.MapGet("/export", ExportAsync).WithName("ExportAuditTrail")
             .WithSummary("The records of a date range (from/to) as JSON lines, for an inspector.");
     }
@@ -71,6 +74,9 @@ public static class SecurityApi
         var query = new AuditQuery(Time(from, "from", errors), Time(to, "to", errors), actor, action, resource, after ?? 0, Math.Clamp(limit ?? 100, 1, MaxAuditPage));
         return errors.Count > 0 ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await trail.QueryAsync(query, cancellationToken));
     }
+
+    private static async Task<Ok<AuditCheckpointList>> ListCheckpointsAsync(long? after, int? limit, AuditCheckpoints checkpoints, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await checkpoints.ListAsync(after ?? 0, Math.Clamp(limit ?? 100, 1, MaxAuditPage), cancellationToken));
 
     private static async Task<IResult> ExportAsync(string? from, string? to, AuditTrail trail, HttpResponse response, CancellationToken cancellationToken)
     {

@@ -16,7 +16,7 @@ using ClinicalTrials.Lake.Retention;
 
 namespace ClinicalTrials.Api.Security;
 
-/// <summary>Authentication (API keys, staff bearer tokens), the policies of <see cref="EndpointAccess"/>, the key store and the audit trail.</summary>
+/// <summary>Authentication (API keys, staff bearer tokens), the policies of <see cref="EndpointAccess"/>, the key store and the audit trail with its checkpoints.</summary>
 public static class SecurityExtensions
 {
     private const string DefaultScheme = "clinical";
@@ -29,12 +29,18 @@ public static class SecurityExtensions
             .Validate(o => string.IsNullOrEmpty(o.BootstrapAdminKey) || ApiKeyStore.KeyIdOf(o.BootstrapAdminKey) is not null,
                 $"Security:BootstrapAdminKey must have the shape {ApiKeyStore.Prefix}{{12 hex digits}}_{{secret}}.")
             .Validate(o => o.RateLimit.IsValid, "Security:RateLimit: RequestsPerSecond must be 0 (off) or positive, with a Burst of at least 1.")
+            .Validate(o => o.Audit.CheckpointInterval > TimeSpan.Zero && o.Audit.CheckpointInterval <= AuditOptions.MaxCheckpointInterval,
+                $"Security:Audit:CheckpointInterval must be positive and at most {AuditOptions.MaxCheckpointInterval}: records after the last checkpoint have the chain's protection only.")
             .ValidateOnStart();
         services.AddSingleton(s => AccessDatabase.From(
             s.GetRequiredService<IConfiguration>(), s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory));
         services.AddSingleton<AuditTrail>();
         services.AddHostedService(s => s.GetRequiredService<AuditTrail>());
         services.AddSingleton<IAuditTrailRetention>(s => s.GetRequiredService<AuditTrail>());
+        services.AddSingleton(s => AuditCheckpointKey.Open(s.GetRequiredService<IOptions<SecurityOptions>>().Value.Audit,
+            s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, s.GetRequiredService<AccessDatabase>().IsPostgres));
+        services.AddSingleton<AuditCheckpoints>();
+        services.AddHostedService(s => s.GetRequiredService<AuditCheckpoints>());
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton(s => new JwtSigningKey(

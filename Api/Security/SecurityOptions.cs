@@ -21,6 +21,8 @@ public sealed class SecurityOptions
 
     public RateLimitOptions RateLimit { get; set; } = new();
 
+    public AuditOptions Audit { get; set; } = new();
+
     /// <summary>How long a silo trusts what it read about a key: a revocation on another silo applies within this time.</summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
 }
@@ -37,4 +39,20 @@ public sealed class JwtOptions
     /// (mode 0600) in the data directory, where <c>Silo token</c> finds it.
     /// </summary>
     public string? SigningKey { get; set; }
+}
+
+/// <summary>The audit trail's signed checkpoints (docs/security.md, "Checkpoints").</summary>
+public sealed class AuditOptions
+{
+    public static readonly TimeSpan MaxCheckpointInterval = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// A PEM file holding the ECDSA P-256 private key that signs checkpoints; required in the cluster profile (every silo
+    /// the same key). Unset in the embedded default, one is made in <c>audit-checkpoint.key</c> (mode 0600) in the data
+    /// directory, its public key beside it.
+    /// </summary>
+    public string? CheckpointKeyFile { get; set; }
+
+    /// <summary>How often each silo signs the chain's head, when records were appended since the last checkpoint.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromHours(1);
 }

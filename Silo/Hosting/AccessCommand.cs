@@ -2,13 +2,15 @@ using System.Text.Json;
 using ClinicalTrials.Api;
 using ClinicalTrials.Api.Security;
 using ClinicalTrials.Grains.Journal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace ClinicalTrials.Silo.Hosting;
 
 /// <summary>
 /// The administrator's commands, run beside a running silo or without one, with the silo's configuration (the data
 /// directory, or <c>ConnectionStrings:Postgres</c> in a cluster): <c>keys create|list|rotate|revoke</c>, <c>token</c>
-/// (a staff bearer token signed with the silo's key) and <c>audit verify|export</c>. A key or token is printed alone on
+/// (a staff bearer token signed with the silo's key) and <c>audit verify|export|checkpoint</c>. A key or token is printed alone on
 /// standard output, so <c>KEY=$(… keys create …)</c> keeps it; everything else goes to standard error.
 /// </summary>
 internal sealed class AccessCommand
@@ -17,6 +19,7 @@ internal sealed class AccessCommand
 
     private readonly string _dataDirectory;
     private readonly SecurityOptions _security;
+    private readonly AccessDatabase _database;
     private readonly AuditTrail _audit;
     private readonly ApiKeyStore _keys;
     private readonly string _actor = $"cli:{Environment.UserName}";
@@ -26,6 +29,7 @@ internal sealed class AccessCommand
     {
         _dataDirectory = dataDirectory;
         _security = security;
+        _database = database;
         _audit = new AuditTrail(database, TimeProvider.System);
         _keys = new ApiKeyStore(database, _audit, TimeProvider.System);
     }
@@ -106,9 +110,55 @@ internal sealed class AccessCommand
 
     public async Task<int> VerifyAuditAsync()
     {
-        var verification = await _audit.VerifyAsync();
+        if (await CheckpointKeyAsync() is not { } key)
+        {
+            return 1;
+        }
+
+        var verification = await _audit.VerifyAsync(key);
         Console.WriteLine(JsonSerializer.Serialize(verification, Indented));
         return verification.Valid ? 0 : 1;
+    }
+
+    /// <summary>Signs the chain's head now (as each silo does every <c>Security:Audit:CheckpointInterval</c>) and prints the checkpoint.</summary>
+    public async Task<int> CheckpointAuditAsync()
+    {
+        if (await CheckpointKeyAsync() is not { } key)
+        {
+            return 1;
+        }
+
+        var checkpoints = new AuditCheckpoints(_database, key, Options.Create(_security), TimeProvider.System, NullLogger<AuditCheckpoints>.Instance);
+        if (await checkpoints.WriteAsync() is { } checkpoint)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(checkpoint, Indented));
+        }
+        else
+        {
+            await Console.Error.WriteLineAsync("No record was appended since the last checkpoint (or the trail is empty): nothing to sign.");
+        }
+
+        return 0;
+    }
+
+    /// <summary>The configured checkpoint key (the embedded default's is made on first use), or null after saying what is wrong.</summary>
+    private async Task<AuditCheckpointKey?> CheckpointKeyAsync()
+    {
+        try
+        {
+            var key = AuditCheckpointKey.Open(_security.Audit, _dataDirectory, _database.IsPostgres);
+            if (key.CreatedFile is { } created)
+            {
+                await Console.Error.WriteLineAsync($"Created the audit checkpoint key {key.KeyId} in {created} (mode 0600); its public key is beside it.");
+            }
+
+            return key;
+        }
+        catch (AuditCheckpointKeyException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return null;
+        }
     }
 
     /// <summary>The records from <paramref name="from"/> to <paramref name="to"/> as JSON lines, page by page.</summary>

@@ -1,10 +1,11 @@
 using ClinicalTrials.Api;
+using ClinicalTrials.Api.Security;
 
 namespace ClinicalTrials.Silo.Hosting;
 
 /// <summary>
 /// <c>ClinicalTrials.Silo [run]</c>: the platform, until it is stopped. Exits 3 with one line, before anything starts,
-/// when its ports are taken or its cluster database cannot be used.
+/// when its ports are taken, its cluster database cannot be used or its audit checkpoint key is missing or unusable.
 /// </summary>
 public static class PlatformCommand
 {
@@ -16,7 +17,9 @@ public static class PlatformCommand
         // The content root is the silo's own directory, so its appsettings.json applies whatever directory it is started
         // from (a service manager, a script); relative data paths such as the default ./data still follow the working directory.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = settings, ContentRootPath = AppContext.BaseDirectory });
-        if ((SiloOptions.From(builder.Configuration).PortInUse() ?? await ClusterProfile.CheckBeforeStartAsync(builder.Configuration)) is { } problem)
+        if ((SiloOptions.From(builder.Configuration).PortInUse()
+                ?? await ClusterProfile.CheckBeforeStartAsync(builder.Configuration)
+                ?? AuditCheckpointKey.StartProblem(builder.Configuration)) is { } problem)
         {
             // One line, not a stack trace: a supervisor restarting the silo in a loop shows the operator what to fix.
             await Console.Error.WriteLineAsync(problem);

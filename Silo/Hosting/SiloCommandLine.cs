@@ -151,13 +151,15 @@ public static class SiloCommandLine
         token.SetAction((result, _) => AccessCommand.Open(Configuration(result)).MintTokenAsync(
             result.GetValue(subject), result.GetValue(tokenRoles), result.GetValue(tokenSite), result.GetValue(hours)));
 
-        var verifyAudit = new Command("verify", "Re-compute the audit chain; exit 1 when it is broken.") { dataDir };
+        var verifyAudit = new Command("verify", "Re-compute the audit chain and check its signed checkpoints; exit 1 when either is broken.") { dataDir };
         verifyAudit.SetAction((result, _) => AccessCommand.Open(Configuration(result)).VerifyAuditAsync());
         var auditFrom = TimeOption("--from", "The first moment exported (e.g. 2026-01-01; UTC unless it names an offset).");
         var auditTo = TimeOption("--to", "The moment the export ends (e.g. 2026-02-01; UTC unless it names an offset).");
         var exportAudit = new Command("export", "The audit records as JSON lines.") { auditFrom, auditTo, dataDir };
         exportAudit.SetAction((result, _) => AccessCommand.Open(Configuration(result)).ExportAuditAsync(result.GetValue(auditFrom), result.GetValue(auditTo)));
-        var audit = new Command("audit", "The audit trail (docs/security.md).") { verifyAudit, exportAudit };
+        var checkpointAudit = new Command("checkpoint", "Sign the audit chain's head now, as the silos do every Security:Audit:CheckpointInterval.") { dataDir };
+        checkpointAudit.SetAction((result, _) => AccessCommand.Open(Configuration(result)).CheckpointAuditAsync());
+        var audit = new Command("audit", "The audit trail (docs/security.md).") { verifyAudit, exportAudit, checkpointAudit };
 
         root.Add(run);
         root.Add(migrate);
@@ -168,7 +170,7 @@ public static class SiloCommandLine
         root.Add(keys);
         root.Add(token);
         root.Add(audit);
-        foreach (var command in new Command[] { root, run, migrate, runJob, createKey, listKeys, rotateKey, revokeKey, token, verifyAudit, exportAudit })
+        foreach (var command in new Command[] { root, run, migrate, runJob, createKey, listKeys, rotateKey, revokeKey, token, verifyAudit, exportAudit, checkpointAudit })
         {
             // Their tokens that match no option are settings, checked by Settings before the command runs.
             command.TreatUnmatchedTokensAsErrors = false;

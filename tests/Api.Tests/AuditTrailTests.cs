@@ -7,6 +7,8 @@ using ClinicalTrials.Lake.Jobs;
 using ClinicalTrials.Lake.Retention;
 using ClinicalTrials.Lake.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ClinicalTrials.Api.Tests;
@@ -18,6 +20,9 @@ namespace ClinicalTrials.Api.Tests;
 public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<AccessFixture>
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    /// <summary>The live silo's checkpoint key, made in its data directory at start.</summary>
+    private AuditCheckpointKey CheckpointKey => AuditCheckpointKey.Open(new AuditOptions(), fixture.DataPath, cluster: false);
 
     [Fact]
     public async Task A_patient_read_is_recorded_with_who_which_patient_and_the_outcome_and_no_values()
@@ -111,12 +116,12 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
     public async Task Every_kind_of_tampering_is_found(string tamper, int? brokenSeq, string problem)
     {
         using var copy = new DataDirectory();
-        await CopyAccessDatabaseAsync(copy.Path);
+        await AccessDatabaseCopy.MakeAsync(fixture, copy.Path);
         var trail = new AuditTrail(AccessDatabase.Create(null, copy.Path), TimeProvider.System);
-        Assert.True((await trail.VerifyAsync(Cancellation)).Valid);
+        Assert.True((await trail.VerifyAsync(CheckpointKey, Cancellation)).Valid);
 
-        await ExecuteAsync(copy.Path, tamper);
-        var verification = await trail.VerifyAsync(Cancellation);
+        await AccessDatabaseCopy.ExecuteAsync(copy.Path, tamper);
+        var verification = await trail.VerifyAsync(CheckpointKey, Cancellation);
         Assert.False(verification.Valid);
         Assert.Contains(problem, verification.Problem);
         if (brokenSeq is { } seq)
@@ -129,7 +134,7 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
     public async Task A_record_rewritten_with_a_fresh_hash_breaks_the_link_to_the_next()
     {
         using var copy = new DataDirectory();
-        await CopyAccessDatabaseAsync(copy.Path);
+        await AccessDatabaseCopy.MakeAsync(fixture, copy.Path);
         await using (var connection = new SqliteConnection($"Data Source={Path.Combine(copy.Path, AccessDatabase.SqliteFileName)};Pooling=false"))
         {
             await connection.OpenAsync(Cancellation);
@@ -145,7 +150,7 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
             await write.ExecuteNonQueryAsync(Cancellation);
         }
 
-        var verification = await new AuditTrail(AccessDatabase.Create(null, copy.Path), TimeProvider.System).VerifyAsync(Cancellation);
+        var verification = await new AuditTrail(AccessDatabase.Create(null, copy.Path), TimeProvider.System).VerifyAsync(CheckpointKey, Cancellation);
         Assert.False(verification.Valid);
         Assert.Equal(3, verification.FirstBrokenSeq);
     }
@@ -154,14 +159,14 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
     public async Task The_verify_command_exits_1_on_a_broken_chain_and_export_writes_json_lines()
     {
         using var copy = new DataDirectory();
-        await CopyAccessDatabaseAsync(copy.Path);
+        await AccessDatabaseCopy.MakeAsync(fixture, copy.Path);
         var (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "verify", "--data-dir", copy.Path);
         Assert.True(exit == 0, output);
         (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "export", "--data-dir", copy.Path);
         Assert.True(exit == 0, output);
         Assert.Contains(output.Split('\n'), l => l.StartsWith('{') && JsonDocument.Parse(l).RootElement.GetProperty("seq").GetInt64() == 1);
 
-        await ExecuteAsync(copy.Path, "DELETE FROM audit_trail WHERE seq = 2");
+        await AccessDatabaseCopy.ExecuteAsync(copy.Path, "DELETE FROM audit_trail WHERE seq = 2");
         (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "verify", "--data-dir", copy.Path);
         Assert.True(exit == 1, output);
         Assert.Contains("record 2 is missing", output);
@@ -171,10 +176,14 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
     public async Task The_retention_job_deletes_records_past_the_audit_retention_and_what_remains_still_verifies()
     {
         using var copy = new DataDirectory();
-        await CopyAccessDatabaseAsync(copy.Path);
+        await AccessDatabaseCopy.MakeAsync(fixture, copy.Path);
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var trail = new AuditTrail(AccessDatabase.Create(null, copy.Path), clock);
-        var before = await trail.VerifyAsync(Cancellation);
+        var before = await trail.VerifyAsync(CheckpointKey, Cancellation);
+        var checkpoints = new AuditCheckpoints(AccessDatabase.Create(null, copy.Path), CheckpointKey, Options.Create(new SecurityOptions()), clock,
+            NullLogger<AuditCheckpoints>.Instance);
+        var checkpoint = await checkpoints.WriteAsync(Cancellation);
+        Assert.Equal(before.HeadSeq, checkpoint?.Seq);
         var lake = new LakeContext(copy.Path, new LocalLakeStorage(copy.Path), new PipelineOptions(), clock, auditTrail: trail);
 
         // Within the seven years nothing goes; the day after, every record made before then does.
@@ -183,15 +192,23 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
         var run = await new RetentionJob(lake).RunAsync(new JobArguments(null, null), Cancellation);
 
         Assert.Equal(before.Records, run.Details["deleted.audit_trail"]);
-        var after = await trail.VerifyAsync(Cancellation);
+        var after = await trail.VerifyAsync(CheckpointKey, Cancellation);
         Assert.True(after.Valid, after.Problem);
+        // The checkpoint vouched for records that are gone; it goes with them, and put back it is found.
+        Assert.Empty((await checkpoints.ListAsync(0, 10, Cancellation)).Checkpoints);
+        var restore = $"INSERT INTO audit_checkpoint VALUES ({checkpoint!.Seq}, '{checkpoint.Hash}', '{checkpoint.At}', '{checkpoint.KeyId}', '{checkpoint.Signature}')";
+        await AccessDatabaseCopy.ExecuteAsync(copy.Path, restore);
+        var restored = await trail.VerifyAsync(CheckpointKey, Cancellation);
+        Assert.Equal((false, checkpoint.Seq), (restored.Valid, restored.FirstBrokenSeq));
+        Assert.StartsWith($"checkpoint at record {checkpoint.Seq}: does not match the chain", restored.Problem, StringComparison.Ordinal);
+        await AccessDatabaseCopy.ExecuteAsync(copy.Path, "DELETE FROM audit_checkpoint");
         var deletion = Assert.Single(await trail.QueryAsync(new AuditQuery(null, null, null, null, null, 0, 10), Cancellation));
         Assert.Equal((before.HeadSeq + 1, AuditTrail.RetentionActor, "audit.retention"), (deletion.Seq, deletion.Actor, deletion.Action));
         Assert.Equal(before.HeadSeq, JsonDocument.Parse(deletion.Details!).RootElement.GetProperty("through_seq").GetInt64());
 
         // The anchor is what the remaining chain hangs on: changing it is found like any other tampering.
-        await ExecuteAsync(copy.Path, "UPDATE audit_anchor SET hash = '" + AuditRecord.Genesis + "'");
-        var tampered = await trail.VerifyAsync(Cancellation);
+        await AccessDatabaseCopy.ExecuteAsync(copy.Path, "UPDATE audit_anchor SET hash = '" + AuditRecord.Genesis + "'");
+        var tampered = await trail.VerifyAsync(CheckpointKey, Cancellation);
         Assert.False(tampered.Valid);
         Assert.Equal(deletion.Seq, tampered.FirstBrokenSeq);
     }
@@ -200,7 +217,7 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
     public async Task Deleting_before_a_time_keeps_the_later_records_and_the_chain_verifies_from_the_first_kept()
     {
         using var copy = new DataDirectory();
-        await CopyAccessDatabaseAsync(copy.Path);
+        await AccessDatabaseCopy.MakeAsync(fixture, copy.Path);
         var trail = new AuditTrail(AccessDatabase.Create(null, copy.Path), TimeProvider.System);
         var records = await trail.QueryAsync(new AuditQuery(null, null, null, null, null, 0, 1000), Cancellation);
         var firstKept = records.First(r => r.At == records[^1].At);
@@ -209,28 +226,7 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
 
         Assert.Equal(firstKept.Seq - 1, deleted);
         Assert.Equal(firstKept.Seq, (await trail.QueryAsync(new AuditQuery(null, null, null, null, null, 0, 1), Cancellation))[0].Seq);
-        Assert.True((await trail.VerifyAsync(Cancellation)).Valid);
+        Assert.True((await trail.VerifyAsync(CheckpointKey, Cancellation)).Valid);
         Assert.Equal(0, await trail.DeleteBeforeAsync(firstKept.At, Cancellation));
-    }
-
-    /// <summary>A consistent copy of the live access database (SQLite's online backup), to tamper with.</summary>
-    private async Task CopyAccessDatabaseAsync(string directory)
-    {
-        // At least a few records beyond the fixture's key creations.
-        await fixture.CreateAsync(new ApiKeyRequest("copy", Roles.Auditor, null));
-        await using var live = new SqliteConnection($"Data Source={Path.Combine(fixture.DataPath, AccessDatabase.SqliteFileName)};Pooling=false");
-        await using var target = new SqliteConnection($"Data Source={Path.Combine(directory, AccessDatabase.SqliteFileName)};Pooling=false");
-        await live.OpenAsync(Cancellation);
-        await target.OpenAsync(Cancellation);
-        live.BackupDatabase(target);
-    }
-
-    private static async Task ExecuteAsync(string directory, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(directory, AccessDatabase.SqliteFileName)};Pooling=false");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
     }
 }

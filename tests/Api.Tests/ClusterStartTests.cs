@@ -1,3 +1,4 @@
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Api.Tests.Hosting;
 using Npgsql;
 
@@ -76,6 +77,24 @@ public sealed class ClusterStartTests
     }
 
     [Fact]
+    public async Task Silo_refuses_to_start_without_an_audit_checkpoint_key_or_with_one_it_cannot_use()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var database = await TestPostgres.CreateDatabaseAsync();
+        Assert.Equal(0, (await SiloProcess.RunToExitAsync(ct, "migrate", $"--ConnectionStrings:Postgres={database.ConnectionString}")).ExitCode);
+        using var secrets = new DataDirectory();
+        var notAKey = Path.Combine(secrets.Path, "not-a-key.pem");
+        await File.WriteAllTextAsync(notAKey, "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n", ct);
+
+        var missing = await RefusedStartAsync(database.ConnectionString);
+        var unusable = await RefusedStartAsync(database.ConnectionString, $"--{AuditCheckpointKey.Setting}={notAKey}");
+
+        Assert.StartsWith($"Cluster:Mode is Postgres, but {AuditCheckpointKey.Setting} is not set", missing, StringComparison.Ordinal);
+        Assert.Contains($"{notAKey} is not an ECDSA P-256 private key in PEM", unusable, StringComparison.Ordinal);
+        Assert.DoesNotContain("bm90IGEga2V5", unusable, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Running_a_job_from_the_command_line_is_refused_in_the_cluster_profile_and_says_where_jobs_run()
     {
         // The cluster's bronze and job progress are in its database, and only its job grains keep runs from overlapping.
@@ -87,12 +106,12 @@ public sealed class ClusterStartTests
     }
 
     /// <summary>Starts a cluster silo that must refuse: exit code 3 and one line on its output, no stack trace.</summary>
-    private static async Task<string> RefusedStartAsync(string connectionString)
+    private static async Task<string> RefusedStartAsync(string connectionString, params string[] settings)
     {
         using var data = new DataDirectory();
         var (exitCode, output) = await SiloProcess.RunToExitAsync(TestContext.Current.CancellationToken,
-            "--data-dir", data.Path, "--Cluster:Mode=Postgres", $"--ConnectionStrings:Postgres={connectionString}",
-            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}");
+            ["--data-dir", data.Path, "--Cluster:Mode=Postgres", $"--ConnectionStrings:Postgres={connectionString}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}", .. settings]);
 
         Assert.True(exitCode == RefusedToStart, $"exit code {exitCode}:\n{output}");
         return Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
+using ClinicalTrials.Api.Security;
 using ClinicalTrials.Api.Tests.Hosting;
 using Npgsql;
 
 namespace ClinicalTrials.Api.Tests;
 
 /// <summary>
-/// Secrets (keys, the token signing key, connection-string passwords, S3 credentials) are never logged and never
+/// Secrets (keys, the token and audit checkpoint signing keys, connection-string passwords, S3 credentials) are never logged and never
 /// returned by a read: a silo process configured with distinctive ones is driven through its credential paths, its
 /// failures included, and everything it wrote and answered is searched for them.
 /// </summary>
@@ -52,12 +53,18 @@ public sealed class SecretsTests
         var keyId = created.GetProperty("info").GetProperty("key_id").GetString();
         secrets["rotated key"] = (await (await admin.PostAsync($"/api/admin/keys/{keyId}/rotate", null, cancellation)).ExpectAsync(200))
             .GetProperty("key").GetString()!;
-        foreach (var read in new[] { "/api/admin/keys", "/api/pipeline/doctor", "/api/clinical/health", "/health/ready", "/api/audit?limit=1000", "/metrics" })
+        foreach (var read in new[] { "/api/admin/keys", "/api/pipeline/doctor", "/api/clinical/health", "/health/ready", "/api/audit?limit=1000", "/api/audit/checkpoints", "/metrics" })
         {
             answers.Add($"{read}: {await (await admin.GetAsync(read, cancellation)).Content.ReadAsStringAsync(cancellation)}");
         }
 
         Assert.Equal(0, await silo.StopAsync(cancellation));
+        // The audit checkpoint key the silo made (its public half is returned, by design): each line of the PEM's body.
+        var checkpointKey = File.ReadAllLines(Path.Combine(data.Path, AuditCheckpointKey.FileName)).Where(l => !l.StartsWith("-----", StringComparison.Ordinal));
+        foreach (var (line, i) in checkpointKey.Select((l, i) => (l, i)))
+        {
+            secrets[$"audit checkpoint key (line {i + 1})"] = line;
+        }
 
         var log = silo.Transcript;
         foreach (var (name, secret) in secrets)

@@ -1,3 +1,5 @@
+using ClinicalTrials.Api.Security;
+
 namespace ClinicalTrials.Api.Tests.Hosting;
 
 /// <summary>
@@ -8,6 +10,7 @@ internal sealed class PostgresCluster : IAsyncDisposable
 {
     private readonly TestPostgres _database;
     private readonly List<DataDirectory> _data = [];
+    private readonly DataDirectory _secrets = new();
     private readonly string _clusterId = $"test-{Guid.NewGuid():N}";
 
     private readonly string[] _settings;
@@ -17,6 +20,8 @@ internal sealed class PostgresCluster : IAsyncDisposable
         _database = database;
         ConnectionString = connectionString;
         _settings = settings;
+        // The cluster profile is given the key its silos sign the audit checkpoints with; made here as the embedded default makes its own.
+        AuditCheckpointKey.Open(new AuditOptions(), _secrets.Path, cluster: false);
     }
 
     /// <summary>What the silos connect to: the database itself, or a proxy in front of it.</summary>
@@ -53,6 +58,7 @@ internal sealed class PostgresCluster : IAsyncDisposable
         $"--Cluster:ClusterId={_clusterId}",
         $"--ConnectionStrings:Postgres={ConnectionString}",
         "--Orleans:AdvertisedAddress=127.0.0.1",
+        $"--{AuditCheckpointKey.Setting}={Path.Combine(_secrets.Path, AuditCheckpointKey.FileName)}",
         .. _settings,
     ];
 
@@ -67,6 +73,8 @@ internal sealed class PostgresCluster : IAsyncDisposable
         {
             data.Dispose();
         }
+
+        _secrets.Dispose();
 
         await _database.DisposeAsync();
     }
