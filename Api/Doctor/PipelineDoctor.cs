@@ -8,6 +8,7 @@ using ClinicalTrials.Grains.Models;
 using ClinicalTrials.Grains.Online;
 using ClinicalTrials.Grains.Pipeline;
 using ClinicalTrials.Lake.Jobs;
+using ClinicalTrials.Lake.Silver;
 using ClinicalTrials.Lake.Storage;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using ClinicalTrials.Streams.Kafka;
@@ -38,6 +39,8 @@ public sealed class PipelineDoctor(
     public async Task<DoctorReport> ExamineAsync(CancellationToken cancellationToken)
     {
         var layers = await LayersAsync(cancellationToken);
+        // In the cluster profile bronze is the shared journal's rows until a job writes its sealed hours out.
+        var backlog = jobs.Lake.JournalBronze is null ? new BronzeToSilverJob(jobs.Lake).Backlog() : null;
         var checks = new List<DoctorCheck>
         {
             DataDirectory(),
@@ -48,9 +51,9 @@ public sealed class PipelineDoctor(
             await KafkaAsync(cancellationToken),
             Amqp(),
             await MessagesAsync(),
-            Bronze(layers),
-            JobLayer("processing", "silver", "bronze-to-silver", layers),
-            JobLayer("features", "offline_features", "offline-features", layers),
+            Bronze(layers, backlog),
+            JobLayer("processing", "silver", BronzeToSilverJob.JobName, layers, SilverLag(backlog)),
+            JobLayer("features", "offline_features", "offline-features", layers, FeatureLag()),
             OnlineStore(),
             await ModelAsync(),
             PredictionLogCheck(),
@@ -246,20 +249,37 @@ public sealed class PipelineDoctor(
             : new("ingestion", "messages", CheckStatus.Pass, $"{figure}; last commit {idle.Value.TotalSeconds:0} s ago");
     }
 
-    private static DoctorCheck Bronze(IReadOnlyList<LayerStatus>? layers)
+    private static DoctorCheck Bronze(IReadOnlyList<LayerStatus>? layers, BronzeBacklog? backlog)
     {
         var bronze = layers?.Single(l => l.Layer == "bronze");
+        var sealing = backlog is null ? "" : $"; {backlog.SealedFiles} sealed (hour over), {backlog.Files - backlog.SealedFiles} still written";
         return bronze is null || bronze.Files == 0
             ? new("ingestion", "bronze", CheckStatus.Warn, "no bronze file", "Nothing stored yet: send messages first.")
-            : new("ingestion", "bronze", CheckStatus.Pass, $"{bronze.Files} files, {bronze.Rows} lines, latest {bronze.LatestPartition}");
+            : new("ingestion", "bronze", CheckStatus.Pass, $"{bronze.Files} files, {bronze.Rows} lines, latest {bronze.LatestPartition}{sealing}");
     }
 
-    /// <summary>A layer a job writes: fresh while the job's last run succeeded within two schedule periods.</summary>
-    private DoctorCheck JobLayer(string level, string layer, string job, IReadOnlyList<LayerStatus>? layers)
+    /// <summary>How far silver lags bronze: the bronze bytes bronze-to-silver has not read yet (unknown in a cluster: null).</summary>
+    private static (long Waiting, string Figure)? SilverLag(BronzeBacklog? backlog) => backlog is null
+        ? null
+        : (backlog.WaitingFiles, $"{backlog.WaitingFiles} bronze files ({backlog.WaitingBytes / 1024.0 / 1024:0.0} MiB) not yet in silver");
+
+    /// <summary>How far the offline features lag silver: the silver dates changed since the features last took them.</summary>
+    private (long Waiting, string Figure) FeatureLag()
+    {
+        var dates = jobs.Lake.State.SilverChanges().Count;
+        return (dates, $"{dates} silver dates not yet in the offline features");
+    }
+
+    /// <summary>
+    /// A layer a job writes: fresh while nothing waits for the job, or its last run succeeded within two schedule
+    /// periods; stale when something waits (<paramref name="lag"/>) and the job has not run for longer.
+    /// </summary>
+    private DoctorCheck JobLayer(string level, string layer, string job, IReadOnlyList<LayerStatus>? layers, (long Waiting, string Figure)? lag)
     {
         var status = layers?.Single(l => l.Layer == layer);
         var run = jobs.Runs(job, 1).FirstOrDefault();
         var counts = status is null ? "lake storage unavailable" : $"{status.Files} files, {status.Rows} rows, latest {status.LatestPartition ?? "(none)"}";
+        var behind = lag is { } l ? $"; {l.Figure}" : "";
         var period = jobs.Lake.Options.SchedulePeriod;
         if (status is null)
         {
@@ -268,15 +288,15 @@ public sealed class PipelineDoctor(
 
         if (run is null)
         {
-            return new(level, layer, CheckStatus.Warn, $"{counts}; {job} never ran",
+            return new(level, layer, CheckStatus.Warn, $"{counts}{behind}; {job} never ran",
                 $"Run it: curl -X POST localhost:8080/api/pipeline/jobs/{job}/run (it runs every {period} when scheduled).");
         }
 
         var age = jobs.Lake.Clock.GetUtcNow() - (run.EndedAt ?? run.StartedAt);
-        var figure = $"{counts}; last {job} run {run.Status} {age.TotalMinutes:0} min ago";
+        var figure = $"{counts}{behind}; last {job} run {run.Status} {age.TotalMinutes:0} min ago";
         return run.Status == "failed"
             ? new(level, layer, CheckStatus.Fail, figure, $"The last run failed ({run.Error}); see GET /api/pipeline/jobs, fix, and run it again.")
-            : age > period * 2
+            : age > period * 2 && lag is not { Waiting: 0 }
                 ? new(level, layer, CheckStatus.Warn, figure, $"Stale: the job runs every {period}; is the schedule on (Pipeline:ScheduleEnabled)?")
                 : new(level, layer, CheckStatus.Pass, figure);
     }

@@ -128,6 +128,30 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
     }
 
     /// <summary>Bronze part files under the data directory, as locations relative to it, in a stable order.</summary>
+    /// <summary>
+    /// The local bronze files, how many are sealed, and what of them this job has not yet turned into silver: the
+    /// pipeline doctor's measure of how far silver lags bronze.
+    /// </summary>
+    public BronzeBacklog Backlog()
+    {
+        var now = lake.Clock.GetUtcNow();
+        var progress = lake.State.BronzeProgress();
+        long files = 0, sealedFiles = 0, waitingFiles = 0, waitingBytes = 0;
+        foreach (var location in BronzeFiles())
+        {
+            files++;
+            sealedFiles += IsSealed(location, now) ? 1 : 0;
+            var left = new FileInfo(Path.Combine(lake.DataDirectory, location)).Length - progress.GetValueOrDefault(location).Consumed;
+            if (left > 0)
+            {
+                waitingFiles++;
+                waitingBytes += left;
+            }
+        }
+
+        return new BronzeBacklog(files, sealedFiles, waitingFiles, waitingBytes);
+    }
+
     private IEnumerable<string> BronzeFiles()
     {
         var root = Path.Combine(lake.DataDirectory, BronzeRecord.RawFolder);
@@ -289,3 +313,10 @@ public sealed partial class BronzeToSilverJob(LakeContext lake) : ILakeJob
     [GeneratedRegex(@"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")]
     private static partial Regex HourPartition();
 }
+
+/// <summary>What <see cref="BronzeToSilverJob.Backlog"/> found.</summary>
+/// <param name="Files">Local bronze files.</param>
+/// <param name="SealedFiles">Of them, those whose hour is over (no more appends).</param>
+/// <param name="WaitingFiles">Files with bytes not yet in silver.</param>
+/// <param name="WaitingBytes">Those bytes (an open file's last line may still be being written).</param>
+public sealed record BronzeBacklog(long Files, long SealedFiles, long WaitingFiles, long WaitingBytes);

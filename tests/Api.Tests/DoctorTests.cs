@@ -24,6 +24,11 @@ public sealed class DoctorTests(ServingAppFixture fixture) : IClassFixture<Servi
             Assert.Contains("PING", checks["redis"].Figure, StringComparison.Ordinal);
         }
 
+        // The fixture ran both jobs after its last message: nothing waits for them.
+        Assert.Contains("0 bronze files (0.0 MiB) not yet in silver", checks["silver"].Figure, StringComparison.Ordinal);
+        Assert.Contains("0 silver dates not yet in the offline features", checks["offline_features"].Figure, StringComparison.Ordinal);
+        Assert.Contains(" sealed (hour over), ", checks["bronze"].Figure, StringComparison.Ordinal);
+
         var layers = report.GetProperty("layers").EnumerateArray().ToDictionary(l => l.GetProperty("layer").GetString()!, l => l.GetProperty("rows").GetInt64());
         Assert.Equal(fixture.Trial.Bodies.Count, layers["bronze"]);
         Assert.True(layers["silver"] > 0 && layers["offline_features"] > 0);
@@ -71,6 +76,25 @@ public sealed class DoctorTests(ServingAppFixture fixture) : IClassFixture<Servi
         var (exitCode, output) = await SiloProcess.RunToExitAsync(cancellation, "doctor", "--urls", app.Http.BaseAddress!.ToString().TrimEnd('/'));
         Assert.True(exitCode == 1, output);
         Assert.Contains("FAIL  lake_storage", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bronze_that_silver_has_not_taken_is_counted_until_bronze_to_silver_runs()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        using var data = new DataDirectory();
+        await using var app = await ClinicalApp.StartAsync(data.Path, new Dictionary<string, string> { ["Pipeline:ScheduleEnabled"] = "false" });
+        var (patient, site) = (TestMessages.NewPatientId(), TestMessages.NewSiteId());
+        await (await app.Http.PostAsync("/api/clinical/data", TestMessages.Json(TestMessages.Vitals(patient, site)), cancellation)).ExpectAsync(202);
+
+        var before = Checks(await (await app.Http.GetAsync("/api/pipeline/doctor", cancellation)).ExpectAsync(200))["silver"];
+        await (await app.Http.PostAsync("/api/pipeline/jobs/bronze-to-silver/run", null, cancellation)).ExpectAsync(200);
+        var after = Checks(await (await app.Http.GetAsync("/api/pipeline/doctor", cancellation)).ExpectAsync(200))["silver"];
+
+        Assert.Equal("warn", before.Status);
+        Assert.Matches(@"; 1 bronze files \(0\.0 MiB\) not yet in silver; bronze-to-silver never ran", before.Figure);
+        Assert.Equal("pass", after.Status);
+        Assert.Contains("; 0 bronze files (0.0 MiB) not yet in silver; last bronze-to-silver run succeeded", after.Figure, StringComparison.Ordinal);
     }
 
     [Fact]
