@@ -73,8 +73,12 @@ public sealed class ServersScriptTests
     [Fact]
     public async Task An_unknown_server_name_is_refused_with_the_names_it_knows()
     {
-        var start = new ProcessStartInfo("bash", [Repository.PathOf("scripts/servers.sh"), "postgresql"]) { RedirectStandardOutput = true };
+        var start = new ProcessStartInfo("bash", [Repository.PathOf("scripts/servers.sh"), "postgresql"])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         using var process = Process.Start(start)!;
+        process.StandardInput.Close();
         var output = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);
 
@@ -92,7 +96,11 @@ public sealed class ServersScriptTests
     /// <summary>Runs <paramref name="script"/> with <paramref name="environment"/> (ports, names); its output.</summary>
     private static async Task<string> RunScriptAsync(IEnumerable<KeyValuePair<string, string>> environment, string script, params string[] arguments)
     {
-        var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        // Its own standard streams: the servers it starts must not hold on to the test process's.
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = Repository.Root, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         start.ArgumentList.Add(script);
         foreach (var argument in arguments)
         {
@@ -105,6 +113,7 @@ public sealed class ServersScriptTests
         }
 
         using var process = Process.Start(start)!;
+        process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         // A first start runs initdb and boots an Erlang node while the other test assemblies load both cores: in CI that
