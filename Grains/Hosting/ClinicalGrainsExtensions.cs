@@ -1,3 +1,4 @@
+using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Journal;
 using ClinicalTrials.Grains.Models;
@@ -85,11 +86,11 @@ public static class ClinicalGrainsExtensions
     /// </summary>
     public static ISiloBuilder AddPipelineSchedule(this ISiloBuilder silo)
     {
-        silo.AddStartupTask(async (services, _) =>
+        silo.AddStartupTask(async (services, cancellationToken) =>
         {
             if (services.GetRequiredService<IOptions<PipelineOptions>>().Value.ScheduleEnabled)
             {
-                await services.GetRequiredService<IGrainFactory>().GetGrain<IPipelineSchedulerGrain>("default").StartAsync();
+                await StartupCalls.RunAsync(() => services.GetRequiredService<IGrainFactory>().GetGrain<IPipelineSchedulerGrain>("default").StartAsync(), cancellationToken);
             }
         });
         return silo;

@@ -1,3 +1,4 @@
+using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -19,11 +20,11 @@ public static class ModelMonitoringExtensions
             .ValidateOnStart();
         silo.Services.AddSingleton<AlertWebhook>();
         silo.Services.AddSingleton<ModelMonitor>();
-        silo.AddStartupTask(async (services, _) =>
+        silo.AddStartupTask(async (services, cancellationToken) =>
         {
             if (services.GetRequiredService<IOptions<MonitoringOptions>>().Value.ScheduleEnabled)
             {
-                await services.GetRequiredService<IGrainFactory>().GetGrain<IModelMonitorGrain>("default").StartAsync();
+                await StartupCalls.RunAsync(() => services.GetRequiredService<IGrainFactory>().GetGrain<IModelMonitorGrain>("default").StartAsync(), cancellationToken);
             }
         });
         return silo;

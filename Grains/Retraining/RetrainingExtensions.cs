@@ -1,3 +1,4 @@
+using ClinicalTrials.Grains.Cluster;
 using ClinicalTrials.Grains.Interfaces;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -19,11 +20,11 @@ public static class RetrainingExtensions
             .ValidateOnStart();
         silo.Services.AddSingleton<ModelRetraining>();
         silo.Services.AddSingleton<RetrainingCooldown>();
-        silo.AddStartupTask(async (services, _) =>
+        silo.AddStartupTask(async (services, cancellationToken) =>
         {
             if (services.GetRequiredService<IOptions<RetrainingOptions>>().Value.ScheduleEnabled)
             {
-                await services.GetRequiredService<IGrainFactory>().GetGrain<IRetrainingGrain>("default").StartAsync();
+                await StartupCalls.RunAsync(() => services.GetRequiredService<IGrainFactory>().GetGrain<IRetrainingGrain>("default").StartAsync(), cancellationToken);
             }
         });
         return silo;
