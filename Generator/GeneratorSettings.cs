@@ -4,9 +4,9 @@ namespace ClinicalTrials.Generator;
 
 public sealed record GeneratorSettings(
     Uri Url, int Count, Pause Interval, bool Verbose, int Seed, int Patients, int Sites, double InvalidShare,
-    double Days, LoadRate? Rate, int BatchSize, int Concurrency, int Warmup, double Shift = 0)
+    double Days, LoadRate? Rate, int BatchSize, int Concurrency, int Warmup, double Shift = 0, bool ConceptDrift = false)
 {
-    public SyntheticTrial NewTrial() => new(Seed, Patients, Sites, InvalidShare, Shift);
+    public SyntheticTrial NewTrial() => new(Seed, Patients, Sites, InvalidShare, Shift, conceptDrift: ConceptDrift);
 
     /// <summary>Clinical time of message <paramref name="index"/>: now, or spread evenly over the past <see cref="Days"/>.</summary>
     public DateTimeOffset ClinicalTime(int index, DateTimeOffset start) =>

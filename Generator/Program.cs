@@ -36,6 +36,10 @@ var shift = new Option<double>("--shift")
     Description = "Population shift for drift monitoring, 0 to 1: older patients, higher glucose and creatinine, lower haemoglobin (1 = 25 years older).",
     DefaultValueFactory = _ => 0,
 };
+var conceptDrift = new Option<bool>("--concept-drift")
+{
+    Description = "Concept drift for monitoring: the deterioration before an adverse event moves vital signs and labs the opposite way, so a model trained without it stops matching the events.",
+};
 var kafka = new Option<string>("--kafka") { Description = "Publish to Kafka (bootstrap servers host:port,...) instead of HTTP; keyed by patient_id." };
 var topic = new Option<string>("--topic")
 {
@@ -59,7 +63,7 @@ var awaitIngest = new Option<bool>("--await-ingest")
 
 var root = new RootCommand("Sends realistic synthetic clinical-trial data to the ClinicalTrials gateway.")
 {
-    url, apiKey, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, shift, kafka, topic,
+    url, apiKey, count, interval, verbose, seed, patients, sites, invalid, days, rate, batch, concurrency, warmup, readFeatures, predict, shift, conceptDrift, kafka, topic,
     followGroup, amqp, queue, awaitIngest,
 };
 root.SetAction(async (result, cancellationToken) =>
@@ -85,7 +89,7 @@ root.SetAction(async (result, cancellationToken) =>
     var settings = new GeneratorSettings(
         new Uri(result.GetValue(url)!), result.GetValue(count), Pause.Parse(result.GetValue(interval)!), result.GetValue(verbose),
         result.GetValue(seed), result.GetValue(patients), result.GetValue(sites), result.GetValue(invalid), result.GetValue(days),
-        LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency), result.GetValue(warmup), result.GetValue(shift));
+        LoadRate.Parse(result.GetValue(rate)), result.GetValue(batch), result.GetValue(concurrency), result.GetValue(warmup), result.GetValue(shift), result.GetValue(conceptDrift));
     if (result.GetValue(kafka) is { } bootstrap)
     {
         return await new KafkaPublisher(settings, bootstrap, result.GetValue(topic)!, result.GetValue(followGroup)).RunAsync(cancellationToken);

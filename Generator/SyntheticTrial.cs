@@ -31,6 +31,7 @@ public sealed class SyntheticTrial
     private readonly SimulatedPatient[] _patients;
     private readonly double _invalidShare;
     private readonly double _shift;
+    private readonly double _signal;
     private readonly double _eventRate;
 
     /// <param name="seed">The same seed gives the same messages.</param>
@@ -41,11 +42,17 @@ public sealed class SyntheticTrial
     /// A population shift for drift monitoring, 0 (none) to 1: patients older by up to 25 years, higher glucose and
     /// creatinine, lower haemoglobin. It moves values only, so the same seed sends the same messages otherwise.
     /// </param>
+    /// <param name="conceptDrift">
+    /// Concept drift for monitoring: the deterioration before an event moves every vital sign and lab the opposite way
+    /// (heart rate, temperature, glucose, lactate fall; blood pressure, saturation, haemoglobin, platelets rise), so a
+    /// model trained without it ranks the patients at risk last. Events, their timing and rate are unchanged, and the
+    /// same seed sends the same messages otherwise.
+    /// </param>
     /// <param name="eventRate">
     /// Multiplies the hazard of deterioration episodes and adverse events: 1 is the realistic trial; an enriched trial
     /// (e.g. 8) gives a handful of patients enough events for a small test.
     /// </param>
-    public SyntheticTrial(int seed, int patients, int sites, double invalidShare, double shift = 0, double eventRate = 1)
+    public SyntheticTrial(int seed, int patients, int sites, double invalidShare, double shift = 0, double eventRate = 1, bool conceptDrift = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(shift);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(shift, 1);
@@ -53,6 +60,7 @@ public sealed class SyntheticTrial
         _random = new Random(seed);
         _invalidShare = invalidShare;
         _shift = shift;
+        _signal = conceptDrift ? -1 : 1;
         _eventRate = eventRate;
         _patients = Enumerable.Range(0, patients).Select(_ => NewPatient(sites)).ToArray();
     }
@@ -108,7 +116,7 @@ public sealed class SyntheticTrial
 
     private JsonObject Vitals(SimulatedPatient p)
     {
-        var d = p.Deterioration;
+        var d = _signal * p.Deterioration;
         var vitals = new JsonObject { ["patient_id"] = p.Id };
         var systolic = Math.Round(p.Systolic - 25 * d + Noise(6), 0);
         vitals["systolic_bp"] = systolic;
@@ -127,7 +135,7 @@ public sealed class SyntheticTrial
 
     private JsonObject Labs(SimulatedPatient p)
     {
-        var d = p.Deterioration;
+        var d = _signal * p.Deterioration;
         var results = new JsonArray();
         void Add(string code, double value, string unit) =>
             results.Add(new JsonObject { ["test_code"] = code, ["value"] = value, ["unit"] = unit });

@@ -22,6 +22,12 @@ public interface IChallengerTrainer
     /// features in the challenger's feature order with its label: rows neither model trained on when both used the same seed.
     /// </summary>
     IAsyncEnumerable<HeldOutRow> HeldOutAsync(ModelMetadata challenger, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The patients of <paramref name="challenger"/>'s held-out test split: the challenger never trained on them, so its
+    /// scores of their logged predictions are out of sample.
+    /// </summary>
+    Task<IReadOnlySet<string>> HeldOutPatientsAsync(ModelMetadata challenger, CancellationToken cancellationToken);
 }
 
 /// <summary>A trained challenger: its version and the SHA-256 of its model.onnx.</summary>

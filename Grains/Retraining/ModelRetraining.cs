@@ -15,8 +15,8 @@ namespace ClinicalTrials.Grains.Retraining;
 /// One retraining, start to end: train a challenger (<see cref="IChallengerTrainer"/>) with the champion's label, register
 /// it as staging, score champion and challenger on the same labelled rows, and let the <see cref="PromotionPolicy"/>
 /// decide; the registry records the decision either way. The rows are the champion's logged predictions of the monitoring
-/// window with the labels monitoring gave them; when those are too few for the policy, the challenger's held-out test
-/// split instead (the evidence says which). Called by <see cref="RetrainingGrain"/>, which keeps runs from overlapping.
+/// window with the labels monitoring gave them, for the patients the challenger held out of its training; when those are
+/// too few for the policy, the challenger's held-out test split instead (the evidence says which). Called by <see cref="RetrainingGrain"/>, which keeps runs from overlapping.
 /// </summary>
 public sealed partial class ModelRetraining(
     IChallengerTrainer trainer,
@@ -86,7 +86,7 @@ public sealed partial class ModelRetraining(
         return promoted.Decision ?? await RecordAsync(registry, Decision(challenger.Version, DecisionOutcomes.Failed, promoted.Message ?? "The registry did not promote the challenger."));
     }
 
-    /// <summary>Both models on the champion's labelled window when it holds enough labels for the policy, else on the challenger's held-out split.</summary>
+    /// <summary>Both models on the champion's labelled window of the challenger's held-out patients when it holds enough labels for the policy, else on the challenger's held-out split.</summary>
     private async Task<DecisionEvidence> CompareAsync(string championVersion, string challengerVersion, PromotionPolicy policy, CancellationToken cancellationToken)
     {
         var championMetadata = await models.ReadMetadataAsync(championVersion);
@@ -96,10 +96,14 @@ public sealed partial class ModelRetraining(
 
         var to = clock.GetUtcNow();
         var from = to - monitoring.Value.Window;
+        // The challenger trained on the latest offline features, which hold most of the window's patients: only the
+        // patients it held out are scored, or it would be judged on rows it learnt.
+        var heldOut = await trainer.HeldOutPatientsAsync(challengerMetadata, cancellationToken);
         var window = new PairedScores(champion, challenger, championMetadata.FeatureNames);
         await foreach (var prediction in tracking.ReadWindowAsync(championVersion, from, to, cancellationToken))
         {
-            if (prediction.Label is OutcomeLabel.Positive or OutcomeLabel.Negative && prediction.Features.Length == championMetadata.FeatureNames.Count)
+            if (prediction.Label is OutcomeLabel.Positive or OutcomeLabel.Negative && prediction.Features.Length == championMetadata.FeatureNames.Count
+                && heldOut.Contains(prediction.PatientId))
             {
                 window.Add(prediction.Features, prediction.Label == OutcomeLabel.Positive);
             }
@@ -109,20 +113,20 @@ public sealed partial class ModelRetraining(
         if (policy.Enough(challengerOnWindow))
         {
             return new DecisionEvidence(DecisionEvidence.LabelledWindow,
-                $"predictions of {championVersion} made from {from:O} to {to:O} with the labels monitoring gave them ({challengerOnWindow.Rows} labelled)",
+                $"predictions of {championVersion} made from {from:O} to {to:O} for the {heldOut.Count} patients the challenger held out, with the labels monitoring gave them ({challengerOnWindow.Rows} labelled)",
                 championOnWindow, challengerOnWindow, policy.Rule);
         }
 
-        var heldOut = new PairedScores(champion, challenger, challengerMetadata.FeatureNames);
+        var test = new PairedScores(champion, challenger, challengerMetadata.FeatureNames);
         await foreach (var row in trainer.HeldOutAsync(challengerMetadata, cancellationToken))
         {
-            heldOut.Add([.. row.Features.Select(v => (double)v)], row.Label);
+            test.Add([.. row.Features.Select(v => (double)v)], row.Label);
         }
 
-        var (championOnTest, challengerOnTest) = heldOut.Evaluate();
+        var (championOnTest, challengerOnTest) = test.Evaluate();
         var data = challengerMetadata.TrainingData;
         return new DecisionEvidence(DecisionEvidence.HeldOut,
-            $"the challenger's held-out test split (offline features {data.From:yyyy-MM-dd} to {data.To:yyyy-MM-dd}), because the labelled window held {challengerOnWindow.Rows} labelled predictions ({challengerOnWindow.Positives} positive), too few for the policy",
+            $"the challenger's held-out test split (offline features {data.From:yyyy-MM-dd} to {data.To:yyyy-MM-dd}), because the labelled window held {challengerOnWindow.Rows} labelled predictions of those patients ({challengerOnWindow.Positives} positive), too few for the policy",
             championOnTest, challengerOnTest, policy.Rule);
     }
 

@@ -53,7 +53,26 @@ internal sealed class InProcessChallengerTrainer(
     {
         var data = challenger.TrainingData;
         var rows = await LakeTrainingRows.OpenAsync(lake.Storage, data.From, data.To, challenger.LabelOrLegacy, cancellationToken);
-        // The split is a function of the range's patients and the seed (PatientSplit): read the patients, then the test rows.
+        var test = await HeldOutPatientsAsync(challenger, rows, cancellationToken);
+        await foreach (var row in rows.ReadAsync(data.From, data.To, cancellationToken))
+        {
+            if (test.Contains(row.PatientId))
+            {
+                yield return new HeldOutRow(row.Features, row.Label);
+            }
+        }
+    }
+
+    public async Task<IReadOnlySet<string>> HeldOutPatientsAsync(ModelMetadata challenger, CancellationToken cancellationToken)
+    {
+        var data = challenger.TrainingData;
+        return await HeldOutPatientsAsync(challenger, await LakeTrainingRows.OpenAsync(lake.Storage, data.From, data.To, challenger.LabelOrLegacy, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>The split is a function of the range's patients and the seed (<see cref="PatientSplit"/>): the patients are read, then split as training split them.</summary>
+    private async Task<IReadOnlySet<string>> HeldOutPatientsAsync(ModelMetadata challenger, LakeTrainingRows rows, CancellationToken cancellationToken)
+    {
+        var data = challenger.TrainingData;
         var patients = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var row in rows.ReadAsync(data.From, data.To, cancellationToken))
         {
@@ -64,12 +83,6 @@ internal sealed class InProcessChallengerTrainer(
             ? parsed
             : options.Value.Seed;
         var split = PatientSplit.Create(patients, seed);
-        await foreach (var row in rows.ReadAsync(data.From, data.To, cancellationToken))
-        {
-            if (split[row.PatientId] == SplitName.Test)
-            {
-                yield return new HeldOutRow(row.Features, row.Label);
-            }
-        }
+        return patients.Where(patient => split[patient] == SplitName.Test).ToHashSet(StringComparer.Ordinal);
     }
 }

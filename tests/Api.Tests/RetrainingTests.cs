@@ -197,7 +197,7 @@ public sealed class RetrainingTests
         .EnumerateArray().ToDictionary(m => m.GetProperty("version").GetString()!, m => m.GetProperty("stage").GetString());
 
     /// <summary>Waits for the retraining a trigger of <paramref name="kind"/> started (it runs in the background) to record its decision.</summary>
-    private static async Task<JsonElement> DecisionByAsync(ClinicalApp app, string kind) => (await Eventually.UntilAsync(async () =>
+    internal static async Task<JsonElement> DecisionByAsync(ClinicalApp app, string kind) => (await Eventually.UntilAsync(async () =>
     {
         var decisions = await (await app.Http.GetAsync("/api/models/decisions", Cancellation)).ExpectAsync(200);
         return decisions.EnumerateArray().Where(d => Trigger(d).Kind == kind).Select(d => (JsonElement?)d).FirstOrDefault();

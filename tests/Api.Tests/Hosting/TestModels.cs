@@ -24,8 +24,11 @@ internal static class TestModels
     public const string ModelA = "model-a";
     public const string ModelB = "model-b";
     public const int Patients = 40;
-    private const int Messages = 3000;
-    private const int Days = 3;
+    private const int TrialMessages = 3000;
+    public const int Days = 3;
+
+    /// <summary>The first day of the trials, once per test run: <see cref="Days"/> before the day the run began (UTC).</summary>
+    public static readonly DateTimeOffset Start = new(DateTime.UtcNow.Date.AddDays(-Days), TimeSpan.Zero);
 
     private static readonly Lazy<Task<Trial>> Shared = new(CreateAsync);
 
@@ -38,19 +41,38 @@ internal static class TestModels
     public static async Task<Trial> LoadIntoAsync(HttpClient http, string dataDirectory, params string[] models)
     {
         var trial = await GetAsync();
-        foreach (var chunk in trial.Bodies.Chunk(1000))
-        {
-            var response = await http.PostAsync("/api/clinical/data/batch",
-                new StringContent("[" + string.Join(",", chunk) + "]", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
-            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        }
-
+        await PostAsync(http, trial.Bodies);
         foreach (var model in models)
         {
             CopyModel(trial, model, dataDirectory);
         }
 
         return trial;
+    }
+
+    /// <summary>Posts messages through batch ingest, 1000 to a batch; each batch must be accepted.</summary>
+    public static async Task PostAsync(HttpClient http, IEnumerable<string> bodies)
+    {
+        foreach (var chunk in bodies.Chunk(1000))
+        {
+            var response = await http.PostAsync("/api/clinical/data/batch",
+                new StringContent("[" + string.Join(",", chunk) + "]", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> messages of <paramref name="generator"/> spread evenly over <paramref name="days"/> days
+    /// from <paramref name="start"/>, each with its clinical time.
+    /// </summary>
+    public static IEnumerable<(DateTimeOffset At, string Body)> Messages(SyntheticTrial generator, int count, DateTimeOffset start, int days)
+    {
+        var step = TimeSpan.FromDays(days) / count;
+        for (var i = 0; i < count; i++)
+        {
+            var at = start + step * i;
+            yield return (at, generator.Next(at, out _).ToJsonString());
+        }
     }
 
     /// <summary>Copies a trained model's folder into a data directory's model store, optionally under another version.</summary>
@@ -74,16 +96,12 @@ internal static class TestModels
 
     private static async Task<Trial> CreateAsync()
     {
-        var start = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-Days), TimeSpan.Zero);
         // Enriched (eight times the realistic event rate): 40 patients over 3 days hold too few events to train on otherwise.
         var generator = new SyntheticTrial(23, Patients, sites: 4, invalidShare: 0, eventRate: 8);
-        var step = TimeSpan.FromDays(Days) / Messages;
-        var bodies = new List<string>(Messages);
+        var bodies = new List<string>(TrialMessages);
         var histories = new Dictionary<string, List<ClinicalMessage>>(StringComparer.Ordinal);
-        for (var i = 0; i < Messages; i++)
+        foreach (var (at, body) in Messages(generator, TrialMessages, Start, Days))
         {
-            var at = start + step * i;
-            var body = generator.Next(at, out _).ToJsonString();
             bodies.Add(body);
             var message = ClinicalMessageParser.Parse(Encoding.UTF8.GetBytes(body), at.AddSeconds(1)).Message!;
             if (!histories.TryGetValue(message.PatientId, out var list))
@@ -96,7 +114,7 @@ internal static class TestModels
 
         var root = Directory.CreateTempSubdirectory("clinical-models-").FullName;
         var rows = new ReplayedHistories("synthetic trial", histories.ToDictionary(h => h.Key, h => (IReadOnlyList<ClinicalMessage>)h.Value, StringComparer.Ordinal));
-        var from = DateOnly.FromDateTime(start.UtcDateTime);
+        var from = DateOnly.FromDateTime(Start.UtcDateTime);
         var to = from.AddDays(Days);
         foreach (var (version, seed) in new[] { (ModelA, 1), (ModelB, 2) })
         {
