@@ -54,7 +54,7 @@ public static class ClinicalDataApi
             return SiteScope.Forbidden(request.HttpContext.User, $"The message is for site '{message.Parsed.SiteId}'; nothing was stored.");
         }
 
-        var result = (await ingest.IngestAsync([message], receivedAt))[0];
+        var result = (await ReceivedMessages.IngestAsync(request.HttpContext, ingest, [message], receivedAt))[0];
         return result.Status switch
         {
             IngestStatus.Accepted => TypedResults.Accepted($"/api/clinical/messages/{result.MessageId}", IngestReply.From(result)),
@@ -102,7 +102,7 @@ public static class ClinicalDataApi
             return SiteScope.Forbidden(user, $"{foreign.Count} message(s) of the batch are for another site ('indexes' says which); nothing was stored.", foreign);
         }
 
-        var results = await ingest.IngestAsync(messages, receivedAt);
+        var results = await ReceivedMessages.IngestAsync(request.HttpContext, ingest, messages, receivedAt);
         var items = results.Select((r, i) => new BatchItem(i, r.MessageId, r.Status, r.Violations.Count == 0 ? null : r.Violations)).ToList();
         if (items.Any(r => r.Status == IngestStatus.Unavailable))
         {

@@ -85,7 +85,7 @@ public static class FhirApi
         }
 
         var toIngest = received.Where(r => r is not null).Select(r => r!).ToList();
-        var results = new Queue<IngestResult>(toIngest.Count == 0 ? [] : await ingest.IngestAsync(toIngest, receivedAt));
+        var results = new Queue<IngestResult>(toIngest.Count == 0 ? [] : await ReceivedMessages.IngestAsync(request.HttpContext, ingest, toIngest, receivedAt));
         var answer = new Bundle { Type = transaction ? Bundle.BundleType.TransactionResponse : Bundle.BundleType.BatchResponse };
         var unavailable = false;
         for (var i = 0; i < mapped.Count; i++)

@@ -133,7 +133,7 @@ public static class SdtmApi
             var results = new List<IngestResult>(mapping.Messages.Count);
             foreach (var chunk in mapping.Messages.Chunk(ClinicalDataApi.MaxBatchMessages))
             {
-                results.AddRange(await ingest.IngestAsync([.. chunk.Select(m => ReceivedMessage.Parse(m.Raw, receivedAt))], receivedAt));
+                results.AddRange(await ReceivedMessages.IngestAsync(request.HttpContext, ingest, [.. chunk.Select(m => ReceivedMessage.Parse(m.Raw, receivedAt))], receivedAt));
             }
 
             var report = SdtmImportReport.From(dataset, mapping, results);

@@ -51,10 +51,11 @@ public static class EndpointAccess
         // The kubelet's readiness probe sends no credential; the answer is one word, Healthy or Unhealthy.
         ["* /health/ready"] = new(Anonymous),
 
-        ["POST /api/clinical/data"] = new(Ingest),
-        ["POST /api/clinical/data/batch"] = new(Ingest),
-        ["POST /fhir/Bundle"] = new(Ingest),
-        ["POST /api/import/sdtm"] = new(Ingest),
+        // Every message received, with its id, site and outcome (ReceivedMessages), under the caller's key.
+        ["POST /api/clinical/data"] = new(Ingest, "data.receive"),
+        ["POST /api/clinical/data/batch"] = new(Ingest, "data.receive"),
+        ["POST /fhir/Bundle"] = new(Ingest, "data.receive"),
+        ["POST /api/import/sdtm"] = new(Ingest, "data.receive"),
 
         ["GET /api/clinical/messages/{messageId}"] = new(SiteRead),
         ["GET /api/sites/{siteId}"] = new(SiteRead),
@@ -205,11 +206,17 @@ public static class EndpointAccess
     {
         var http = invocation.HttpContext;
         var audited = invocation.Arguments.OfType<IAuditedRequest>().FirstOrDefault();
-        var resource = audited?.AuditResource ?? ResourceOf(http.Request.RouteValues) ?? ResourceOf(http.Request.Query);
+        var received = http.Features.Get<ReceivedMessages>();
+        var resource = audited?.AuditResource ?? ResourceOf(http.Request.RouteValues) ?? ResourceOf(http.Request.Query) ?? received?.Resource;
         var details = new Dictionary<string, object?>();
         if (audited?.AuditDetails is { } more)
         {
             details["request"] = more;
+        }
+
+        if (received is not null)
+        {
+            details["messages"] = received.BySite;
         }
 
         foreach (var (name, value) in http.Request.Query)

@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ClinicalTrials.Api.Security;
 using ClinicalTrials.Api.Tests.Hosting;
+using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Lake;
 using ClinicalTrials.Lake.Jobs;
 using ClinicalTrials.Lake.Retention;
@@ -48,6 +50,38 @@ public sealed class AuditTrailTests(AccessFixture fixture) : IClassFixture<Acces
 
         var denied = await (await auditor.GetAsync("/api/audit?action=patient.features.read", Cancellation)).ExpectAsync(200);
         Assert.Contains(denied.EnumerateArray(), r => r.GetProperty("outcome").GetString() == "404");
+    }
+
+    [Fact]
+    public async Task Every_message_received_is_recorded_with_its_id_site_outcome_and_the_key_that_sent_it_and_no_values()
+    {
+        using var siteA = fixture.Client("site_a");
+        var patient = TestMessages.NewPatientId();
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var (first, second) = (TestMessages.Vitals(patient, fixture.SiteA, at, heartRate: 131), TestMessages.Vitals(patient, fixture.SiteA, at.AddMinutes(1), heartRate: 132));
+        var impossible = TestMessages.ImpossibleVitals(patient, fixture.SiteA, at);
+        await (await siteA.PostAsync("/api/clinical/data", TestMessages.Json(first), Cancellation)).ExpectAsync(202);
+        await (await siteA.PostAsync("/api/clinical/data/batch", TestMessages.Json(new JsonArray(first.DeepClone(), second, impossible)), Cancellation)).ExpectAsync(200);
+        // Another site's message: refused whole, and recorded as refused.
+        await (await siteA.PostAsync("/api/clinical/data", TestMessages.Json(TestMessages.Vitals(patient, fixture.SiteB, at, heartRate: 133)), Cancellation)).ExpectAsync(403);
+
+        using var auditor = fixture.Client("auditor");
+        var records = (await (await auditor.GetAsync($"/api/audit?action=data.receive&actor=key:{ApiKeyStore.KeyIdOf(fixture.Keys["site_a"])}", Cancellation)).ExpectAsync(200))
+            .EnumerateArray().ToList();
+        Assert.Equal(["202", "200", "403"], records.Select(r => r.GetProperty("outcome").GetString()));
+        Assert.All(records[..2], r => Assert.Equal($"site/{fixture.SiteA}", r.GetProperty("resource").GetString()));
+        JsonElement Messages(JsonElement record) => JsonDocument.Parse(record.GetProperty("details").GetString()!).RootElement.GetProperty("messages").GetProperty(fixture.SiteA);
+        Assert.Equal([TestMessages.IdOf(first).ToString()], Messages(records[0]).GetProperty("accepted").EnumerateArray().Select(id => id.GetString()));
+        var batch = Messages(records[1]);
+        Assert.Equal([TestMessages.IdOf(first).ToString()], batch.GetProperty("duplicate").EnumerateArray().Select(id => id.GetString()));
+        Assert.Equal([TestMessages.IdOf(second).ToString()], batch.GetProperty("accepted").EnumerateArray().Select(id => id.GetString()));
+        var rejected = Assert.Single(batch.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(TestMessages.IdOf(impossible), rejected.GetProperty("message_id").GetGuid());
+        Assert.Contains(Rules.Range, rejected.GetProperty("rules").EnumerateArray().Select(r => r.GetString()));
+        Assert.False(records[2].TryGetProperty("details", out _)); // nothing was handed to ingest
+        // Ids, statuses and rule names only: no patient, no field, no value (message ids are hex, so no number is sought).
+        Assert.All(records[..2], r => Assert.All(new[] { patient, "heart_rate", "vital_signs" },
+            text => Assert.DoesNotContain(text, r.GetProperty("details").GetString()!, StringComparison.Ordinal)));
     }
 
     [Fact]
