@@ -77,15 +77,22 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
     {
         var (seq, prev) = await HeadAsync(connection, transaction, cancellationToken);
         var at = AccessDatabase.Time(time.GetUtcNow());
+        // One statement, prepared once, for every record of the commit.
+        await using var insert = connection.Command(transaction, """
+            INSERT INTO audit_trail (seq, at, actor, action, resource, outcome, source, details, prev_hash, hash)
+            VALUES (@seq, @at, @actor, @action, @resource, @outcome, @source, @details, @prev, @hash)
+            """, ("@seq", 0L), ("@at", at), ("@actor", null), ("@action", null), ("@resource", null),
+            ("@outcome", null), ("@source", null), ("@details", null), ("@prev", null), ("@hash", null));
         foreach (var e in entries)
         {
             seq++;
             var hash = AuditRecord.HashOf(seq, at, e.Actor, e.Action, e.Resource, e.Outcome, e.Source, e.Details, prev);
-            await using var insert = connection.Command(transaction, """
-                INSERT INTO audit_trail (seq, at, actor, action, resource, outcome, source, details, prev_hash, hash)
-                VALUES (@seq, @at, @actor, @action, @resource, @outcome, @source, @details, @prev, @hash)
-                """, ("@seq", seq), ("@at", at), ("@actor", e.Actor), ("@action", e.Action), ("@resource", e.Resource),
-                ("@outcome", e.Outcome), ("@source", e.Source), ("@details", e.Details), ("@prev", prev), ("@hash", hash));
+            object?[] values = [seq, at, e.Actor, e.Action, e.Resource, e.Outcome, e.Source, e.Details, prev, hash];
+            for (var i = 0; i < values.Length; i++)
+            {
+                insert.Parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
             await insert.ExecuteNonQueryAsync(cancellationToken);
             prev = hash;
         }
@@ -230,29 +237,41 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<(AuditEntry Entry, TaskCompletionSource Done)>();
-        // Drain until the channel is completed at shutdown, so every record a caller waits for is written.
-        while (await _pending.Reader.WaitToReadAsync(CancellationToken.None))
+        // The writer keeps its connection between commits (opening one costs more than a small commit); after a failure
+        // it opens a new one.
+        DbConnection? connection = null;
+        try
         {
-            while (batch.Count < MaxPerCommit && _pending.Reader.TryRead(out var item))
+            // Drain until the channel is completed at shutdown, so every record a caller waits for is written.
+            while (await _pending.Reader.WaitToReadAsync(CancellationToken.None))
             {
-                batch.Add(item);
-            }
+                while (batch.Count < MaxPerCommit && _pending.Reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
 
-            try
-            {
-                await using var connection = await database.OpenAsync(CancellationToken.None);
-                await using var transaction = await database.BeginWriteAsync(connection);
-                await AppendInAsync(connection, transaction, [.. batch.Select(b => b.Entry)]);
-                await transaction.CommitAsync();
-                batch.ForEach(b => b.Done.SetResult());
-            }
-            catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
-            {
-                var failure = new AuditUnavailableException($"The audit record could not be stored: {e.Message}");
-                batch.ForEach(b => b.Done.SetException(failure));
-            }
+                try
+                {
+                    connection ??= await database.OpenAsync(CancellationToken.None);
+                    await using var transaction = await database.BeginWriteAsync(connection);
+                    await AppendInAsync(connection, transaction, [.. batch.Select(b => b.Entry)]);
+                    await transaction.CommitAsync();
+                    batch.ForEach(b => b.Done.SetResult());
+                }
+                catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
+                {
+                    var failure = new AuditUnavailableException($"The audit record could not be stored: {e.Message}");
+                    batch.ForEach(b => b.Done.SetException(failure));
+                    await (connection?.DisposeAsync() ?? ValueTask.CompletedTask);
+                    connection = null;
+                }
 
-            batch.Clear();
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            await (connection?.DisposeAsync() ?? ValueTask.CompletedTask);
         }
     }
 

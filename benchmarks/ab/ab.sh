@@ -2,7 +2,7 @@
 # A/B of this checkout ("full") against a baseline worktree of the same commit with one feature taken out ("base"),
 # docs/benchmarks.md: instrumentation (issue 18) and authentication with audit (issue 13).
 # Usage: bash ab.sh base instrumentation|security   (makes $BASE from HEAD, takes the feature out, builds it)
-#        bash ab.sh seed; bash ab.sh ingest; RUNS="1 2 3 4 5" bash ab.sh predict
+#        bash ab.sh seed; bash ab.sh ingest; RUNS="1 2 3 4 5" bash ab.sh predict; bash ab.sh latency
 # Runs alternate between the builds; needs wrk. BASE_ARGS: settings the base silo runs with (security: Security:Enabled=false).
 set -u
 MAIN=$(cd "$(dirname "$0")/../.." && pwd); BASE=${BASE:-$MAIN/../wt-base}; AB=${AB:-/tmp/clinical-ab}; mkdir -p $AB; export AB
@@ -75,10 +75,18 @@ predict() { # VARIANT RUN
   stop_silo; rm -rf $data $data.log
 }
 
+latency() { # VARIANT RUN: /predict in the generator's open loop, 1,000 requests/s for 20 s
+  local data=$AB/latency-$1-$2; rm -rf $data; cp -r $AB/seed $data; start_variant $1 $data
+  local out=$(dotnet $GEN --url $URL --api-key "$(cat $AB/seed/admin.key)" --patients 300 --predict --rate 1000/s --count 20000 2>&1)
+  echo "latency $1 run $2: p50/p90/p99/p99.9/max $(echo "$out" | awk -F'│' '/latency p50/ {gsub(/ +/, " ", $3); print $3}')ms, failed $(echo "$out" | awk -F'│' '/failed/ {gsub(/ /, "", $3); print $3}')"
+  stop_silo; rm -rf $data $data.log
+}
+
 case ${1:-} in
   base) base ${2:-} ;;
   seed) seed ;;
   ingest) for r in ${RUNS:-1 2 3}; do ingest base $r; ingest full $r; done ;;
   predict) for r in ${RUNS:-1 2 3}; do predict full $r; predict base $r; done ;;
-  *) echo "usage: ab.sh base instrumentation|security | seed | ingest | predict" >&2; exit 2 ;;
+  latency) for r in ${RUNS:-1 2 3}; do latency full $r; latency base $r; done ;;
+  *) echo "usage: ab.sh base instrumentation|security | seed | ingest | predict | latency" >&2; exit 2 ;;
 esac
