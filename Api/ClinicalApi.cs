@@ -128,7 +128,7 @@ public static partial class ClinicalApi
                 TrackingStoreUnavailableException tracking => (StatusCodes.Status503ServiceUnavailable, "Tracking database unavailable",
                     $"{tracking.Message} Retry later; predictions are logged once it returns."),
                 AuditUnavailableException audit => (StatusCodes.Status503ServiceUnavailable, "Audit trail unavailable",
-                    $"{audit.Message} Nothing is answered that is not audited; retry later."),
+                    $"{audit.Message} Retry later: nothing is answered that is not audited, and a message stored meanwhile is answered duplicate."),
                 BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
                 _ => (StatusCodes.Status500InternalServerError, "Internal error", "An unexpected error occurred; it has been logged."),
             };
