@@ -18,10 +18,11 @@ public interface IChallengerTrainer
     Task<TrainedChallenger> TrainAsync(LabelDefinition label, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The held-out test split of <paramref name="challenger"/>'s training data (its patients, range and seed), each row's
-    /// features in the challenger's feature order with its label: rows neither model trained on when both used the same seed.
+    /// The rows of <paramref name="challenger"/>'s training range for <paramref name="heldOutPatients"/> (its test split,
+    /// from <see cref="HeldOutPatientsAsync"/>), each row's features in the challenger's feature order with its label: rows
+    /// neither model trained on when both used the same seed.
     /// </summary>
-    IAsyncEnumerable<HeldOutRow> HeldOutAsync(ModelMetadata challenger, CancellationToken cancellationToken);
+    IAsyncEnumerable<HeldOutRow> HeldOutAsync(ModelMetadata challenger, IReadOnlySet<string> heldOutPatients, CancellationToken cancellationToken);
 
     /// <summary>
     /// The patients of <paramref name="challenger"/>'s held-out test split: the challenger never trained on them, so its

@@ -118,7 +118,7 @@ public sealed partial class ModelRetraining(
         }
 
         var test = new PairedScores(champion, challenger, challengerMetadata.FeatureNames);
-        await foreach (var row in trainer.HeldOutAsync(challengerMetadata, cancellationToken))
+        await foreach (var row in trainer.HeldOutAsync(challengerMetadata, heldOut, cancellationToken))
         {
             test.Add([.. row.Features.Select(v => (double)v)], row.Label);
         }

@@ -49,30 +49,25 @@ internal sealed class InProcessChallengerTrainer(
         }
     }
 
-    public async IAsyncEnumerable<HeldOutRow> HeldOutAsync(ModelMetadata challenger, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<HeldOutRow> HeldOutAsync(
+        ModelMetadata challenger, IReadOnlySet<string> heldOutPatients, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var data = challenger.TrainingData;
         var rows = await LakeTrainingRows.OpenAsync(lake.Storage, data.From, data.To, challenger.LabelOrLegacy, cancellationToken);
-        var test = await HeldOutPatientsAsync(challenger, rows, cancellationToken);
         await foreach (var row in rows.ReadAsync(data.From, data.To, cancellationToken))
         {
-            if (test.Contains(row.PatientId))
+            if (heldOutPatients.Contains(row.PatientId))
             {
                 yield return new HeldOutRow(row.Features, row.Label);
             }
         }
     }
 
+    /// <summary>The split is a function of the range's patients and the seed (<see cref="PatientSplit"/>): the patients are read, then split as training split them.</summary>
     public async Task<IReadOnlySet<string>> HeldOutPatientsAsync(ModelMetadata challenger, CancellationToken cancellationToken)
     {
         var data = challenger.TrainingData;
-        return await HeldOutPatientsAsync(challenger, await LakeTrainingRows.OpenAsync(lake.Storage, data.From, data.To, challenger.LabelOrLegacy, cancellationToken), cancellationToken);
-    }
-
-    /// <summary>The split is a function of the range's patients and the seed (<see cref="PatientSplit"/>): the patients are read, then split as training split them.</summary>
-    private async Task<IReadOnlySet<string>> HeldOutPatientsAsync(ModelMetadata challenger, LakeTrainingRows rows, CancellationToken cancellationToken)
-    {
-        var data = challenger.TrainingData;
+        var rows = await LakeTrainingRows.OpenAsync(lake.Storage, data.From, data.To, challenger.LabelOrLegacy, cancellationToken);
         var patients = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var row in rows.ReadAsync(data.From, data.To, cancellationToken))
         {
