@@ -5,6 +5,8 @@ using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Journal;
 using Hl7.Fhir.Serialization;
+using Npgsql;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,68 +15,79 @@ namespace ClinicalTrials.Api.Fhir;
 
 /// <summary>
 /// The EMR update: every accepted lab result goes to the configured FHIR endpoint as an Observation. The journal is the
-/// outbox: lab messages are read from it in commit order after a durable cursor (<see cref="EmrDeliveryLog"/>), so an
-/// acknowledged result is never lost; each is sent as a conditional create on its message identifier
+/// outbox: lab messages are read from it in commit order after a durable position (<see cref="IEmrOutboxStore"/>), so
+/// an acknowledged result is never lost; each is sent as a conditional create on its message identifier
 /// (<c>If-None-Exist</c>), so the resend of a message a crash interrupted is harmless; transient failures are retried
-/// with doubling back-off, and each delivery is audited.
+/// with doubling back-off, and each delivery is audited. In a cluster one silo delivers at a time, and another takes
+/// over when it dies.
 /// </summary>
 internal sealed partial class EmrOutbox(
-    IOptions<EmrOptions> options, IOptions<JournalOptions> journalOptions, TimeProvider time, ILogger<EmrOutbox> logger, IJournalTail? journal = null)
+    IOptions<EmrOptions> options, IOptions<JournalOptions> journalOptions, IConfiguration configuration, TimeProvider time, ILogger<EmrOutbox> logger,
+    IJournalTail? journal = null)
     : BackgroundService
 {
     private const int BatchSize = 256;
     private readonly EmrOptions _options = options.Value;
 
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        // The cluster's PostgreSQL journal may commit sequences out of order, so it cannot be followed by a cursor.
-        if (_options.FhirEndpoint is not null && journal is null)
-        {
-            throw new InvalidOperationException("Emr:FhirEndpoint is set, but the EMR outbox follows the embedded journal only; the cluster profile does not offer it yet.");
-        }
-
-        return base.StartAsync(cancellationToken);
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (_options.FhirEndpoint is null || journal is null)
+        if (_options.FhirEndpoint is null)
         {
             return;
         }
 
-        using var log = new EmrDeliveryLog(journalOptions.Value.DataDirectory);
+        await using var store = OpenStore();
         using var http = new HttpClient { BaseAddress = BaseAddress(_options.FhirEndpoint!), Timeout = _options.RequestTimeout };
         if (_options.BearerToken is { } token)
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
-        var deliveredThrough = log.DeliveredThrough();
         while (!stoppingToken.IsCancellationRequested)
         {
-            var batch = await journal.ReadAcceptedAsync(PayloadType.LabResults, deliveredThrough, BatchSize);
-            foreach (var stored in batch)
+            int delivered;
+            try
             {
-                var deliveries = new List<EmrDelivery>();
-                if (stored.Parse().Message is { Payload: LabResults labs } message)
+                await store.WaitForTurnAsync(stoppingToken);
+                var batch = await store.NextAsync(BatchSize, stoppingToken);
+                foreach (var stored in batch)
                 {
-                    for (var i = 0; i < labs.Results.Count; i++)
+                    var deliveries = new List<EmrDelivery>();
+                    if (stored.Parse().Message is { Payload: LabResults labs } message)
                     {
-                        deliveries.Add(await DeliverAsync(http, message, labs.Results[i], i, stoppingToken));
+                        for (var i = 0; i < labs.Results.Count; i++)
+                        {
+                            deliveries.Add(await DeliverAsync(http, message, labs.Results[i], i, stoppingToken));
+                        }
                     }
+
+                    await store.RecordAsync(stored, deliveries, stoppingToken);
                 }
 
-                log.Record(stored.Sequence, deliveries);
-                deliveredThrough = stored.Sequence;
+                delivered = batch.Count;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            {
+                // The cluster database is away: start again from the durable position once it is back.
+                LogStoreUnavailable(logger, e.GetType().Name, _options.PollInterval);
+                await store.ResetAsync();
+                delivered = 0;
             }
 
-            if (batch.Count < BatchSize)
+            if (delivered < BatchSize)
             {
                 await Task.Delay(_options.PollInterval, time, stoppingToken);
             }
         }
     }
+
+    // The embedded journal is followed beside it; without one, the silo is in the cluster profile and follows the
+    // cluster database's journal.
+    private IEmrOutboxStore OpenStore() => journal is not null
+        ? new EmbeddedEmrOutboxStore(journal, journalOptions.Value.DataDirectory)
+        : new PostgresEmrOutboxStore(
+            configuration.GetConnectionString("Postgres") ?? throw new InvalidOperationException("Emr:FhirEndpoint is set in the cluster profile, but ConnectionStrings:Postgres is not."),
+            _options.PollInterval, time);
 
     private async Task<EmrDelivery> DeliverAsync(HttpClient http, ClinicalMessage message, LabResult result, int index, CancellationToken stoppingToken)
     {
@@ -127,6 +140,9 @@ internal sealed partial class EmrOutbox(
     // Identifiers and outcomes only: no patient value is logged.
     [LoggerMessage(Level = LogLevel.Information, Message = "EMR delivery of lab message {MessageId} result {Index}: {Outcome} (HTTP {Status}) after {Attempts} attempt(s)")]
     private static partial void LogDelivered(ILogger logger, Guid messageId, int index, string outcome, int status, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "EMR outbox: the cluster database is unavailable ({Failure}); trying again in {Wait}")]
+    private static partial void LogStoreUnavailable(ILogger logger, string failure, TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "EMR delivery of lab message {MessageId} result {Index} failed (HTTP {Status}) on attempt {Attempt}; retrying in {Backoff}")]
     private static partial void LogRetrying(ILogger logger, Guid messageId, int index, int? status, int attempt, TimeSpan backoff);

@@ -10,6 +10,12 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using ClinicalTrials.Api.Fhir;
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Grains.Cluster;
+using ClinicalTrials.Grains.Journal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 using Task = System.Threading.Tasks.Task;
 
 namespace ClinicalTrials.Api.Tests;
@@ -85,6 +91,135 @@ public sealed class EmrOutboxTests : IAsyncLifetime
         Assert.True(row.Read());
         Assert.Equal(("created", 4L, 7L), (row.GetString(0), row.GetInt64(1), row.GetInt64(2)));
         Assert.False(row.Read());
+    }
+
+    [Fact]
+    public async Task In_a_cluster_one_silo_delivers_and_another_takes_over_when_it_dies()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await PostgresCluster.StartAsync(silos: 2, connectTo: null,
+            $"--Emr:FhirEndpoint={_emr.BaseUrl}", "--Emr:PollInterval=00:00:00.100", "--Emr:InitialBackoff=00:00:00.050", "--Emr:MaxBackoff=00:00:00.200");
+        var clients = cluster.Silos.Select(s => s.CreateClient()).ToArray();
+        // Panels through both silos at once: the journal's rows come from both writers' transactions, interleaved.
+        // A silo killed a moment ago can still own grains until the cluster declares it dead: ingest then answers a
+        // retriable 503, and the client retries as it would.
+        async Task SendAsync(int panels, params HttpClient[] through) => await Task.WhenAll(Enumerable.Range(0, panels).Select(async i =>
+        {
+            var panel = LabPanel(NewPatientId(), ("GLUC", 5.5 + i, "mmol/L"), ("K", 4.2, "mmol/L"));
+            var answer = await Eventually.UntilAsync(async () =>
+            {
+                var response = await through[i % through.Length].PostAsync("/api/clinical/data", Json(panel), ct);
+                return response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? null : response;
+            }, TimeSpan.FromSeconds(60), "the panel is stored");
+            Assert.True(answer.IsSuccessStatusCode, $"HTTP {(int)answer.StatusCode}");
+        }));
+
+        await SendAsync(10, clients);
+        await DeliveriesAsync(cluster, 20);
+        var sender = await SenderAsync(cluster);
+        var dying = Assert.Single(cluster.Silos, s => s.ProcessId == sender);
+        var survivor = Assert.Single(cluster.Silos, s => s.ProcessId != sender);
+
+        dying.Kill();
+        await SendAsync(5, survivor.CreateClient());
+        var deliveries = await DeliveriesAsync(cluster, 30);
+
+        Assert.Equal(survivor.ProcessId, await SenderAsync(cluster));
+        Assert.Empty(_emr.Invalid);
+        Assert.Equal(30, _emr.Stored.Count);
+        // Nothing was sent twice: every delivery the dead silo made was recorded before it died.
+        Assert.All(_emr.Posts, p => Assert.Equal(1, p.Value));
+        Assert.Equal([(sender, "created", 20), (survivor.ProcessId, "created", 10)], deliveries);
+    }
+
+    [Fact]
+    public async Task The_cluster_outbox_skips_no_lab_message_whose_transaction_commits_after_a_later_sequence()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var postgres = await TestPostgres.CreateDatabaseAsync();
+        await ClusterSchema.MigrateAsync(postgres.DataSource, ct);
+        await using var journal = new PostgresJournal(postgres.DataSource, "silo-a", 256, NullLogger<PostgresJournal>.Instance);
+        await using var store = new PostgresEmrOutboxStore(postgres.ConnectionString, TimeSpan.FromMilliseconds(50), TimeProvider.System);
+        await store.WaitForTurnAsync(ct);
+        async Task<long> AppendLabAsync()
+        {
+            var patient = NewPatientId();
+            var raw = System.Text.Encoding.UTF8.GetBytes(LabPanel(patient, ("K", 4.2, "mmol/L")).ToJsonString());
+            var entry = new JournalEntry(Guid.NewGuid(), DateTimeOffset.UtcNow, patient, "SITE001", PayloadType.LabResults, DateTimeOffset.UtcNow, raw, [], 0);
+            return (await journal.AppendAsync([entry]))[0].Sequence;
+        }
+
+        async Task<long[]> DeliverNextAsync()
+        {
+            var batch = await store.NextAsync(10, ct);
+            foreach (var message in batch)
+            {
+                await store.RecordAsync(message, [], ct);
+            }
+
+            return [.. batch.Select(m => m.Sequence)];
+        }
+
+        var first = await AppendLabAsync();
+        // A commit that takes its sequence now and ends last, as another silo's slow commit does.
+        await using var slow = await postgres.DataSource.OpenConnectionAsync(ct);
+        await using var slowCommit = await slow.BeginTransactionAsync(ct);
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO journal_messages (message_id, status, patient_id, site_id, payload_type, received_at, location, line)
+            SELECT gen_random_uuid(), status, patient_id, site_id, payload_type, received_at, location, line FROM journal_messages WHERE sequence = $1
+            RETURNING sequence
+            """, slow, slowCommit) { Parameters = { new() { Value = first } } };
+        var slowSequence = (long)(await insert.ExecuteScalarAsync(ct))!;
+        var later = await AppendLabAsync();
+        Assert.True(slowSequence < later);
+
+        // While that commit runs, the later sequence, although visible, is not delivered: the position must not pass the earlier one.
+        Assert.Equal([first], await DeliverNextAsync());
+        Assert.Empty(await DeliverNextAsync());
+        await slowCommit.CommitAsync(ct);
+        Assert.Equal([slowSequence, later], await DeliverNextAsync());
+        Assert.Empty(await DeliverNextAsync());
+    }
+
+    /// <summary>Waits for <paramref name="count"/> audited deliveries; returns them counted by the delivering process and outcome.</summary>
+    private static async Task<List<(int Sender, string Outcome, int Count)>> DeliveriesAsync(PostgresCluster cluster, int count) =>
+        await Eventually.UntilAsync(async () =>
+        {
+            await using var connection = new NpgsqlConnection(cluster.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                "SELECT sender, outcome, count(*)::int FROM emr_deliveries GROUP BY sender, outcome ORDER BY min(id)", connection);
+            await using var row = await command.ExecuteReaderAsync();
+            var rows = new List<(int, string, int)>();
+            while (await row.ReadAsync())
+            {
+                rows.Add((int.Parse(row.GetString(0).Split(':')[^1]), row.GetString(1), row.GetInt32(2)));
+            }
+
+            return rows.Sum(r => r.Item3) >= count ? rows : null;
+        }, TimeSpan.FromSeconds(60), $"{count} deliveries audited");
+
+    /// <summary>The process id of the one silo whose outbox session holds the sender's lock.</summary>
+    private static async Task<int> SenderAsync(PostgresCluster cluster)
+    {
+        var holders = await Eventually.UntilAsync(async () =>
+        {
+            await using var connection = new NpgsqlConnection(cluster.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""
+                SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'clinicaltrials-emr-outbox %' AND a.datname = current_database()
+                """, connection);
+            var names = new List<string>();
+            await using var row = await command.ExecuteReaderAsync();
+            while (await row.ReadAsync())
+            {
+                names.Add(row.GetString(0));
+            }
+
+            return names;
+        }, names => names.Count == 1, TimeSpan.FromSeconds(60), "one silo holds the EMR sender's lock");
+        return int.Parse(holders[0].Split(':')[^1]);
     }
 
     [Fact]

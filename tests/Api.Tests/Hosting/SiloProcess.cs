@@ -155,6 +155,9 @@ internal sealed class SiloProcess : IAsyncDisposable
     /// <summary>A client that sends the fixtures' admin key (<see cref="TestCredentials"/>).</summary>
     public HttpClient CreateClient() => new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) }.Sending();
 
+    /// <summary>The silo's operating-system process id.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>SIGKILL: no shutdown hooks, no flush, nothing graceful.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

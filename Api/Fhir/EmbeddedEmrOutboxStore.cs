@@ -1,21 +1,28 @@
+using ClinicalTrials.Domain.Messages;
+using ClinicalTrials.Grains.Journal;
 using Microsoft.Data.Sqlite;
 
 namespace ClinicalTrials.Api.Fhir;
 
 /// <summary>
-/// The EMR outbox's own durable state, beside the journal in its data directory (<c>emr-outbox.db</c>): the journal
-/// sequence through which every lab message has been delivered (the cursor), and one audit row per delivery.
+/// The EMR outbox of the embedded profile. It follows the embedded journal, whose sequences become visible in commit
+/// order, and keeps its own state beside it in the data directory (<c>emr-outbox.db</c>): the journal sequence through
+/// which every lab message has been delivered (the cursor), and one audit row per delivery.
 /// </summary>
-internal sealed class EmrDeliveryLog : IDisposable
+internal sealed class EmbeddedEmrOutboxStore : IEmrOutboxStore
 {
+    private readonly IJournalTail _journal;
     private readonly SqliteConnection _connection;
+    private long _deliveredThrough;
 
-    public EmrDeliveryLog(string dataDirectory)
+    public EmbeddedEmrOutboxStore(IJournalTail journal, string dataDirectory)
     {
+        _journal = journal;
         Directory.CreateDirectory(dataDirectory);
         _connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "emr-outbox.db")};Pooling=False");
         _connection.Open();
-        Execute("""
+        using var command = _connection.CreateCommand();
+        command.CommandText = """
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), delivered_through INTEGER NOT NULL);
@@ -23,19 +30,18 @@ internal sealed class EmrDeliveryLog : IDisposable
             CREATE TABLE IF NOT EXISTS deliveries (
                 id INTEGER PRIMARY KEY, journal_sequence INTEGER NOT NULL, message_id TEXT NOT NULL, result_index INTEGER NOT NULL,
                 outcome TEXT NOT NULL, http_status INTEGER, attempts INTEGER NOT NULL, delivered_at TEXT NOT NULL);
-            """);
+            """;
+        command.ExecuteNonQuery();
+        _deliveredThrough = ReadCursor();
     }
 
-    /// <summary>The journal sequence through which every lab message has been delivered.</summary>
-    public long DeliveredThrough()
-    {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT delivered_through FROM cursor WHERE id = 1";
-        return (long)command.ExecuteScalar()!;
-    }
+    // One process owns the data directory: it is always this silo's turn.
+    public Task WaitForTurnAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Records one message's deliveries and moves the cursor past it, in one durable transaction.</summary>
-    public void Record(long sequence, IReadOnlyList<EmrDelivery> deliveries)
+    public async Task<IReadOnlyList<StoredMessage>> NextAsync(int limit, CancellationToken cancellationToken) =>
+        await _journal.ReadAcceptedAsync(PayloadType.LabResults, _deliveredThrough, limit);
+
+    public Task RecordAsync(StoredMessage message, IReadOnlyList<EmrDelivery> deliveries, CancellationToken cancellationToken)
     {
         using var transaction = _connection.BeginTransaction();
         using var command = _connection.CreateCommand();
@@ -47,7 +53,7 @@ internal sealed class EmrDeliveryLog : IDisposable
         foreach (var d in deliveries)
         {
             command.Parameters.Clear();
-            command.Parameters.AddWithValue("$seq", sequence);
+            command.Parameters.AddWithValue("$seq", message.Sequence);
             command.Parameters.AddWithValue("$id", d.MessageId.ToString());
             command.Parameters.AddWithValue("$index", d.ResultIndex);
             command.Parameters.AddWithValue("$outcome", d.Outcome);
@@ -59,20 +65,25 @@ internal sealed class EmrDeliveryLog : IDisposable
 
         command.Parameters.Clear();
         command.CommandText = "UPDATE cursor SET delivered_through = $seq WHERE id = 1";
-        command.Parameters.AddWithValue("$seq", sequence);
+        command.Parameters.AddWithValue("$seq", message.Sequence);
         command.ExecuteNonQuery();
         transaction.Commit();
+        _deliveredThrough = message.Sequence;
+        return Task.CompletedTask;
     }
 
-    public void Dispose() => _connection.Dispose();
+    public ValueTask ResetAsync()
+    {
+        _deliveredThrough = ReadCursor();
+        return ValueTask.CompletedTask;
+    }
 
-    private void Execute(string sql)
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+
+    private long ReadCursor()
     {
         using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
+        command.CommandText = "SELECT delivered_through FROM cursor WHERE id = 1";
+        return (long)command.ExecuteScalar()!;
     }
 }
-
-/// <summary>One lab result's delivery: <c>created</c> or <c>exists</c> (the EMR had it: a resend), or <c>refused</c> (a 4xx, kept for review).</summary>
-internal sealed record EmrDelivery(Guid MessageId, int ResultIndex, string Outcome, int? HttpStatus, int Attempts, DateTimeOffset At);
