@@ -26,13 +26,18 @@ public sealed class ReceivedMessages
             http.Features.Set(received = new ReceivedMessages());
         }
 
+        received.Note(messages, results);
+        return results;
+    }
+
+    /// <summary>Notes what became of each of <paramref name="messages"/>: <paramref name="results"/>, in the same order.</summary>
+    public void Note(IReadOnlyList<ReceivedMessage> messages, IReadOnlyList<IngestResult> results)
+    {
         for (var i = 0; i < results.Count; i++)
         {
             // A rejected message's site_id may be anything the sender wrote: only a well-formed site code is recorded.
-            received.Add(messages[i].Parsed.SiteId is { } site && ClinicalIds.IsSiteId(site) ? site : "", results[i]);
+            Add(messages[i].Parsed.SiteId is { } site && ClinicalIds.IsSiteId(site) ? site : "", results[i]);
         }
-
-        return results;
     }
 
     /// <summary><c>site/{id}</c> when every message named one site, else null.</summary>

@@ -1,3 +1,4 @@
+using ClinicalTrials.Grains.Ingest;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using ClinicalTrials.Grains.Journal;
@@ -37,6 +38,8 @@ public static class SecurityExtensions
         services.AddSingleton<AuditTrail>();
         services.AddHostedService(s => s.GetRequiredService<AuditTrail>());
         services.AddSingleton<IAuditTrailRetention>(s => s.GetRequiredService<AuditTrail>());
+        // Broker deliveries are recorded like HTTP ingest requests.
+        services.AddSingleton<IBrokerReceipts, BrokerReceipts>();
         services.AddSingleton(s => AuditCheckpointKey.Open(s.GetRequiredService<IOptions<SecurityOptions>>().Value.Audit,
             s.GetRequiredService<IOptions<JournalOptions>>().Value.DataDirectory, s.GetRequiredService<AccessDatabase>().IsPostgres));
         services.AddSingleton<AuditCheckpoints>();

@@ -28,7 +28,7 @@ namespace ClinicalTrials.Grains.Ingest;
 /// cannot carry.
 /// </remarks>
 public sealed partial class AmqpIngress(
-    ClinicalIngest ingest, IOptions<AmqpIngressOptions> options, TimeProvider clock, IHostApplicationLifetime lifetime,
+    ClinicalIngest ingest, IBrokerReceipts receipts, IOptions<AmqpIngressOptions> options, TimeProvider clock, IHostApplicationLifetime lifetime,
     ILogger<AmqpIngress> logger) : BackgroundService
 {
     private readonly AmqpIngressOptions _options = options.Value;
@@ -87,7 +87,7 @@ public sealed partial class AmqpIngress(
                 var source = new Source { Address = queue, Capabilities = [new Symbol("queue")] };
                 var link = new ReceiverLink(session, $"clinical-ingest-{queue}-{Guid.NewGuid():N}", source, null);
                 link.AddClosedCallback((_, error) => closed.TrySetResult(error));
-                link.Start(0, (receiver, message) => deliveries.Writer.TryWrite(new Delivery(receiver, message)));
+                link.Start(0, (receiver, message) => deliveries.Writer.TryWrite(new Delivery(receiver, message, queue)));
                 // Credit goes back in whole windows, once every message of the last one is settled: RabbitMQ 3.x's
                 // AMQP 1.0 plugin (Debian's 3.10) sends more transfers than granted when credit is topped up while
                 // deliveries are on the way (rabbitmq-server issue 2597, fixed in 4.0), and the client then closes the
@@ -118,7 +118,7 @@ public sealed partial class AmqpIngress(
                 }
 
                 batches.RemoveAll(b => b.IsCompleted);
-                batches.Add(IngestAsync(batch, inFlight));
+                batches.Add(IngestAsync(address, batch, inFlight));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -136,7 +136,7 @@ public sealed partial class AmqpIngress(
         }
     }
 
-    private async Task IngestAsync(List<Delivery> batch, SemaphoreSlim inFlight)
+    private async Task IngestAsync(Address address, List<Delivery> batch, SemaphoreSlim inFlight)
     {
         try
         {
@@ -144,11 +144,14 @@ public sealed partial class AmqpIngress(
             IReadOnlyList<IngestResult> results;
             try
             {
-                results = await ingest.IngestAsync(batch.Select(d => ReceivedMessage.Parse(BodyOf(d.Message), receivedAt)).ToList(), receivedAt);
+                var messages = batch.Select(d => ReceivedMessage.Parse(BodyOf(d.Message), receivedAt)).ToList();
+                results = await ingest.IngestAsync(messages, receivedAt);
+                await receipts.RecordAsync($"broker:amqp:{address.User}", $"amqp://{address.Host}:{address.Port} {string.Join(", ", batch.Select(d => d.Queue).Distinct())}", messages, results);
             }
             catch (Exception e)
             {
-                // Whatever failed, nothing of the batch is settled as stored: the broker delivers it again.
+                // Whatever failed (ingest, or the audit record of the receipt), nothing of the batch is settled as stored:
+                // the broker delivers it again.
                 if (!RetriableFailure.Is(e))
                 {
                     LogIngestFailed(logger, e);
@@ -228,7 +231,7 @@ public sealed partial class AmqpIngress(
         return started.Task.WaitAsync(stoppingToken);
     }
 
-    private readonly record struct Delivery(IReceiverLink Link, Message Message);
+    private readonly record struct Delivery(IReceiverLink Link, Message Message, string Queue);
 
     private static readonly Symbol InvalidMessage = new("clinical:invalid-message");
     private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);

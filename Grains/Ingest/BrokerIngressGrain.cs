@@ -8,19 +8,28 @@ namespace ClinicalTrials.Grains.Ingest;
 /// The subscriber of every broker stream: hands each message's bytes, as received, to <see cref="ClinicalIngest"/>,
 /// exactly as <c>POST /api/clinical/data</c> does. A message that could not be made durable (the journal or a silo is
 /// away) throws, so the stream does not count it delivered: the pulling agent retries it, and it is never committed
-/// or settled before it is stored or quarantined. A redelivered message is answered <c>duplicate</c> by the journal.
+/// or settled before it is stored or quarantined, nor before its receipt is in the audit trail. A redelivered message is
+/// answered <c>duplicate</c> by the journal.
 /// </summary>
 [ImplicitStreamSubscription(BrokerIngress.StreamNamespace)]
-public sealed class BrokerIngressGrain(ClinicalIngest ingest, TimeProvider clock)
+public sealed class BrokerIngressGrain(ClinicalIngest ingest, IBrokerReceipts receipts, TimeProvider clock)
     : Grain, IBrokerIngressGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<byte[]>
 {
-    public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) => handleFactory.Create<byte[]>().ResumeAsync(this);
+    private string _provider = "";
+
+    public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
+    {
+        _provider = handleFactory.ProviderName;
+        return handleFactory.Create<byte[]>().ResumeAsync(this);
+    }
 
     /// <summary>The messages of one delivery (one key's messages of one broker read) go in as one batch, as HTTP's do.</summary>
     public async Task OnNextAsync(IList<SequentialItem<byte[]>> items)
     {
         var receivedAt = clock.GetUtcNow();
-        var results = await ingest.IngestAsync(items.Select(item => ReceivedMessage.Parse(item.Item, receivedAt)).ToList(), receivedAt);
+        var messages = items.Select(item => ReceivedMessage.Parse(item.Item, receivedAt)).ToList();
+        var results = await ingest.IngestAsync(messages, receivedAt);
+        await receipts.RecordAsync($"broker:{_provider}", $"stream {BrokerIngress.StreamNamespace}/{this.GetPrimaryKeyString()}", messages, results);
         if (results.Any(r => r.Status == IngestStatus.Unavailable))
         {
             throw new BrokerMessageNotStoredException();

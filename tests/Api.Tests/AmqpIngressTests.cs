@@ -79,6 +79,8 @@ public sealed class AmqpIngressTests
 
             using var http = silo.CreateClient();
             await corpus.AssertStatusesAsync(http, ct);
+            // Every delivery is in the audit trail too, as an HTTP ingest request is.
+            await corpus.AssertReceiptsAuditedAsync(http, $"broker:amqp:{new Address(broker).User}", ct);
         }
         finally
         {

@@ -82,4 +82,46 @@ internal sealed record BrokerCorpus(List<(string Key, byte[] Value)> Records, Li
             Assert.Equal("accepted", message.GetProperty("status").GetString());
         }
     }
+
+    /// <summary>
+    /// Every message the broker delivered is in a <c>data.receive</c> audit record under <paramref name="actor"/>: a
+    /// valid one accepted (or, when the silo was killed between storing it and recording the receipt, duplicate on its
+    /// redelivery), an invalid one rejected with its rules (or duplicate likewise); no receipt names another message.
+    /// </summary>
+    public async Task AssertReceiptsAuditedAsync(HttpClient http, string actor, CancellationToken ct)
+    {
+        var byStatus = new Dictionary<string, HashSet<Guid>> { ["accepted"] = [], ["duplicate"] = [], ["rejected"] = [] };
+        long after = 0;
+        while (true)
+        {
+            var page = (await (await http.GetAsync($"/api/audit?action=data.receive&actor={Uri.EscapeDataString(actor)}&after={after}&limit=1000", ct))
+                .ExpectAsync(200)).EnumerateArray().ToList();
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var record in page)
+            {
+                after = record.GetProperty("seq").GetInt64();
+                var bySite = System.Text.Json.JsonDocument.Parse(record.GetProperty("details").GetString()!).RootElement.GetProperty("messages");
+                foreach (var status in bySite.EnumerateObject().SelectMany(site => site.Value.EnumerateObject()))
+                {
+                    foreach (var id in status.Value.EnumerateArray())
+                    {
+                        // A rejected message is an object with its rules, and without an id when it had none.
+                        var messageId = id.ValueKind == System.Text.Json.JsonValueKind.Object ? (id.TryGetProperty("message_id", out var named) ? named : default) : id;
+                        if (messageId.ValueKind == System.Text.Json.JsonValueKind.String)
+                        {
+                            byStatus[status.Name].Add(messageId.GetGuid());
+                        }
+                    }
+                }
+            }
+        }
+
+        Assert.Subset(ValidIds.ToHashSet(), byStatus["accepted"]);
+        Assert.Subset(InvalidIds.ToHashSet(), byStatus["rejected"]);
+        Assert.Equal(ValidIds.Concat(InvalidIds).Order(), byStatus.Values.SelectMany(ids => ids).Distinct().Order());
+    }
 }

@@ -57,6 +57,8 @@ public sealed class KafkaIngressTests
 
             using var http = silo.CreateClient();
             await corpus.AssertStatusesAsync(http, ct);
+            // Every delivery is in the audit trail too, as an HTTP ingest request is.
+            await corpus.AssertReceiptsAuditedAsync(http, "broker:kafka", ct);
             // The lag the health endpoint gave is published to Prometheus too, per partition of the topic.
             var scraped = await PrometheusText.ScrapeAsync(http);
             Assert.True(scraped.Has("kafka_stream_consumer_lag"), scraped.Text);

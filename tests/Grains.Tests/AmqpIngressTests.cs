@@ -41,10 +41,12 @@ public sealed class AmqpIngressTests
 
         var queue = $"/queue/clinical-release-{Guid.NewGuid():N}";
         var faults = new FailingWalSyncs(2);
+        var receipts = new RecordedReceipts();
         using var data = new DataDirectory();
         await using var cluster = await ClinicalCluster.StartAsync(data.Path, services =>
         {
             services.AddSingleton<JournalFaults>(faults);
+            services.AddSingleton<IBrokerReceipts>(receipts);
             services.Configure<AmqpIngressOptions>(o =>
             {
                 o.Address = broker;
@@ -67,6 +69,10 @@ public sealed class AmqpIngressTests
             Assert.Equal(IngestStatus.Accepted, stored.Status);
             // Two commits failed: the message was delivered three times, released twice, then accepted.
             Assert.Equal(2, faults.Injected);
+            // Each delivery's receipt was recorded before it was settled: two to be delivered again, then the stored one.
+            var address = new Address(broker);
+            Assert.Equal([IngestStatus.Unavailable, IngestStatus.Unavailable, IngestStatus.Accepted], receipts.Records.Select(r => Assert.Single(r.Statuses)));
+            Assert.All(receipts.Records, r => Assert.Equal(($"broker:amqp:{address.User}", $"amqp://{address.Host}:{address.Port} {queue}"), (r.Actor, r.Source)));
             var leftOver = new ReceiverLink(session, "left-over", queue);
             leftOver.SetCredit(1);
             Assert.Null(await leftOver.ReceiveAsync(TimeSpan.FromSeconds(2)));
@@ -90,6 +96,18 @@ public sealed class AmqpIngressTests
             {
                 throw new IOException("Injected WAL sync failure.");
             }
+        }
+    }
+
+    /// <summary>The receipts the ingress recorded, in order (the audit trail itself is the API's, tested in Api.Tests).</summary>
+    private sealed class RecordedReceipts : IBrokerReceipts
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Actor, string Source, IngestStatus[] Statuses)> Records { get; } = new();
+
+        public Task RecordAsync(string actor, string source, IReadOnlyList<ReceivedMessage> messages, IReadOnlyList<IngestResult> results)
+        {
+            Records.Enqueue((actor, source, [.. results.Select(r => r.Status)]));
+            return Task.CompletedTask;
         }
     }
 }
