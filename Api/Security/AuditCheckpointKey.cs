@@ -9,12 +9,18 @@ namespace ClinicalTrials.Api.Security;
 /// <c>audit-checkpoint.key</c> (mode 0600) in the data directory, its public key written beside it in
 /// <c>audit-checkpoint.pub.pem</c> for auditors who check checkpoints outside the platform. A cluster's silos must
 /// share one key, so the cluster profile is given it. The private key is never logged nor returned.
+/// After a rotation the keys that signed earlier checkpoints stay trusted by their public keys alone:
+/// <c>Security:Audit:RetiredPublicKeyFiles</c>, and in the embedded default the <c>audit-checkpoint-retired-*.pub.pem</c>
+/// files that <see cref="Rotate"/> leaves in the data directory.
 /// </summary>
 public sealed class AuditCheckpointKey
 {
     public const string FileName = "audit-checkpoint.key";
 
     public const string PublicFileName = "audit-checkpoint.pub.pem";
+
+    /// <summary>A retired key's public key in the embedded default's data directory: this, its key id, <c>.pub.pem</c>.</summary>
+    public const string RetiredFilePrefix = "audit-checkpoint-retired-";
 
     /// <summary>The setting that names the key file, as configuration spells it.</summary>
     public const string Setting = $"{SecurityOptions.Section}:{nameof(SecurityOptions.Audit)}:{nameof(AuditOptions.CheckpointKeyFile)}";
@@ -23,15 +29,20 @@ public sealed class AuditCheckpointKey
     private const string P256 = "1.2.840.10045.3.1.7";
 
     private readonly ECDsa _key;
+    private readonly Dictionary<string, ECDsa> _retired;
 
-    private AuditCheckpointKey(ECDsa key, string? createdFile)
+    private AuditCheckpointKey(ECDsa key, string? createdFile, IEnumerable<ECDsa> retired)
     {
         _key = key;
         CreatedFile = createdFile;
-        var publicKey = key.ExportSubjectPublicKeyInfo();
-        PublicKeyPem = PemEncoding.WriteString("PUBLIC KEY", publicKey);
-        KeyId = Convert.ToHexStringLower(SHA256.HashData(publicKey))[..16];
+        (KeyId, PublicKeyPem) = Describe(key);
+        _retired = retired.ToDictionary(r => Describe(r).KeyId);
+        _retired.Remove(KeyId);
+        RetiredKeys = [.. _retired.Values.Select(r => Describe(r)).Select(d => new AuditPublicKey(d.KeyId, d.Pem)).OrderBy(k => k.KeyId, StringComparer.Ordinal)];
     }
+
+    /// <summary>The keys that signed earlier checkpoints, by their public keys: still trusted to verify them, never to sign.</summary>
+    public IReadOnlyList<AuditPublicKey> RetiredKeys { get; }
 
     /// <summary>The first 16 hex digits of the SHA-256 of the public key (DER SubjectPublicKeyInfo): which key signed.</summary>
     public string KeyId { get; }
@@ -48,9 +59,10 @@ public sealed class AuditCheckpointKey
     /// </summary>
     public static AuditCheckpointKey Open(AuditOptions options, string dataDirectory, bool cluster)
     {
+        var retired = options.RetiredPublicKeyFiles.Select(LoadPublic).ToList();
         if (!string.IsNullOrWhiteSpace(options.CheckpointKeyFile))
         {
-            return new AuditCheckpointKey(Load(options.CheckpointKeyFile), null);
+            return new AuditCheckpointKey(Load(options.CheckpointKeyFile), null, retired);
         }
 
         if (cluster)
@@ -69,14 +81,47 @@ public sealed class AuditCheckpointKey
             created = path;
         }
 
-        var key = new AuditCheckpointKey(Load(path), created);
-        var publicPath = Path.Combine(Path.GetDirectoryName(path)!, PublicFileName);
+        var directory = Path.GetDirectoryName(path)!;
+        retired.AddRange(Directory.EnumerateFiles(directory, $"{RetiredFilePrefix}*.pub.pem").Order(StringComparer.Ordinal).Select(LoadPublic));
+        var key = new AuditCheckpointKey(Load(path), created, retired);
+        var publicPath = Path.Combine(directory, PublicFileName);
         if (!File.Exists(publicPath))
         {
             File.WriteAllText(publicPath, key.PublicKeyPem + "\n");
         }
 
         return key;
+    }
+
+    /// <summary>
+    /// The embedded default's rotation: the data directory's key is retired (its public key kept beside it as
+    /// <c>audit-checkpoint-retired-{key id}.pub.pem</c>, so its checkpoints still verify) and a new one takes its place.
+    /// A configured key (always so in the cluster) is rotated by configuration instead (docs/security.md); that throws
+    /// <see cref="AuditCheckpointKeyException"/> saying so. Returns the retired key id and the new key.
+    /// </summary>
+    public static (string RetiredKeyId, AuditCheckpointKey Key) Rotate(AuditOptions options, string dataDirectory, bool cluster)
+    {
+        if (cluster || !string.IsNullOrWhiteSpace(options.CheckpointKeyFile))
+        {
+            throw new AuditCheckpointKeyException(
+                $"The checkpoint key is configured ({Setting}): rotate it by configuration: give the new key file in {Setting} and the old key's " +
+                "public key in Security:Audit:RetiredPublicKeyFiles on every silo, then restart them one by one (docs/security.md).");
+        }
+
+        var current = Open(options, dataDirectory, cluster: false);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(Path.Combine(dataDirectory, FileName)))!;
+        // The old public key is kept first: a crash after it leaves the old key in place and trusted twice, which is harmless.
+        WriteDurably(Path.Combine(directory, $"{RetiredFilePrefix}{current.KeyId}.pub.pem"), current.PublicKeyPem + "\n");
+        var next = Path.Combine(directory, FileName + ".new");
+        File.Delete(next);
+        using (var fresh = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            SecretFiles.Write(next, fresh.ExportPkcs8PrivateKeyPem());
+        }
+
+        File.Move(next, Path.Combine(directory, FileName), overwrite: true);
+        File.Delete(Path.Combine(directory, PublicFileName)); // written anew for the new key by Open
+        return (current.KeyId, Open(options, dataDirectory, cluster: false));
     }
 
     /// <summary>
@@ -87,14 +132,18 @@ public sealed class AuditCheckpointKey
     {
         var options = configuration.GetSection(SecurityOptions.Section).Get<SecurityOptions>()?.Audit ?? new AuditOptions();
         var cluster = AccessDatabase.IsCluster(configuration);
-        if (string.IsNullOrWhiteSpace(options.CheckpointKeyFile) && !cluster)
-        {
-            return null;
-        }
-
         try
         {
-            Open(options, dataDirectory: "", cluster);
+            foreach (var file in options.RetiredPublicKeyFiles)
+            {
+                LoadPublic(file).Dispose();
+            }
+
+            if (!string.IsNullOrWhiteSpace(options.CheckpointKeyFile) || cluster)
+            {
+                Open(options, dataDirectory: "", cluster);
+            }
+
             return null;
         }
         catch (AuditCheckpointKeyException e)
@@ -106,9 +155,60 @@ public sealed class AuditCheckpointKey
     /// <summary>The DER (RFC 3279) ECDSA signature, SHA-256, of <paramref name="data"/>: what <c>openssl dgst -verify</c> reads.</summary>
     public byte[] Sign(byte[] data) => _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
 
-    /// <summary>Whether <paramref name="signature"/> is this key's over <paramref name="data"/>.</summary>
-    public bool Verify(byte[] data, byte[] signature) =>
-        _key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+    /// <summary>Whether <paramref name="keyId"/> is this key or a retired one.</summary>
+    public bool Knows(string keyId) => keyId == KeyId || _retired.ContainsKey(keyId);
+
+    /// <summary>Whether <paramref name="signature"/> is the key <paramref name="keyId"/>'s (this one or a retired one) over <paramref name="data"/>.</summary>
+    public bool Verify(string keyId, byte[] data, byte[] signature) =>
+        (keyId == KeyId ? _key : _retired.GetValueOrDefault(keyId)) is { } key
+        && key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+
+    private static (string KeyId, string Pem) Describe(ECDsa key)
+    {
+        var publicKey = key.ExportSubjectPublicKeyInfo();
+        return (Convert.ToHexStringLower(SHA256.HashData(publicKey))[..16], PemEncoding.WriteString("PUBLIC KEY", publicKey));
+    }
+
+    private static void WriteDurably(string path, string text)
+    {
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>A retired key: a PEM public key (or a private key, of which only the public part is kept) on P-256.</summary>
+    private static ECDsa LoadPublic(string path)
+    {
+        string pem;
+        try
+        {
+            pem = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new AuditCheckpointKeyException($"Security:Audit:RetiredPublicKeyFiles: {path} cannot be read: {e.Message}");
+        }
+
+        using var read = ECDsa.Create();
+        try
+        {
+            read.ImportFromPem(pem);
+            var parameters = read.ExportParameters(includePrivateParameters: false);
+            if (parameters.Curve.Oid.Value != P256 && parameters.Curve.Oid.FriendlyName is not ("nistP256" or "ECDSA_P256"))
+            {
+                throw new CryptographicException("not on the curve P-256");
+            }
+
+            var publicOnly = ECDsa.Create();
+            publicOnly.ImportSubjectPublicKeyInfo(read.ExportSubjectPublicKeyInfo(), out _);
+            return publicOnly;
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            throw new AuditCheckpointKeyException(
+                $"Security:Audit:RetiredPublicKeyFiles: {path} is not an ECDSA P-256 public key in PEM (make one from the old key with: openssl pkey -in OLD -pubout -out FILE).");
+        }
+    }
 
     private static ECDsa Load(string path)
     {
@@ -143,6 +243,9 @@ public sealed class AuditCheckpointKey
         return key;
     }
 }
+
+/// <summary>A key that verifies checkpoints: its id and its public key as PEM.</summary>
+public sealed record AuditPublicKey(string KeyId, string PublicKey);
 
 /// <summary>The audit checkpoint key is missing, unreadable or not a P-256 private key; the message says which.</summary>
 public sealed class AuditCheckpointKeyException(string message) : Exception(message);

@@ -25,17 +25,17 @@ public sealed record AuditCheckpoint(long Seq, string Hash, string At, string Ke
     public static byte[] Canonical(long seq, string hash, string at, string keyId) =>
         Encoding.UTF8.GetBytes($"{Purpose}\n{seq}\n{hash}\n{at}\n{keyId}\n");
 
-    /// <summary>Whether <paramref name="key"/> made <see cref="Signature"/> over this checkpoint's fields.</summary>
+    /// <summary>Whether the key it names, <paramref name="key"/> or one of its retired keys, made <see cref="Signature"/> over this checkpoint's fields.</summary>
     public bool IsSignedBy(AuditCheckpointKey key)
     {
         var signature = new byte[Signature.Length];
         return Convert.TryFromBase64String(Signature, signature, out var length)
-            && key.Verify(Canonical(Seq, Hash, At, KeyId), signature[..length]);
+            && key.Verify(KeyId, Canonical(Seq, Hash, At, KeyId), signature[..length]);
     }
 }
 
-/// <summary>The checkpoints, and the key id and public key (PEM) they verify with.</summary>
-public sealed record AuditCheckpointList(string KeyId, string PublicKey, IReadOnlyList<AuditCheckpoint> Checkpoints);
+/// <summary>The checkpoints, and the key id and public key (PEM) that signs now and the retired ones that signed before.</summary>
+public sealed record AuditCheckpointList(string KeyId, string PublicKey, IReadOnlyList<AuditPublicKey> RetiredKeys, IReadOnlyList<AuditCheckpoint> Checkpoints);
 
 /// <summary>
 /// Signed checkpoints of the audit trail (<c>audit_checkpoint</c>, beside the records): every
@@ -79,7 +79,7 @@ public sealed partial class AuditCheckpoints(
     public async Task<AuditCheckpointList> ListAsync(long afterSeq, int limit, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return new AuditCheckpointList(key.KeyId, key.PublicKeyPem, await ReadAsync(connection, null, afterSeq, limit, cancellationToken));
+        return new AuditCheckpointList(key.KeyId, key.PublicKeyPem, key.RetiredKeys, await ReadAsync(connection, null, afterSeq, limit, cancellationToken));
     }
 
     /// <summary>Every checkpoint in order, read in the caller's transaction (a verification's snapshot).</summary>

@@ -53,6 +53,13 @@ public sealed class AuditOptions
     /// </summary>
     public string? CheckpointKeyFile { get; set; }
 
+    /// <summary>
+    /// PEM public keys of keys that signed checkpoints before a rotation: checkpoints that name them still verify. Kept
+    /// as long as the records they vouch for (7 years). The embedded default also trusts the data directory's
+    /// <c>audit-checkpoint-retired-*.pub.pem</c>, which <c>audit rotate-key</c> writes.
+    /// </summary>
+    public List<string> RetiredPublicKeyFiles { get; set; } = [];
+
     /// <summary>How often each silo signs the chain's head, when records were appended since the last checkpoint.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromHours(1);
 }

@@ -141,6 +141,35 @@ internal sealed class AccessCommand
         return 0;
     }
 
+    /// <summary>
+    /// The embedded default's checkpoint key rotation (<see cref="AuditCheckpointKey.Rotate"/>), recorded in the audit
+    /// trail with the key ids before and after. A running silo signs with the new key once restarted.
+    /// </summary>
+    public async Task<int> RotateCheckpointKeyAsync()
+    {
+        (string RetiredKeyId, AuditCheckpointKey Key) rotated;
+        try
+        {
+            rotated = AuditCheckpointKey.Rotate(_security.Audit, _dataDirectory, _database.IsPostgres);
+        }
+        catch (AuditCheckpointKeyException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 1;
+        }
+
+        await using (var connection = await _database.OpenAsync())
+        await using (var transaction = await _database.BeginWriteAsync(connection))
+        {
+            var details = JsonSerializer.Serialize(new { before = rotated.RetiredKeyId, after = rotated.Key.KeyId }, ApiJson.Options);
+            await _audit.AppendInAsync(connection, transaction, [new AuditEntry(_actor, "audit.key.rotate", $"audit-key/{rotated.Key.KeyId}", "succeeded", _source, details)]);
+            await transaction.CommitAsync();
+        }
+
+        Console.WriteLine($"The audit checkpoint key {rotated.RetiredKeyId} is retired (its public key stays in {AuditCheckpointKey.RetiredFilePrefix}{rotated.RetiredKeyId}.pub.pem, so its checkpoints still verify); new checkpoints are signed with {rotated.Key.KeyId} once the silo is restarted.");
+        return 0;
+    }
+
     /// <summary>The configured checkpoint key (the embedded default's is made on first use), or null after saying what is wrong.</summary>
     private async Task<AuditCheckpointKey?> CheckpointKeyAsync()
     {

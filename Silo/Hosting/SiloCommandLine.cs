@@ -159,7 +159,9 @@ public static class SiloCommandLine
         exportAudit.SetAction((result, _) => AccessCommand.Open(Configuration(result)).ExportAuditAsync(result.GetValue(auditFrom), result.GetValue(auditTo)));
         var checkpointAudit = new Command("checkpoint", "Sign the audit chain's head now, as the silos do every Security:Audit:CheckpointInterval.") { dataDir };
         checkpointAudit.SetAction((result, _) => AccessCommand.Open(Configuration(result)).CheckpointAuditAsync());
-        var audit = new Command("audit", "The audit trail (docs/security.md).") { verifyAudit, exportAudit, checkpointAudit };
+        var rotateAuditKey = new Command("rotate-key", "Retire the embedded default's checkpoint key (its checkpoints still verify) and make a new one.") { dataDir };
+        rotateAuditKey.SetAction((result, _) => AccessCommand.Open(Configuration(result)).RotateCheckpointKeyAsync());
+        var audit = new Command("audit", "The audit trail (docs/security.md).") { verifyAudit, exportAudit, checkpointAudit, rotateAuditKey };
 
         root.Add(run);
         root.Add(migrate);
@@ -170,7 +172,7 @@ public static class SiloCommandLine
         root.Add(keys);
         root.Add(token);
         root.Add(audit);
-        foreach (var command in new Command[] { root, run, migrate, runJob, createKey, listKeys, rotateKey, revokeKey, token, verifyAudit, exportAudit, checkpointAudit })
+        foreach (var command in new Command[] { root, run, migrate, runJob, createKey, listKeys, rotateKey, revokeKey, token, verifyAudit, exportAudit, checkpointAudit, rotateAuditKey })
         {
             // Their tokens that match no option are settings, checked by Settings before the command runs.
             command.TreatUnmatchedTokensAsErrors = false;

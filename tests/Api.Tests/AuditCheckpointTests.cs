@@ -114,7 +114,47 @@ public sealed class AuditCheckpointTests(AccessFixture fixture) : IClassFixture<
 
         Assert.False(verification.Valid);
         Assert.Equal(checkpoint.Seq, verification.FirstBrokenSeq);
-        Assert.Equal($"checkpoint at record {checkpoint.Seq}: signature invalid (it names key {other.KeyId}; the configured key is {Key.KeyId})", verification.Problem);
+        Assert.Equal($"checkpoint at record {checkpoint.Seq}: signature invalid (it names key {other.KeyId}, which is neither the configured key {Key.KeyId} nor a retired one)", verification.Problem);
+    }
+
+    [Fact]
+    public async Task After_a_key_rotation_the_retired_key_still_verifies_its_checkpoints_and_only_while_it_is_kept()
+    {
+        using var copy = new DataDirectory();
+        await CopyAsync(copy.Path);
+        var first = AuditCheckpointKey.Open(new AuditOptions(), copy.Path, cluster: false);
+        var before = (await Checkpoints(copy.Path, first).WriteAsync(Cancellation))!;
+
+        var (exit, output) = await SiloProcess.RunToExitAsync(Cancellation, "audit", "rotate-key", "--data-dir", copy.Path);
+        Assert.True(exit == 0, output);
+        var second = AuditCheckpointKey.Open(new AuditOptions(), copy.Path, cluster: false);
+        Assert.NotEqual(first.KeyId, second.KeyId);
+        Assert.Equal([new AuditPublicKey(first.KeyId, first.PublicKeyPem)], second.RetiredKeys);
+        Assert.Equal(second.PublicKeyPem, File.ReadAllText(Path.Combine(copy.Path, AuditCheckpointKey.PublicFileName)).Trim());
+        // The rotation is in the trail (so the head moved), and the next checkpoint is the new key's.
+        var rotation = Assert.Single(await Trail(copy.Path).QueryAsync(new AuditQuery(null, null, null, "audit.key.rotate", null, 0, 10), Cancellation));
+        Assert.Equal($"{{\"before\":\"{first.KeyId}\",\"after\":\"{second.KeyId}\"}}", rotation.Details);
+        var after = (await Checkpoints(copy.Path, second).WriteAsync(Cancellation))!;
+        Assert.Equal(second.KeyId, after.KeyId);
+        var verification = await Trail(copy.Path).VerifyAsync(second, Cancellation);
+        Assert.True(verification.Valid, verification.Problem);
+        Assert.Equal(2, verification.Checkpoints);
+
+        // Without the retired public key the earlier checkpoint is named as signed by an unknown key; given by
+        // configuration (as in a cluster) it verifies again.
+        var retiredFile = Path.Combine(copy.Path, $"{AuditCheckpointKey.RetiredFilePrefix}{first.KeyId}.pub.pem");
+        using var kept = new DataDirectory();
+        var keptFile = Path.Combine(kept.Path, "old.pub.pem");
+        File.Move(retiredFile, keptFile);
+        verification = await Trail(copy.Path).VerifyAsync(AuditCheckpointKey.Open(new AuditOptions(), copy.Path, cluster: false), Cancellation);
+        Assert.Equal($"checkpoint at record {before.Seq}: signature invalid (it names key {first.KeyId}, which is neither the configured key {second.KeyId} nor a retired one)", verification.Problem);
+        var configured = AuditCheckpointKey.Open(new AuditOptions { RetiredPublicKeyFiles = [keptFile] }, copy.Path, cluster: false);
+        Assert.True((await Trail(copy.Path).VerifyAsync(configured, Cancellation)).Valid);
+
+        // A configured key, as every cluster has, is rotated by configuration, not by the command.
+        var problem = Assert.Throws<AuditCheckpointKeyException>(() => AuditCheckpointKey.Rotate(
+            new AuditOptions { CheckpointKeyFile = Path.Combine(copy.Path, AuditCheckpointKey.FileName) }, copy.Path, cluster: true));
+        Assert.Contains("rotate it by configuration", problem.Message, StringComparison.Ordinal);
     }
 
     [Fact]

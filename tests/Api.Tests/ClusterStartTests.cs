@@ -88,10 +88,19 @@ public sealed class ClusterStartTests
 
         var missing = await RefusedStartAsync(database.ConnectionString);
         var unusable = await RefusedStartAsync(database.ConnectionString, $"--{AuditCheckpointKey.Setting}={notAKey}");
+        var key = Path.Combine(secrets.Path, "key.pem");
+        using (var made = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            await File.WriteAllTextAsync(key, made.ExportPkcs8PrivateKeyPem(), ct);
+        }
+
+        var unusableRetired = await RefusedStartAsync(database.ConnectionString, $"--{AuditCheckpointKey.Setting}={key}",
+            $"--Security:Audit:RetiredPublicKeyFiles:0={notAKey}");
 
         Assert.StartsWith($"Cluster:Mode is Postgres, but {AuditCheckpointKey.Setting} is not set", missing, StringComparison.Ordinal);
         Assert.Contains($"{notAKey} is not an ECDSA P-256 private key in PEM", unusable, StringComparison.Ordinal);
         Assert.DoesNotContain("bm90IGEga2V5", unusable, StringComparison.Ordinal);
+        Assert.Contains($"Security:Audit:RetiredPublicKeyFiles: {notAKey} is not an ECDSA P-256 public key in PEM", unusableRetired, StringComparison.Ordinal);
     }
 
     [Fact]
