@@ -5,7 +5,6 @@ using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Domain.Validation;
 using ClinicalTrials.Grains.Journal;
 using Hl7.Fhir.Serialization;
-using Npgsql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,10 +65,11 @@ internal sealed partial class EmrOutbox(
 
                 delivered = batch.Count;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // The cluster database is away: start again from the durable position once it is back.
-                LogStoreUnavailable(logger, e.GetType().Name, _options.PollInterval);
+                // The database is away, the session broke, or a row cannot be read: the silo stays up, and the outbox
+                // starts again from the durable position after a pause (another silo may take the turn meanwhile).
+                LogStoreFailed(logger, e.GetType().Name, e.Message, _options.PollInterval);
                 await store.ResetAsync();
                 delivered = 0;
             }
@@ -141,8 +141,9 @@ internal sealed partial class EmrOutbox(
     [LoggerMessage(Level = LogLevel.Information, Message = "EMR delivery of lab message {MessageId} result {Index}: {Outcome} (HTTP {Status}) after {Attempts} attempt(s)")]
     private static partial void LogDelivered(ILogger logger, Guid messageId, int index, string outcome, int status, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "EMR outbox: the cluster database is unavailable ({Failure}); trying again in {Wait}")]
-    private static partial void LogStoreUnavailable(ILogger logger, string failure, TimeSpan wait);
+    // The failure's text names tables, sequences and settings, never a value from a message.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "EMR outbox: its store failed ({Failure}: {Reason}); trying again in {Wait}")]
+    private static partial void LogStoreFailed(ILogger logger, string failure, string reason, TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "EMR delivery of lab message {MessageId} result {Index} failed (HTTP {Status}) on attempt {Attempt}; retrying in {Backoff}")]
     private static partial void LogRetrying(ILogger logger, Guid messageId, int index, int? status, int attempt, TimeSpan backoff);

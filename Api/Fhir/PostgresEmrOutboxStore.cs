@@ -32,12 +32,14 @@ internal sealed class PostgresEmrOutboxStore(string connectionString, TimeSpan r
             return;
         }
 
-        // A session of its own, outside the pools: the lock lives as long as this connection. Keep-alives end the session
-        // of a silo that vanished without closing it, so that another can take over.
+        // A session of its own, outside the pools: the lock lives as long as this connection. The server's keep-alives
+        // and user timeout end the session of a silo that vanished without closing it within about half a minute, so
+        // that another can take over (left to the operating system's defaults it would take hours).
         var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString)
         {
             Pooling = false,
             KeepAlive = 10,
+            Options = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c tcp_user_timeout=30000",
             ApplicationName = $"clinicaltrials-emr-outbox {Sender}",
         }.ConnectionString);
         try
@@ -48,10 +50,23 @@ internal sealed class PostgresEmrOutboxStore(string connectionString, TimeSpan r
                 await Task.Delay(retryInterval, time, cancellationToken);
             }
 
-            await using var cursor = new NpgsqlCommand("SELECT committed_in, sequence FROM emr_outbox_cursor WHERE id = 1", session);
-            await using var row = await cursor.ExecuteReaderAsync(cancellationToken);
-            await row.ReadAsync(cancellationToken);
-            _deliveredThrough = (row.GetInt64(0), row.GetInt64(1));
+            await using (var cursor = new NpgsqlCommand("SELECT committed_in, sequence FROM emr_outbox_cursor WHERE id = 1", session))
+            await using (var row = await cursor.ExecuteReaderAsync(cancellationToken))
+            {
+                await row.ReadAsync(cancellationToken);
+                _deliveredThrough = (row.GetInt64(0), row.GetInt64(1));
+            }
+
+            // Transaction ids are one server's: a logical dump restored into a new server brings rows and a position with
+            // ids that server has not reached, and every new row would sort before the position and never be sent.
+            var next = await ScalarAsync<long>(session, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint", cancellationToken);
+            if (_deliveredThrough.CommittedIn >= next)
+            {
+                throw new InvalidOperationException(
+                    $"emr_outbox_cursor is at transaction {_deliveredThrough.CommittedIn}, which this server has not reached ({next}): the database was " +
+                    "restored from a logical dump. Reset the outbox's order as docs/fhir.md says (results are sent again and answered as existing).");
+            }
+
             _session = session;
         }
         catch

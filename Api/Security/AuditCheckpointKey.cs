@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ClinicalTrials.Grains.Journal;
 using Microsoft.Extensions.Configuration;
 
 namespace ClinicalTrials.Api.Security;
@@ -9,9 +10,9 @@ namespace ClinicalTrials.Api.Security;
 /// <c>audit-checkpoint.key</c> (mode 0600) in the data directory, its public key written beside it in
 /// <c>audit-checkpoint.pub.pem</c> for auditors who check checkpoints outside the platform. A cluster's silos must
 /// share one key, so the cluster profile is given it. The private key is never logged nor returned.
-/// After a rotation the keys that signed earlier checkpoints stay trusted by their public keys alone:
-/// <c>Security:Audit:RetiredPublicKeyFiles</c>, and in the embedded default the <c>audit-checkpoint-retired-*.pub.pem</c>
-/// files that <see cref="Rotate"/> leaves in the data directory.
+/// Other keys' checkpoints verify by their public keys alone: <c>Security:Audit:TrustedPublicKeyFiles</c> (keys retired
+/// by a rotation, and the next key while a cluster rotates), and in the embedded default the
+/// <c>audit-checkpoint-retired-*.pub.pem</c> files that <see cref="PrepareRotation"/> leaves in the data directory.
 /// </summary>
 public sealed class AuditCheckpointKey
 {
@@ -29,20 +30,28 @@ public sealed class AuditCheckpointKey
     private const string P256 = "1.2.840.10045.3.1.7";
 
     private readonly ECDsa _key;
-    private readonly Dictionary<string, ECDsa> _retired;
+    private readonly Dictionary<string, ECDsa> _trusted = [];
 
-    private AuditCheckpointKey(ECDsa key, string? createdFile, IEnumerable<ECDsa> retired)
+    private AuditCheckpointKey(ECDsa key, string? createdFile, IEnumerable<ECDsa> trusted)
     {
         _key = key;
         CreatedFile = createdFile;
         (KeyId, PublicKeyPem) = Describe(key);
-        _retired = retired.ToDictionary(r => Describe(r).KeyId);
-        _retired.Remove(KeyId);
-        RetiredKeys = [.. _retired.Values.Select(r => Describe(r)).Select(d => new AuditPublicKey(d.KeyId, d.Pem)).OrderBy(k => k.KeyId, StringComparer.Ordinal)];
+        // A key given twice (configured and in the data directory), or the signing key itself, is trusted once.
+        foreach (var other in trusted)
+        {
+            var id = Describe(other).KeyId;
+            if (id != KeyId)
+            {
+                _trusted.TryAdd(id, other);
+            }
+        }
+
+        TrustedKeys = [.. _trusted.Values.Select(Describe).Select(d => new AuditPublicKey(d.KeyId, d.Pem)).OrderBy(k => k.KeyId, StringComparer.Ordinal)];
     }
 
-    /// <summary>The keys that signed earlier checkpoints, by their public keys: still trusted to verify them, never to sign.</summary>
-    public IReadOnlyList<AuditPublicKey> RetiredKeys { get; }
+    /// <summary>The other keys whose checkpoints verify, by their public keys: trusted to verify, never used to sign.</summary>
+    public IReadOnlyList<AuditPublicKey> TrustedKeys { get; }
 
     /// <summary>The first 16 hex digits of the SHA-256 of the public key (DER SubjectPublicKeyInfo): which key signed.</summary>
     public string KeyId { get; }
@@ -59,10 +68,10 @@ public sealed class AuditCheckpointKey
     /// </summary>
     public static AuditCheckpointKey Open(AuditOptions options, string dataDirectory, bool cluster)
     {
-        var retired = options.RetiredPublicKeyFiles.Select(LoadPublic).ToList();
+        var trusted = options.TrustedPublicKeyFiles.Select(f => LoadPublic(f, TrustedSetting)).ToList();
         if (!string.IsNullOrWhiteSpace(options.CheckpointKeyFile))
         {
-            return new AuditCheckpointKey(Load(options.CheckpointKeyFile), null, retired);
+            return new AuditCheckpointKey(Load(options.CheckpointKeyFile), null, trusted);
         }
 
         if (cluster)
@@ -82,46 +91,51 @@ public sealed class AuditCheckpointKey
         }
 
         var directory = Path.GetDirectoryName(path)!;
-        retired.AddRange(Directory.EnumerateFiles(directory, $"{RetiredFilePrefix}*.pub.pem").Order(StringComparer.Ordinal).Select(LoadPublic));
-        var key = new AuditCheckpointKey(Load(path), created, retired);
+        trusted.AddRange(RetiredFiles(directory).Select(f => LoadPublic(f, "a retired checkpoint key")));
+        var key = new AuditCheckpointKey(Load(path), created, trusted);
+        // Rewritten whenever it is not the key's (a rotation interrupted after the switch leaves the old one).
         var publicPath = Path.Combine(directory, PublicFileName);
-        if (!File.Exists(publicPath))
+        if (!File.Exists(publicPath) || File.ReadAllText(publicPath).Trim() != key.PublicKeyPem.Trim())
         {
-            File.WriteAllText(publicPath, key.PublicKeyPem + "\n");
+            WriteAtomically(publicPath, key.PublicKeyPem + "\n");
         }
 
         return key;
     }
 
     /// <summary>
-    /// The embedded default's rotation: the data directory's key is retired (its public key kept beside it as
-    /// <c>audit-checkpoint-retired-{key id}.pub.pem</c>, so its checkpoints still verify) and a new one takes its place.
-    /// A configured key (always so in the cluster) is rotated by configuration instead (docs/security.md); that throws
-    /// <see cref="AuditCheckpointKeyException"/> saying so. Returns the retired key id and the new key.
+    /// The embedded default's rotation, first half: the data directory's key is retired (its public key kept beside it as
+    /// <c>audit-checkpoint-retired-{key id}.pub.pem</c>, so its checkpoints still verify) and the next key is written
+    /// beside the current one; <see cref="PendingRotation.Complete"/> then puts it in place, after the caller has
+    /// recorded the rotation. A configured key (always so in the cluster) is rotated by configuration instead
+    /// (docs/security.md); that throws <see cref="AuditCheckpointKeyException"/> saying so.
     /// </summary>
-    public static (string RetiredKeyId, AuditCheckpointKey Key) Rotate(AuditOptions options, string dataDirectory, bool cluster)
+    public static PendingRotation PrepareRotation(AuditOptions options, string dataDirectory, bool cluster)
     {
         if (cluster || !string.IsNullOrWhiteSpace(options.CheckpointKeyFile))
         {
             throw new AuditCheckpointKeyException(
-                $"The checkpoint key is configured ({Setting}): rotate it by configuration: give the new key file in {Setting} and the old key's " +
-                "public key in Security:Audit:RetiredPublicKeyFiles on every silo, then restart them one by one (docs/security.md).");
+                $"The checkpoint key is configured ({Setting}): rotate it by configuration: trust the new key's public key on every silo, then " +
+                $"give the new key file in {Setting} and the old key's public key in {TrustedSetting}, restarting the silos one by one (docs/security.md).");
         }
 
         var current = Open(options, dataDirectory, cluster: false);
         var directory = Path.GetDirectoryName(Path.GetFullPath(Path.Combine(dataDirectory, FileName)))!;
-        // The old public key is kept first: a crash after it leaves the old key in place and trusted twice, which is harmless.
-        WriteDurably(Path.Combine(directory, $"{RetiredFilePrefix}{current.KeyId}.pub.pem"), current.PublicKeyPem + "\n");
-        var next = Path.Combine(directory, FileName + ".new");
-        File.Delete(next);
-        using (var fresh = ECDsa.Create(ECCurve.NamedCurves.nistP256))
-        {
-            SecretFiles.Write(next, fresh.ExportPkcs8PrivateKeyPem());
-        }
+        // The old public key is kept first: a rotation stopped after it leaves the old key signing and trusted twice.
+        WriteAtomically(Path.Combine(directory, $"{RetiredFilePrefix}{current.KeyId}.pub.pem"), current.PublicKeyPem + "\n");
+        using var next = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var nextPath = Path.Combine(directory, FileName + ".next");
+        File.Delete(nextPath);
+        SecretFiles.Write(nextPath, next.ExportPkcs8PrivateKeyPem());
+        return new PendingRotation(current.KeyId, Describe(next).KeyId, nextPath, Path.Combine(directory, FileName));
+    }
 
-        File.Move(next, Path.Combine(directory, FileName), overwrite: true);
-        File.Delete(Path.Combine(directory, PublicFileName)); // written anew for the new key by Open
-        return (current.KeyId, Open(options, dataDirectory, cluster: false));
+    /// <summary>A rotation prepared: <see cref="Complete"/> switches to the next key, <see cref="Abandon"/> leaves the current one.</summary>
+    public sealed record PendingRotation(string RetiredKeyId, string NextKeyId, string NextPath, string KeyPath)
+    {
+        public void Complete() => File.Move(NextPath, KeyPath, overwrite: true); // the public key file follows at the next Open
+
+        public void Abandon() => File.Delete(NextPath);
     }
 
     /// <summary>
@@ -134,14 +148,22 @@ public sealed class AuditCheckpointKey
         var cluster = AccessDatabase.IsCluster(configuration);
         try
         {
-            foreach (var file in options.RetiredPublicKeyFiles)
+            foreach (var file in options.TrustedPublicKeyFiles)
             {
-                LoadPublic(file).Dispose();
+                LoadPublic(file, TrustedSetting).Dispose();
             }
 
             if (!string.IsNullOrWhiteSpace(options.CheckpointKeyFile) || cluster)
             {
                 Open(options, dataDirectory: "", cluster);
+            }
+            else
+            {
+                var dataDirectory = configuration.GetSection(JournalOptions.Section).Get<JournalOptions>()?.DataDirectory ?? new JournalOptions().DataDirectory;
+                foreach (var file in Directory.Exists(dataDirectory) ? RetiredFiles(dataDirectory) : [])
+                {
+                    LoadPublic(file, "a retired checkpoint key").Dispose();
+                }
             }
 
             return null;
@@ -155,13 +177,18 @@ public sealed class AuditCheckpointKey
     /// <summary>The DER (RFC 3279) ECDSA signature, SHA-256, of <paramref name="data"/>: what <c>openssl dgst -verify</c> reads.</summary>
     public byte[] Sign(byte[] data) => _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
 
-    /// <summary>Whether <paramref name="keyId"/> is this key or a retired one.</summary>
-    public bool Knows(string keyId) => keyId == KeyId || _retired.ContainsKey(keyId);
+    /// <summary>Whether <paramref name="keyId"/> is this key or a trusted one.</summary>
+    public bool Knows(string keyId) => keyId == KeyId || _trusted.ContainsKey(keyId);
 
-    /// <summary>Whether <paramref name="signature"/> is the key <paramref name="keyId"/>'s (this one or a retired one) over <paramref name="data"/>.</summary>
+    /// <summary>Whether <paramref name="signature"/> is the key <paramref name="keyId"/>'s (this one or a trusted one) over <paramref name="data"/>.</summary>
     public bool Verify(string keyId, byte[] data, byte[] signature) =>
-        (keyId == KeyId ? _key : _retired.GetValueOrDefault(keyId)) is { } key
+        (keyId == KeyId ? _key : _trusted.GetValueOrDefault(keyId)) is { } key
         && key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+
+    private const string TrustedSetting = $"{SecurityOptions.Section}:{nameof(SecurityOptions.Audit)}:{nameof(AuditOptions.TrustedPublicKeyFiles)}";
+
+    private static IEnumerable<string> RetiredFiles(string directory) =>
+        Directory.EnumerateFiles(directory, $"{RetiredFilePrefix}*.pub.pem").Order(StringComparer.Ordinal);
 
     private static (string KeyId, string Pem) Describe(ECDsa key)
     {
@@ -169,15 +196,21 @@ public sealed class AuditCheckpointKey
         return (Convert.ToHexStringLower(SHA256.HashData(publicKey))[..16], PemEncoding.WriteString("PUBLIC KEY", publicKey));
     }
 
-    private static void WriteDurably(string path, string text)
+    /// <summary>Replaces <paramref name="path"/> whole or not at all: the text goes to a new file, is flushed to disk, then renamed over it.</summary>
+    private static void WriteAtomically(string path, string text)
     {
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-        file.Write(System.Text.Encoding.UTF8.GetBytes(text));
-        file.Flush(flushToDisk: true);
+        var next = $"{path}.{Guid.NewGuid():N}.tmp";
+        using (var file = new FileStream(next, FileMode.CreateNew, FileAccess.Write))
+        {
+            file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(next, path, overwrite: true);
     }
 
-    /// <summary>A retired key: a PEM public key (or a private key, of which only the public part is kept) on P-256.</summary>
-    private static ECDsa LoadPublic(string path)
+    /// <summary>A trusted key: a PEM public key (or a private key, of which only the public part is kept) on P-256; <paramref name="what"/> names where it came from.</summary>
+    private static ECDsa LoadPublic(string path, string what)
     {
         string pem;
         try
@@ -186,7 +219,7 @@ public sealed class AuditCheckpointKey
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new AuditCheckpointKeyException($"Security:Audit:RetiredPublicKeyFiles: {path} cannot be read: {e.Message}");
+            throw new AuditCheckpointKeyException($"{what}: {path} cannot be read: {e.Message}");
         }
 
         using var read = ECDsa.Create();
@@ -206,7 +239,7 @@ public sealed class AuditCheckpointKey
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             throw new AuditCheckpointKeyException(
-                $"Security:Audit:RetiredPublicKeyFiles: {path} is not an ECDSA P-256 public key in PEM (make one from the old key with: openssl pkey -in OLD -pubout -out FILE).");
+                $"{what}: {path} is not an ECDSA P-256 public key in PEM (make one from the old key with: openssl pkey -in OLD -pubout -out FILE).");
         }
     }
 

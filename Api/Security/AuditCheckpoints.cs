@@ -25,7 +25,7 @@ public sealed record AuditCheckpoint(long Seq, string Hash, string At, string Ke
     public static byte[] Canonical(long seq, string hash, string at, string keyId) =>
         Encoding.UTF8.GetBytes($"{Purpose}\n{seq}\n{hash}\n{at}\n{keyId}\n");
 
-    /// <summary>Whether the key it names, <paramref name="key"/> or one of its retired keys, made <see cref="Signature"/> over this checkpoint's fields.</summary>
+    /// <summary>Whether the key it names, <paramref name="key"/> or one it trusts, made <see cref="Signature"/> over this checkpoint's fields.</summary>
     public bool IsSignedBy(AuditCheckpointKey key)
     {
         var signature = new byte[Signature.Length];
@@ -34,8 +34,8 @@ public sealed record AuditCheckpoint(long Seq, string Hash, string At, string Ke
     }
 }
 
-/// <summary>The checkpoints, and the key id and public key (PEM) that signs now and the retired ones that signed before.</summary>
-public sealed record AuditCheckpointList(string KeyId, string PublicKey, IReadOnlyList<AuditPublicKey> RetiredKeys, IReadOnlyList<AuditCheckpoint> Checkpoints);
+/// <summary>The checkpoints, and the key id and public key (PEM) that signs now and the other keys trusted to have signed.</summary>
+public sealed record AuditCheckpointList(string KeyId, string PublicKey, IReadOnlyList<AuditPublicKey> TrustedKeys, IReadOnlyList<AuditCheckpoint> Checkpoints);
 
 /// <summary>
 /// Signed checkpoints of the audit trail (<c>audit_checkpoint</c>, beside the records): every
@@ -79,7 +79,7 @@ public sealed partial class AuditCheckpoints(
     public async Task<AuditCheckpointList> ListAsync(long afterSeq, int limit, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return new AuditCheckpointList(key.KeyId, key.PublicKeyPem, key.RetiredKeys, await ReadAsync(connection, null, afterSeq, limit, cancellationToken));
+        return new AuditCheckpointList(key.KeyId, key.PublicKeyPem, key.TrustedKeys, await ReadAsync(connection, null, afterSeq, limit, cancellationToken));
     }
 
     /// <summary>Every checkpoint in order, read in the caller's transaction (a verification's snapshot).</summary>

@@ -285,7 +285,7 @@ public sealed class AuditTrail(AccessDatabase database, TimeProvider time) : Bac
     private static string? CheckpointProblem(AuditCheckpoint checkpoint, string chainHash, AuditCheckpointKey key) =>
         !checkpoint.IsSignedBy(key)
             ? $"checkpoint at record {checkpoint.Seq}: signature invalid" +
-              (key.Knows(checkpoint.KeyId) ? "" : $" (it names key {checkpoint.KeyId}, which is neither the configured key {key.KeyId} nor a retired one)")
+              (key.Knows(checkpoint.KeyId) ? "" : $" (it names key {checkpoint.KeyId}, which is neither the configured key {key.KeyId} nor a trusted one)")
             : checkpoint.Hash != chainHash
                 ? $"checkpoint at record {checkpoint.Seq}: does not match the chain (the record's hash differs from the one signed): records up to it were rewritten"
                 : null;

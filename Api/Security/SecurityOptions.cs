@@ -54,11 +54,11 @@ public sealed class AuditOptions
     public string? CheckpointKeyFile { get; set; }
 
     /// <summary>
-    /// PEM public keys of keys that signed checkpoints before a rotation: checkpoints that name them still verify. Kept
-    /// as long as the records they vouch for (7 years). The embedded default also trusts the data directory's
-    /// <c>audit-checkpoint-retired-*.pub.pem</c>, which <c>audit rotate-key</c> writes.
+    /// PEM public keys of other keys whose checkpoints verify: keys retired by a rotation (kept as long as the records
+    /// their checkpoints vouch for, 7 years), and the next key while a cluster rotates. The embedded default also
+    /// trusts the data directory's <c>audit-checkpoint-retired-*.pub.pem</c>, which <c>audit rotate-key</c> writes.
     /// </summary>
-    public List<string> RetiredPublicKeyFiles { get; set; } = [];
+    public List<string> TrustedPublicKeyFiles { get; set; } = [];
 
     /// <summary>How often each silo signs the chain's head, when records were appended since the last checkpoint.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromHours(1);

@@ -146,7 +146,8 @@ public sealed partial class AmqpIngress(
             {
                 var messages = batch.Select(d => ReceivedMessage.Parse(BodyOf(d.Message), receivedAt)).ToList();
                 results = await ingest.IngestAsync(messages, receivedAt);
-                await receipts.RecordAsync($"broker:amqp:{address.User}", $"amqp://{address.Host}:{address.Port} {string.Join(", ", batch.Select(d => d.Queue).Distinct())}", messages, results);
+                await receipts.RecordAsync(address.User is { Length: > 0 } user ? $"broker:amqp:{user}" : "broker:amqp",
+                    $"{address.Scheme}://{address.Host}:{address.Port} {string.Join(", ", batch.Select(d => d.Queue).Distinct())}", messages, results);
             }
             catch (Exception e)
             {

@@ -1,3 +1,4 @@
+using ClinicalTrials.Domain.Messages;
 using ClinicalTrials.Grains.Interfaces;
 using Orleans.Streams;
 using Orleans.Streams.Core;
@@ -29,7 +30,9 @@ public sealed class BrokerIngressGrain(ClinicalIngest ingest, IBrokerReceipts re
         var receivedAt = clock.GetUtcNow();
         var messages = items.Select(item => ReceivedMessage.Parse(item.Item, receivedAt)).ToList();
         var results = await ingest.IngestAsync(messages, receivedAt);
-        await receipts.RecordAsync($"broker:{_provider}", $"stream {BrokerIngress.StreamNamespace}/{this.GetPrimaryKeyString()}", messages, results);
+        // The stream key is the producer's: recorded only when it is a well-formed patient id (it never leaves the trail).
+        var key = this.GetPrimaryKeyString();
+        await receipts.RecordAsync($"broker:{_provider}", $"stream {BrokerIngress.StreamNamespace}/{(ClinicalIds.IsPatientId(key) ? key : "")}", messages, results);
         if (results.Any(r => r.Status == IngestStatus.Unavailable))
         {
             throw new BrokerMessageNotStoredException();

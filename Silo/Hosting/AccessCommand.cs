@@ -142,15 +142,16 @@ internal sealed class AccessCommand
     }
 
     /// <summary>
-    /// The embedded default's checkpoint key rotation (<see cref="AuditCheckpointKey.Rotate"/>), recorded in the audit
-    /// trail with the key ids before and after. A running silo signs with the new key once restarted.
+    /// The embedded default's checkpoint key rotation (<see cref="AuditCheckpointKey.PrepareRotation"/>): the rotation
+    /// is recorded in the audit trail, with the key ids before and after, before the new key takes over; if the record
+    /// cannot be written the key stays as it was. A running silo signs with the new key once restarted.
     /// </summary>
     public async Task<int> RotateCheckpointKeyAsync()
     {
-        (string RetiredKeyId, AuditCheckpointKey Key) rotated;
+        AuditCheckpointKey.PendingRotation rotation;
         try
         {
-            rotated = AuditCheckpointKey.Rotate(_security.Audit, _dataDirectory, _database.IsPostgres);
+            rotation = AuditCheckpointKey.PrepareRotation(_security.Audit, _dataDirectory, _database.IsPostgres);
         }
         catch (AuditCheckpointKeyException e)
         {
@@ -158,15 +159,24 @@ internal sealed class AccessCommand
             return 1;
         }
 
-        await using (var connection = await _database.OpenAsync())
-        await using (var transaction = await _database.BeginWriteAsync(connection))
+        try
         {
-            var details = JsonSerializer.Serialize(new { before = rotated.RetiredKeyId, after = rotated.Key.KeyId }, ApiJson.Options);
-            await _audit.AppendInAsync(connection, transaction, [new AuditEntry(_actor, "audit.key.rotate", $"audit-key/{rotated.Key.KeyId}", "succeeded", _source, details)]);
+            await using var connection = await _database.OpenAsync();
+            await using var transaction = await _database.BeginWriteAsync(connection);
+            var details = JsonSerializer.Serialize(new { before = rotation.RetiredKeyId, after = rotation.NextKeyId }, ApiJson.Options);
+            await _audit.AppendInAsync(connection, transaction, [new AuditEntry(_actor, "audit.key.rotate", $"audit-key/{rotation.NextKeyId}", "succeeded", _source, details)]);
             await transaction.CommitAsync();
         }
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException)
+        {
+            rotation.Abandon();
+            await Console.Error.WriteLineAsync($"The rotation could not be recorded in the audit trail ({e.Message}); the key {rotation.RetiredKeyId} stays.");
+            return 1;
+        }
 
-        Console.WriteLine($"The audit checkpoint key {rotated.RetiredKeyId} is retired (its public key stays in {AuditCheckpointKey.RetiredFilePrefix}{rotated.RetiredKeyId}.pub.pem, so its checkpoints still verify); new checkpoints are signed with {rotated.Key.KeyId} once the silo is restarted.");
+        rotation.Complete();
+        var key = AuditCheckpointKey.Open(_security.Audit, _dataDirectory, cluster: false);
+        Console.WriteLine($"The audit checkpoint key {rotation.RetiredKeyId} is retired (its public key stays in {AuditCheckpointKey.RetiredFilePrefix}{rotation.RetiredKeyId}.pub.pem, so its checkpoints still verify); new checkpoints are signed with {key.KeyId} once the silo is restarted.");
         return 0;
     }
 

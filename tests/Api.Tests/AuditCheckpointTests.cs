@@ -114,11 +114,11 @@ public sealed class AuditCheckpointTests(AccessFixture fixture) : IClassFixture<
 
         Assert.False(verification.Valid);
         Assert.Equal(checkpoint.Seq, verification.FirstBrokenSeq);
-        Assert.Equal($"checkpoint at record {checkpoint.Seq}: signature invalid (it names key {other.KeyId}, which is neither the configured key {Key.KeyId} nor a retired one)", verification.Problem);
+        Assert.Equal($"checkpoint at record {checkpoint.Seq}: signature invalid (it names key {other.KeyId}, which is neither the configured key {Key.KeyId} nor a trusted one)", verification.Problem);
     }
 
     [Fact]
-    public async Task After_a_key_rotation_the_retired_key_still_verifies_its_checkpoints_and_only_while_it_is_kept()
+    public async Task After_a_key_rotation_the_retired_key_still_verifies_its_checkpoints_and_only_while_it_is_trusted()
     {
         using var copy = new DataDirectory();
         await CopyAsync(copy.Path);
@@ -129,7 +129,7 @@ public sealed class AuditCheckpointTests(AccessFixture fixture) : IClassFixture<
         Assert.True(exit == 0, output);
         var second = AuditCheckpointKey.Open(new AuditOptions(), copy.Path, cluster: false);
         Assert.NotEqual(first.KeyId, second.KeyId);
-        Assert.Equal([new AuditPublicKey(first.KeyId, first.PublicKeyPem)], second.RetiredKeys);
+        Assert.Equal([new AuditPublicKey(first.KeyId, first.PublicKeyPem)], second.TrustedKeys);
         Assert.Equal(second.PublicKeyPem, File.ReadAllText(Path.Combine(copy.Path, AuditCheckpointKey.PublicFileName)).Trim());
         // The rotation is in the trail (so the head moved), and the next checkpoint is the new key's.
         var rotation = Assert.Single(await Trail(copy.Path).QueryAsync(new AuditQuery(null, null, null, "audit.key.rotate", null, 0, 10), Cancellation));
@@ -147,12 +147,22 @@ public sealed class AuditCheckpointTests(AccessFixture fixture) : IClassFixture<
         var keptFile = Path.Combine(kept.Path, "old.pub.pem");
         File.Move(retiredFile, keptFile);
         verification = await Trail(copy.Path).VerifyAsync(AuditCheckpointKey.Open(new AuditOptions(), copy.Path, cluster: false), Cancellation);
-        Assert.Equal($"checkpoint at record {before.Seq}: signature invalid (it names key {first.KeyId}, which is neither the configured key {second.KeyId} nor a retired one)", verification.Problem);
-        var configured = AuditCheckpointKey.Open(new AuditOptions { RetiredPublicKeyFiles = [keptFile] }, copy.Path, cluster: false);
+        Assert.Equal($"checkpoint at record {before.Seq}: signature invalid (it names key {first.KeyId}, which is neither the configured key {second.KeyId} nor a trusted one)", verification.Problem);
+        var configured = AuditCheckpointKey.Open(new AuditOptions { TrustedPublicKeyFiles = [keptFile] }, copy.Path, cluster: false);
         Assert.True((await Trail(copy.Path).VerifyAsync(configured, Cancellation)).Valid);
 
+        // A public key file left stale (a rotation interrupted after the switch) is put right; a broken retired key file
+        // is named, never taken as trust in nothing.
+        File.WriteAllText(Path.Combine(copy.Path, AuditCheckpointKey.PublicFileName), first.PublicKeyPem);
+        Assert.Equal(second.PublicKeyPem, AuditCheckpointKey.Open(new AuditOptions(), copy.Path, cluster: false).PublicKeyPem);
+        Assert.Equal(second.PublicKeyPem, File.ReadAllText(Path.Combine(copy.Path, AuditCheckpointKey.PublicFileName)).Trim());
+        var broken = Path.Combine(copy.Path, $"{AuditCheckpointKey.RetiredFilePrefix}0000.pub.pem");
+        File.WriteAllText(broken, "not a key");
+        var unusable = Assert.Throws<AuditCheckpointKeyException>(() => AuditCheckpointKey.Open(new AuditOptions(), copy.Path, cluster: false));
+        Assert.StartsWith($"a retired checkpoint key: {broken} is not an ECDSA P-256 public key", unusable.Message, StringComparison.Ordinal);
+
         // A configured key, as every cluster has, is rotated by configuration, not by the command.
-        var problem = Assert.Throws<AuditCheckpointKeyException>(() => AuditCheckpointKey.Rotate(
+        var problem = Assert.Throws<AuditCheckpointKeyException>(() => AuditCheckpointKey.PrepareRotation(
             new AuditOptions { CheckpointKeyFile = Path.Combine(copy.Path, AuditCheckpointKey.FileName) }, copy.Path, cluster: true));
         Assert.Contains("rotate it by configuration", problem.Message, StringComparison.Ordinal);
     }

@@ -95,12 +95,12 @@ public sealed class ClusterStartTests
         }
 
         var unusableRetired = await RefusedStartAsync(database.ConnectionString, $"--{AuditCheckpointKey.Setting}={key}",
-            $"--Security:Audit:RetiredPublicKeyFiles:0={notAKey}");
+            $"--Security:Audit:TrustedPublicKeyFiles:0={notAKey}");
 
         Assert.StartsWith($"Cluster:Mode is Postgres, but {AuditCheckpointKey.Setting} is not set", missing, StringComparison.Ordinal);
         Assert.Contains($"{notAKey} is not an ECDSA P-256 private key in PEM", unusable, StringComparison.Ordinal);
         Assert.DoesNotContain("bm90IGEga2V5", unusable, StringComparison.Ordinal);
-        Assert.Contains($"Security:Audit:RetiredPublicKeyFiles: {notAKey} is not an ECDSA P-256 public key in PEM", unusableRetired, StringComparison.Ordinal);
+        Assert.Contains($"Security:Audit:TrustedPublicKeyFiles: {notAKey} is not an ECDSA P-256 public key in PEM", unusableRetired, StringComparison.Ordinal);
     }
 
     [Fact]
