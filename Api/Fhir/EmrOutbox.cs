@@ -14,7 +14,7 @@ namespace ClinicalTrials.Api.Fhir;
 
 /// <summary>
 /// The EMR update: every accepted lab result goes to the configured FHIR endpoint as an Observation. The journal is the
-/// outbox: lab messages are read from it in commit order after a durable position (<see cref="IEmrOutboxStore"/>), so
+/// outbox: lab messages are read from it in a fixed order after a durable position (<see cref="IEmrOutboxStore"/>), so
 /// an acknowledged result is never lost; each is sent as a conditional create on its message identifier
 /// (<c>If-None-Exist</c>), so the resend of a message a crash interrupted is harmless; transient failures are retried
 /// with doubling back-off, and each delivery is audited. In a cluster one silo delivers at a time, and another takes

@@ -10,8 +10,8 @@ namespace ClinicalTrials.Api.Fhir;
 /// one whose session holds the sender's advisory lock; when that silo dies its session ends, the lock is released and
 /// another silo's outbox takes over from the durable position (a result the dead silo sent but had not recorded is sent
 /// again, which the conditional create makes harmless). Every read and write runs on the session that holds the lock,
-/// so a silo that lost it can no longer move the position. The journal is read in the order its transactions commit
-/// (<c>committed_in</c>, then sequence), up to the oldest transaction still running: a prefix that never grows.
+/// so a silo that lost it can no longer move the position. The journal is read in the order of the transactions that
+/// wrote it (<c>committed_in</c>, then sequence), up to the oldest transaction still running: a prefix that never grows.
 /// </summary>
 internal sealed class PostgresEmrOutboxStore(string connectionString, TimeSpan retryInterval, TimeProvider time) : IEmrOutboxStore
 {
