@@ -3,7 +3,7 @@
 
 Usage: python3 benchmarks/fhir/fhir_bundle_load.py --url http://127.0.0.1:8080 --bundles 60 --size 1000 --concurrency 4
 Prints observations/s over the measured bundles (after --warmup bundles that are not measured)."""
-import argparse, http.client, json, random, threading, time, urllib.parse, uuid
+import argparse, http.client, json, os, random, threading, time, urllib.parse, uuid
 from datetime import datetime, timedelta, timezone
 
 VITALS = [("8867-4", "/min", 55, 120), ("8480-6", "mm[Hg]", 95, 160), ("8462-4", "mm[Hg]", 55, 95), ("9279-1", "/min", 10, 24),
@@ -38,6 +38,7 @@ def main():
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--patients", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--api-key", default=os.environ.get("CLINICAL_API_KEY", ""), help="a site or admin key (default: $CLINICAL_API_KEY)")
     a = p.parse_args()
     rng = random.Random(a.seed)
     patients = ["PT" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8)) for _ in range(a.patients)]
@@ -49,7 +50,7 @@ def main():
     def send(items, created):
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
         for body in items:
-            conn.request("POST", path, body, {"content-type": "application/fhir+json"})
+            conn.request("POST", path, body, {"content-type": "application/fhir+json", "x-api-key": a.api_key})
             response = conn.getresponse()
             answer = json.loads(response.read())
             if response.status != 200:
