@@ -1,6 +1,6 @@
-using ClinicalTrials.Grains.Ingest;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using ClinicalTrials.Grains.Ingest;
 using ClinicalTrials.Grains.Journal;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;

@@ -1,6 +1,6 @@
--- The EMR outbox of the cluster profile (docs/fhir.md): the journal is the outbox, read in commit order. Sequences are
--- taken before their transactions commit, so a later sequence can become visible before an earlier one; the order a
--- reader can follow is the committing transaction's id, then the sequence. Every transaction with an id below the
+-- The EMR outbox of the cluster profile (docs/fhir.md): the journal is the outbox. Sequences are taken before their
+-- transactions commit, so a later sequence can become visible before an earlier one; the order a reader can follow is
+-- the id of the transaction that wrote the row, then the sequence. Every transaction with an id below the
 -- oldest one still running (pg_snapshot_xmin) has ended, and no new one can take an id that low, so the rows read
 -- below it form a prefix that never grows.
 ALTER TABLE journal_messages ADD COLUMN committed_in bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint);
