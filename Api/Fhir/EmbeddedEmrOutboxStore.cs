@@ -41,6 +41,9 @@ internal sealed class EmbeddedEmrOutboxStore : IEmrOutboxStore
     public async Task<IReadOnlyList<StoredMessage>> NextAsync(int limit, CancellationToken cancellationToken) =>
         await _journal.ReadAcceptedAsync(PayloadType.LabResults, _deliveredThrough, limit);
 
+    // Its sequences become visible in order: nothing waits behind another commit.
+    public long HeldBack => 0;
+
     public Task RecordAsync(StoredMessage message, IReadOnlyList<EmrDelivery> deliveries, CancellationToken cancellationToken)
     {
         using var transaction = _connection.BeginTransaction();

@@ -42,6 +42,7 @@ internal sealed partial class EmrOutbox(
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
+        DateTimeOffset? heldSince = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             int delivered;
@@ -64,6 +65,7 @@ internal sealed partial class EmrOutbox(
                 }
 
                 delivered = batch.Count;
+                heldSince = WarnWhileHeldBack(store.HeldBack, heldSince);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
@@ -80,6 +82,35 @@ internal sealed partial class EmrOutbox(
             }
         }
     }
+
+    /// <summary>
+    /// Lab results stored but waiting behind an older transaction (docs/fhir.md: an idle-in-transaction session or a
+    /// prepared transaction on the cluster's server) are normal for a moment; once they have waited
+    /// <see cref="HeldBackWarning"/>, a warning says so every <see cref="HeldBackWarning"/>, so that a stalled EMR feed
+    /// is noticed. Returns since when results have been held back, or null.
+    /// </summary>
+    private DateTimeOffset? WarnWhileHeldBack(long heldBack, DateTimeOffset? heldSince)
+    {
+        if (heldBack == 0)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var since = heldSince ?? now;
+        if (now - since >= HeldBackWarning && now - _heldBackWarned >= HeldBackWarning)
+        {
+            LogHeldBack(logger, heldBack, now - since);
+            _heldBackWarned = now;
+        }
+
+        return since;
+    }
+
+    /// <summary>How long results may wait behind an older transaction before a warning, and then between warnings.</summary>
+    private static readonly TimeSpan HeldBackWarning = TimeSpan.FromMinutes(1);
+
+    private DateTimeOffset _heldBackWarned = DateTimeOffset.MinValue;
 
     // The embedded journal is followed beside it; without one, the silo is in the cluster profile and follows the
     // cluster database's journal.
@@ -140,6 +171,9 @@ internal sealed partial class EmrOutbox(
     // Identifiers and outcomes only: no patient value is logged.
     [LoggerMessage(Level = LogLevel.Information, Message = "EMR delivery of lab message {MessageId} result {Index}: {Outcome} (HTTP {Status}) after {Attempts} attempt(s)")]
     private static partial void LogDelivered(ILogger logger, Guid messageId, int index, string outcome, int status, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "EMR outbox: {Count} stored lab results have waited {Waited} behind an older transaction still running on the cluster database (pg_stat_activity backend_xid, pg_prepared_xacts; docs/fhir.md)")]
+    private static partial void LogHeldBack(ILogger logger, long count, TimeSpan waited);
 
     // The failure's text names tables, sequences and settings, never a value from a message.
     [LoggerMessage(Level = LogLevel.Warning, Message = "EMR outbox: its store failed ({Failure}: {Reason}); trying again in {Wait}")]

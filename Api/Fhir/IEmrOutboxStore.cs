@@ -15,6 +15,12 @@ internal interface IEmrOutboxStore : IAsyncDisposable
     /// <summary>Up to <paramref name="limit"/> accepted lab messages after the position delivered through, in commit order.</summary>
     Task<IReadOnlyList<StoredMessage>> NextAsync(int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// After <see cref="NextAsync"/> read less than it asked for: how many accepted lab messages are stored but wait behind
+    /// an older transaction still running (in the cluster, the server's oldest; always 0 embedded).
+    /// </summary>
+    long HeldBack { get; }
+
     /// <summary>Records one message's deliveries and moves the position past it, in one durable transaction.</summary>
     Task RecordAsync(StoredMessage message, IReadOnlyList<EmrDelivery> deliveries, CancellationToken cancellationToken);
 

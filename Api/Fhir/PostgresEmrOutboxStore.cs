@@ -107,8 +107,15 @@ internal sealed class PostgresEmrOutboxStore(string connectionString, TimeSpan r
             messages.Add(new StoredMessage(sequence, record.ReceivedAt, record.Raw.ToArray(), record.AcceptedUnder));
         }
 
+        await row.CloseAsync();
+        HeldBack = messages.Count == limit ? 0 : await ScalarAsync<long>(session, $"""
+            SELECT count(*) FROM journal_messages
+            WHERE status = 1 AND payload_type = '{PayloadType.LabResults.WireName()}' AND (committed_in, sequence) > ($1, $2) AND committed_in >= $3
+            """, cancellationToken, _deliveredThrough.CommittedIn, _deliveredThrough.Sequence, horizon);
         return messages;
     }
+
+    public long HeldBack { get; private set; }
 
     public async Task RecordAsync(StoredMessage message, IReadOnlyList<EmrDelivery> deliveries, CancellationToken cancellationToken)
     {

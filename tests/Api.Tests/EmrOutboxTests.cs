@@ -178,9 +178,11 @@ public sealed class EmrOutboxTests : IAsyncLifetime
         // moment: what must come is waited for.)
         Assert.Equal([first], await DeliveredUntilAsync(1));
         Assert.Empty(await DeliverNextAsync());
+        Assert.Equal(1, store.HeldBack); // the later one, visible and waiting: what the outbox warns about when it lasts
         await slowCommit.CommitAsync(ct);
         Assert.Equal([slowSequence, later], await DeliveredUntilAsync(2));
         Assert.Empty(await DeliverNextAsync());
+        Assert.Equal(0, store.HeldBack);
 
         async Task<List<long>> DeliveredUntilAsync(int count)
         {
