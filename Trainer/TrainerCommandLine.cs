@@ -31,7 +31,7 @@ public static class TrainerCommandLine
         algorithm.AcceptOnlyFromAmong(TrainerParameters.AlgorithmName(TreeAlgorithm.FastTree), TrainerParameters.AlgorithmName(TreeAlgorithm.LightGbm));
         var earlyStopping = new Option<int>("--early-stopping-rounds")
         {
-            Description = "Stop boosting once the validation patients' loss has not improved for this many trees (--trees is then the most).",
+            Description = "Stop boosting once the validation patients' AUROC (lightgbm) or loss (fasttree) has not improved for this many trees (--trees is then the most).",
             DefaultValueFactory = _ => new TrainerParameters().EarlyStoppingRounds,
         };
         var tune = new Option<bool>("--tune") { Description = $"Search {TuningGrid.Default} on the validation patients (by AUROC) instead of --trees/--leaves/--learning-rate/--min-leaf; about 12 times as long." };

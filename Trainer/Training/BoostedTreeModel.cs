@@ -52,7 +52,8 @@ public sealed class BoostedTreeModel
     /// Trains on <paramref name="rows"/> (features and label); <paramref name="log"/> receives ML.NET's progress lines.
     /// The columns in <paramref name="withheld"/> are shown to the trees as a constant, so no split can use them: the
     /// model keeps the catalogue's input (the same vector online and offline) but does not learn from them. With
-    /// <paramref name="validation"/> rows, boosting stops once the validation loss has not improved for
+    /// <paramref name="validation"/> rows, boosting stops once the validation AUROC (LightGBM) or loss (FastTree, whose
+    /// only stopping rules are on the loss) has not improved for
     /// <see cref="TrainerParameters.EarlyStoppingRounds"/> trees, and the ensemble is cut back to its best tree count.
     /// </summary>
     public static BoostedTreeModel Train(IReadOnlyList<(float[] Features, bool Label)> rows, int featureCount, TrainerParameters parameters, Action<string>? log = null,
@@ -134,7 +135,9 @@ public sealed class BoostedTreeModel
             // LightGBM is reproducible under a seed only with deterministic histograms.
             Deterministic = true,
             Silent = true,
-            EvaluationMetric = LightGbmBinaryTrainer.Options.EvaluateMetricType.Logloss,
+            // Stopping on the validation AUROC, not the loss: with rare positives the loss is lowest after a few trees while
+            // the ranking still improves for many more (docs/model-quality.md); calibration is fitted afterwards anyway.
+            EvaluationMetric = LightGbmBinaryTrainer.Options.EvaluateMetricType.AreaUnderCurve,
             EarlyStoppingRound = valid is null ? 0 : parameters.EarlyStoppingRounds,
         };
         var trainer = ml.BinaryClassification.Trainers.LightGbm(options);

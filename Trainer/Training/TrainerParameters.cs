@@ -12,7 +12,8 @@ namespace ClinicalTrials.Trainer.Training;
 /// <param name="Threads">Training threads; null = ML.NET's choice (the core count).</param>
 /// <param name="Algorithm">FastTree or LightGBM.</param>
 /// <param name="EarlyStoppingRounds">
-/// Boosting stops once the validation loss has not improved for this many trees (the ensemble keeps its best count);
+/// Boosting stops once the validation AUROC (LightGBM) or loss (FastTree) has not improved for this many trees (the
+/// ensemble keeps its best count);
 /// <see cref="Trees"/> is then the most it may grow.
 /// </param>
 /// <param name="Tuning">With <c>--tune</c>: the grid searched on the validation patients; null = train once with these values.</param>
