@@ -91,7 +91,7 @@ public sealed class AuditCheckpointKey
         }
 
         var directory = Path.GetDirectoryName(path)!;
-        trusted.AddRange(RetiredFiles(directory).Select(f => LoadPublic(f, "a retired checkpoint key")));
+        trusted.AddRange(RetiredFiles(directory).Select(f => LoadPublic(f, RetiredKey)));
         var key = new AuditCheckpointKey(Load(path), created, trusted);
         // Rewritten whenever it is not the key's (a rotation interrupted after the switch leaves the old one).
         var publicPath = Path.Combine(directory, PublicFileName);
@@ -148,21 +148,19 @@ public sealed class AuditCheckpointKey
         var cluster = AccessDatabase.IsCluster(configuration);
         try
         {
-            foreach (var file in options.TrustedPublicKeyFiles)
-            {
-                LoadPublic(file, TrustedSetting).Dispose();
-            }
-
             if (!string.IsNullOrWhiteSpace(options.CheckpointKeyFile) || cluster)
             {
-                Open(options, dataDirectory: "", cluster);
+                Open(options, dataDirectory: "", cluster); // loads the trusted keys too
             }
             else
             {
+                // The embedded default's key is made at start; what it trusts is checked here.
                 var dataDirectory = configuration.GetSection(JournalOptions.Section).Get<JournalOptions>()?.DataDirectory ?? new JournalOptions().DataDirectory;
-                foreach (var file in Directory.Exists(dataDirectory) ? RetiredFiles(dataDirectory) : [])
+                var trusted = options.TrustedPublicKeyFiles.Select(f => (File: f, What: TrustedSetting))
+                    .Concat((Directory.Exists(dataDirectory) ? RetiredFiles(dataDirectory) : []).Select(f => (File: f, What: RetiredKey)));
+                foreach (var (file, what) in trusted)
                 {
-                    LoadPublic(file, "a retired checkpoint key").Dispose();
+                    LoadPublic(file, what).Dispose();
                 }
             }
 
@@ -186,6 +184,8 @@ public sealed class AuditCheckpointKey
         && key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
 
     private const string TrustedSetting = $"{SecurityOptions.Section}:{nameof(SecurityOptions.Audit)}:{nameof(AuditOptions.TrustedPublicKeyFiles)}";
+
+    private const string RetiredKey = "a retired checkpoint key";
 
     private static IEnumerable<string> RetiredFiles(string directory) =>
         Directory.EnumerateFiles(directory, $"{RetiredFilePrefix}*.pub.pem").Order(StringComparer.Ordinal);
@@ -212,38 +212,22 @@ public sealed class AuditCheckpointKey
     /// <summary>A trusted key: a PEM public key (or a private key, of which only the public part is kept) on P-256; <paramref name="what"/> names where it came from.</summary>
     private static ECDsa LoadPublic(string path, string what)
     {
-        string pem;
-        try
-        {
-            pem = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new AuditCheckpointKeyException($"{what}: {path} cannot be read: {e.Message}");
-        }
-
-        using var read = ECDsa.Create();
-        try
-        {
-            read.ImportFromPem(pem);
-            var parameters = read.ExportParameters(includePrivateParameters: false);
-            if (parameters.Curve.Oid.Value != P256 && parameters.Curve.Oid.FriendlyName is not ("nistP256" or "ECDSA_P256"))
-            {
-                throw new CryptographicException("not on the curve P-256");
-            }
-
-            var publicOnly = ECDsa.Create();
-            publicOnly.ImportSubjectPublicKeyInfo(read.ExportSubjectPublicKeyInfo(), out _);
-            return publicOnly;
-        }
-        catch (Exception e) when (e is CryptographicException or ArgumentException)
-        {
-            throw new AuditCheckpointKeyException(
-                $"{what}: {path} is not an ECDSA P-256 public key in PEM (make one from the old key with: openssl pkey -in OLD -pubout -out FILE).");
-        }
+        using var read = Import(path, what, includePrivateParameters: false,
+            "an ECDSA P-256 public key in PEM (make one from the old key with: openssl pkey -in OLD -pubout -out FILE)");
+        var publicOnly = ECDsa.Create();
+        publicOnly.ImportSubjectPublicKeyInfo(read.ExportSubjectPublicKeyInfo(), out _);
+        return publicOnly;
     }
 
-    private static ECDsa Load(string path)
+    private static ECDsa Load(string path) => Import(path, Setting, includePrivateParameters: true,
+        "an ECDSA P-256 private key in PEM (make one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out FILE)");
+
+    /// <summary>
+    /// The key in the PEM file <paramref name="path"/>, on P-256 and with its private part when
+    /// <paramref name="includePrivateParameters"/>; else <see cref="AuditCheckpointKeyException"/> naming
+    /// <paramref name="what"/>, the file and <paramref name="expected"/>, never the key's content.
+    /// </summary>
+    private static ECDsa Import(string path, string what, bool includePrivateParameters, string expected)
     {
         string pem;
         try
@@ -252,14 +236,14 @@ public sealed class AuditCheckpointKey
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new AuditCheckpointKeyException($"{Setting}: the key file {path} cannot be read: {e.Message}");
+            throw new AuditCheckpointKeyException($"{what}: the key file {path} cannot be read: {e.Message}");
         }
 
         var key = ECDsa.Create();
         try
         {
             key.ImportFromPem(pem);
-            var parameters = key.ExportParameters(includePrivateParameters: true);
+            var parameters = key.ExportParameters(includePrivateParameters);
             if (parameters.Curve.Oid.Value != P256 && parameters.Curve.Oid.FriendlyName is not ("nistP256" or "ECDSA_P256"))
             {
                 throw new CryptographicException("not on the curve P-256");
@@ -268,9 +252,7 @@ public sealed class AuditCheckpointKey
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             key.Dispose();
-            // The message names the file and the rule, never the key's content.
-            throw new AuditCheckpointKeyException(
-                $"{Setting}: {path} is not an ECDSA P-256 private key in PEM (make one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out FILE).");
+            throw new AuditCheckpointKeyException($"{what}: {path} is not {expected}.");
         }
 
         return key;
