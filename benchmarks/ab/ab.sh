@@ -3,6 +3,7 @@
 # docs/benchmarks.md: instrumentation (issue 18) and authentication with audit (issue 13).
 # Usage: bash ab.sh base instrumentation|security   (makes $BASE from HEAD, takes the feature out, builds it)
 #        bash ab.sh seed; bash ab.sh ingest; RUNS="1 2 3 4 5" bash ab.sh predict; bash ab.sh latency
+#        bash ab.sh logs   (this checkout alone, against the SQLite and the PostgreSQL prediction log: LOGS, RUNS)
 # Runs alternate between the builds; needs wrk. BASE_ARGS: settings the base silo runs with (security: Security:Enabled=false).
 set -u
 MAIN=$(cd "$(dirname "$0")/../.." && pwd); BASE=${BASE:-$MAIN/../wt-base}; AB=${AB:-/tmp/clinical-ab}; mkdir -p $AB; export AB
@@ -75,10 +76,29 @@ predict() { # VARIANT RUN
   stop_silo; rm -rf $data $data.log
 }
 
-latency() { # VARIANT RUN: /predict in the generator's open loop, 1,000 requests/s for 20 s
-  local data=$AB/latency-$1-$2; rm -rf $data; cp -r $AB/seed $data; start_variant $1 $data
+open_loop() { # /predict in the generator's open loop, 1,000 requests/s for 20 s: its latencies and failures
   local out=$(dotnet $GEN --url $URL --api-key "$(cat $AB/seed/admin.key)" --patients 300 --predict --rate 1000/s --count 20000 2>&1)
-  echo "latency $1 run $2: p50/p90/p99/p99.9/max $(echo "$out" | awk -F'│' '/latency p50/ {gsub(/ +/, " ", $3); print $3}')ms, failed $(echo "$out" | awk -F'│' '/failed/ {gsub(/ /, "", $3); print $3}')"
+  echo "p50/p90/p99/p99.9/max $(echo "$out" | awk -F'│' '/latency p50/ {gsub(/ +/, " ", $3); print $3}')ms, failed $(echo "$out" | awk -F'│' '/failed/ {gsub(/ /, "", $3); print $3}')"
+}
+
+latency() { # VARIANT RUN
+  local data=$AB/latency-$1-$2; rm -rf $data; cp -r $AB/seed $data; start_variant $1 $data
+  echo "latency $1 run $2: $(open_loop)"
+  stop_silo; rm -rf $data $data.log
+}
+
+logs() { # LOG RUN: this checkout with one prediction log (issue 21), authentication off: the open loop, then wrk at 1 and 16 connections
+  local data=$AB/logs-$1-$2 extra=(); rm -rf $data; cp -r $AB/seed $data
+  if [ $1 = postgres ]; then # PostgreSQL from scripts/servers.sh, a database of its own
+    local db=predlog_${2}_$RANDOM; psql -h 127.0.0.1 -p 55432 -U postgres -qc "create database $db" > /dev/null || exit 1
+    extra=(--ConnectionStrings:Postgres="Host=127.0.0.1;Port=55432;Username=postgres;Database=$db")
+  fi
+  start_silo $MAIN $data --Security:Enabled=false "${extra[@]}"
+  cp $AB/seed/admin.key $AB/key.txt
+  wrk -t2 -c16 -d5s -s $MAIN/benchmarks/ab/predict.lua $URL > /dev/null
+  local open=$(open_loop) one=$(wrk -t1 -c1 -d20s --latency -s $MAIN/benchmarks/ab/predict.lua $URL) many=$(wrk -t2 -c16 -d20s --latency -s $MAIN/benchmarks/ab/predict.lua $URL)
+  summary() { echo "$1" | awk '/Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {e=$5} END {print r " req/s, p50 " p50 ", p99 " p99 ", non-2xx " (e?e:0)}'; }
+  echo "$1 log run $2 (load $(cut -d' ' -f1-3 /proc/loadavg)): open loop $open | 1 connection: $(summary "$one") | 16 connections: $(summary "$many")"
   stop_silo; rm -rf $data $data.log
 }
 
@@ -88,5 +108,6 @@ case ${1:-} in
   ingest) for r in ${RUNS:-1 2 3}; do ingest base $r; ingest full $r; done ;;
   predict) for r in ${RUNS:-1 2 3}; do predict full $r; predict base $r; done ;;
   latency) for r in ${RUNS:-1 2 3}; do latency full $r; latency base $r; done ;;
-  *) echo "usage: ab.sh base instrumentation|security | seed | ingest | predict | latency" >&2; exit 2 ;;
+  logs) for r in ${RUNS:-1}; do for log in ${LOGS:-sqlite postgres}; do logs $log $r; done; done ;;
+  *) echo "usage: ab.sh base instrumentation|security | seed | ingest | predict | latency | logs" >&2; exit 2 ;;
 esac
